@@ -1,0 +1,68 @@
+import type { Micros } from '../core/time.js';
+import type { HttpExchange, HttpRequest } from '../http/types.js';
+
+export type FinishReason = 'stop' | 'length' | 'tool_call' | 'content_filter' | 'error' | 'cancelled' | 'other';
+
+/** Normalised usage (DESIGN §3). input_tokens includes cache reads and writes; output includes
+ * reasoning. null = the wire did not say and we could not estimate. */
+export interface Usage {
+  input_tokens: number | null;
+  output_tokens: number | null;
+  cache_read_tokens: number | null;
+  cache_write_tokens: number | null;
+  reasoning_tokens: number | null;
+  /** True when any count came from our tokenizer rather than the wire. */
+  estimated: boolean;
+  /** The provider's usage object as sent (merged across stream events), or null. */
+  raw: unknown;
+}
+
+export interface ToolCall {
+  id: string | null;
+  name: string;
+  /** Arguments as the model produced them (JSON text), possibly partial on interrupted streams. */
+  arguments?: string;
+}
+
+export interface CallError {
+  type: string;
+  message: string;
+}
+
+/** What a wire-API decoder knows about one call: pure function of the exchange. */
+export interface DecodedCall {
+  provider: string;
+  api: string;
+  operation: string;
+  stream: boolean;
+  request_model: string | null;
+  response_model: string | null;
+  response_id: string | null;
+  error: CallError | null;
+  finish_reason: FinishReason | null;
+  finish_reason_raw: string | null;
+  usage: Usage;
+  tool_calls: ToolCall[];
+  /** Names of the tools offered in the request. */
+  tools_offered: string[];
+  /** Capture times of the first and last events that carried generated content (streams only). */
+  first_token: Micros | null;
+  last_token: Micros | null;
+  /** Generated text and reasoning text, as a person would read them. */
+  output_text: string;
+  reasoning_text: string;
+  /** Decoder-level anomalies, e.g. `sse_invalid_json`, `anthropic_stream_interrupted`. */
+  anomalies: string[];
+}
+
+/** A wire-API decoder (DESIGN §3). Never throws; returns null when the exchange is not an LLM call
+ * of its API after all (e.g. count_tokens). */
+export interface WireDecoder {
+  readonly api: string;
+  readonly provider: string;
+  /** Pass 1: method + path + headers. */
+  matchRoute(req: HttpRequest): boolean;
+  /** Pass 2: the parsed JSON request body's shape (for gateways and proxies with other paths). */
+  matchBody(req: HttpRequest, body: unknown): boolean;
+  decode(ex: HttpExchange): DecodedCall | null;
+}
