@@ -1,0 +1,43 @@
+/**
+ * The `llmtap` command (DESIGN §6): the only module that prints. Errors are one line on stderr
+ * and a non-zero exit.
+ */
+import { Command, CommanderError } from 'commander';
+import { UserError } from './errors.js';
+import { runReplay, type ReplayCommandOptions } from './replay-command.js';
+
+const program = new Command();
+program
+  .name('llmtap')
+  .description('See every LLM API call on the wire: model, tokens, latency, content. No SDK needed.')
+  .version('0.1.0')
+  .exitOverride()
+  .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+
+program
+  .command('replay')
+  .description('decode a pcap or pcapng capture into LLM call records')
+  .argument('<file>', 'capture file (pcap or pcapng)')
+  .option('--jsonl <path>', 'write records as JSON lines to PATH (- for standard output)')
+  .option('--exchanges', 'also write every non-LLM HTTP exchange (kind "http_exchange")')
+  .option('--source <id>', 'source id carried on every record (default: the file name)')
+  .option('--fingerprint-salt <salt>', 'salt for api_key_fingerprint (env LLMTAP_FINGERPRINT_SALT)')
+  .option('-q, --quiet', 'no summary or progress on stderr')
+  .action(async (file: string, opts: ReplayCommandOptions) => {
+    await runReplay(file, opts);
+  });
+
+try {
+  await program.parseAsync(process.argv);
+} catch (err) {
+  if (err instanceof CommanderError) {
+    // Commander already printed its message (usage errors, --help, --version).
+    process.exitCode = err.exitCode;
+  } else if (err instanceof UserError) {
+    process.stderr.write(`llmtap: ${err.message}\n`);
+    process.exitCode = err.code;
+  } else {
+    process.stderr.write(`llmtap: internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.exitCode = 70; // EX_SOFTWARE
+  }
+}

@@ -1,0 +1,146 @@
+/**
+ * Secrets never reach any output (DESIGN §7). Everything that leaves the pipeline (headers, query
+ * strings, bodies, generated text) passes through here first.
+ */
+import { createHash } from 'node:crypto';
+import type { HeaderList } from '../http/types.js';
+
+export const REDACTED = '[REDACTED]';
+
+/** Headers whose whole value is a credential. */
+const SECRET_HEADERS = new Set([
+  'authorization',
+  'proxy-authorization',
+  'x-api-key',
+  'api-key', // Azure OpenAI
+  'x-goog-api-key',
+  'cookie',
+  'set-cookie',
+  'x-amz-security-token',
+  'x-amz-signature',
+  'x-auth-token',
+  'x-csrf-token',
+  'x-goog-iam-authorization-token',
+  'ocp-apim-subscription-key', // Azure API Management
+  'cf-access-token',
+]);
+
+/** Query parameters whose value is a credential (Gemini's `key=`, AWS presigned URLs, …). */
+const SECRET_QUERY_PARAMS = new Set([
+  'key',
+  'api_key',
+  'apikey',
+  'api-key',
+  'access_token',
+  'token',
+  'auth',
+  'sig',
+  'signature',
+  'x-amz-signature',
+  'x-amz-credential',
+  'x-amz-security-token',
+  'x-goog-signature',
+  'x-goog-credential',
+]);
+
+/**
+ * Key-shaped strings anywhere in text: provider key prefixes (OpenAI `sk-`, `sk-proj-`, Anthropic
+ * `sk-ant-`, Google `AIza`, AWS access key ids, GitHub, Slack, Hugging Face, Groq, xAI, Stripe-like
+ * `rk_`/`pk_live`), bearer tokens and JWTs. Lengths are the providers' documented minimums, kept
+ * loose so that a new key format with a known prefix is still caught.
+ */
+const KEY_PATTERN = new RegExp(
+  [
+    String.raw`\bsk-(?:ant-|proj-|svcacct-|admin-)?[A-Za-z0-9_\-]{16,}`,
+    String.raw`\bAIza[0-9A-Za-z_\-]{30,}`,
+    String.raw`\b(?:AKIA|ASIA)[0-9A-Z]{16}\b`,
+    String.raw`\bgh[pousr]_[A-Za-z0-9]{30,}`,
+    String.raw`\bgithub_pat_[A-Za-z0-9_]{30,}`,
+    String.raw`\bxox[abposr]-[A-Za-z0-9\-]{10,}`,
+    String.raw`\bhf_[A-Za-z0-9]{30,}`,
+    String.raw`\bgsk_[A-Za-z0-9]{30,}`,
+    String.raw`\bxai-[A-Za-z0-9]{30,}`,
+    String.raw`\b(?:rk|sk|pk)_(?:live|test)_[A-Za-z0-9]{16,}`,
+    String.raw`\beyJ[A-Za-z0-9_\-]{8,}\.eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}`,
+    String.raw`(?<=\b[Bb]earer\s)[A-Za-z0-9._~+/\-]{16,}=*`,
+  ].join('|'),
+  'g',
+);
+
+/** Replace key-shaped strings in free text. Fast path: most text has none of the markers. */
+export function redactText(text: string): string {
+  KEY_PATTERN.lastIndex = 0;
+  if (!KEY_PATTERN.test(text)) return text;
+  KEY_PATTERN.lastIndex = 0;
+  return text.replace(KEY_PATTERN, REDACTED);
+}
+
+export function redactHeaders(headers: HeaderList): HeaderList {
+  return headers.map(([name, value]): [string, string] => {
+    if (SECRET_HEADERS.has(name)) return [name, REDACTED];
+    return [name, redactText(value)];
+  });
+}
+
+/** Redact secret query parameters of a request target (path?query). */
+export function redactTarget(target: string): string {
+  const q = target.indexOf('?');
+  if (q < 0) return redactText(target);
+  const path = target.slice(0, q);
+  const parts = target
+    .slice(q + 1)
+    .split('&')
+    .map((kv) => {
+      const eq = kv.indexOf('=');
+      const name = (eq < 0 ? kv : kv.slice(0, eq)).toLowerCase();
+      if (eq >= 0 && SECRET_QUERY_PARAMS.has(safeDecode(name))) return `${kv.slice(0, eq)}=${REDACTED}`;
+      return redactText(kv);
+    });
+  return `${redactText(path)}?${parts.join('&')}`;
+}
+
+function safeDecode(s: string): string {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return s;
+  }
+}
+
+/** The credential a request carries, for fingerprinting: bearer token, x-api-key, api-key,
+ * x-goog-api-key, or Gemini's `key=` query parameter. */
+export function findApiKey(headers: HeaderList, target: string): string | null {
+  for (const [name, value] of headers) {
+    if (name === 'authorization' || name === 'proxy-authorization') {
+      const m = /^\s*(?:Bearer|Basic|Token)\s+(.+?)\s*$/i.exec(value);
+      // AWS SigV4 carries no key, only a signature over it: its access key id is the identity.
+      const aws = /Credential=([A-Z0-9]{16,})\//.exec(value);
+      if (aws) return aws[1]!;
+      if (m) return m[1]!;
+      if (value.trim()) return value.trim();
+    }
+    if (name === 'x-api-key' || name === 'api-key' || name === 'x-goog-api-key') {
+      if (value.trim()) return value.trim();
+    }
+  }
+  const q = target.indexOf('?');
+  if (q >= 0) {
+    for (const kv of target.slice(q + 1).split('&')) {
+      const eq = kv.indexOf('=');
+      if (eq > 0 && kv.slice(0, eq).toLowerCase() === 'key') return safeDecode(kv.slice(eq + 1));
+    }
+  }
+  return null;
+}
+
+/**
+ * A short salted hash of a key: stable for attribution, useless for recovering the key (API keys
+ * carry far more entropy than 48 bits of hash could leak). The salt is configurable so that two
+ * organisations' fingerprints cannot be joined.
+ */
+export function fingerprintKey(key: string, salt: string): string {
+  return `fp_${createHash('sha256').update(salt).update('\0').update(key).digest('hex').slice(0, 12)}`;
+}
+
+/** Default salt; override with LLMTAP_FINGERPRINT_SALT or configuration. */
+export const DEFAULT_FINGERPRINT_SALT = 'llmtap-fingerprint-v1';
