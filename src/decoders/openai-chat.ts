@@ -1,0 +1,395 @@
+/**
+ * OpenAI Chat Completions (https://platform.openai.com/docs/api-reference/chat), the wire format
+ * most OpenAI-compatible servers speak (Azure, Groq, Mistral, DeepSeek, xAI, vLLM, LiteLLM, …).
+ *
+ * Streaming (`stream: true`) answers with SSE `chat.completion.chunk` objects and `data: [DONE]`;
+ * usage arrives only with `stream_options.include_usage`, in a final chunk with `choices: []`
+ * (https://platform.openai.com/docs/api-reference/chat-streaming). Tool calls stream as deltas
+ * keyed by `index`: id and name in the first, `function.arguments` appended after.
+ */
+import type { Micros } from '../core/time.js';
+import type { HttpExchange, HttpRequest } from '../http/types.js';
+import { parseSse } from '../http/sse.js';
+import { normalizeFinishReason } from './finish.js';
+import { arr, num, obj, str, tryParseJson, type JsonObject } from './json.js';
+import { AnomalyList, blankCall, fillEstimates } from './decode-helpers.js';
+import {
+  collectContentText,
+  errorFromJson,
+  httpError,
+  isEventStream,
+  nonEmpty,
+  normalizeOpenAiUsage,
+  parseRequestJson,
+  providerFromHost,
+  requestModelFallback,
+  textOf,
+} from './openai-common.js';
+import type { DecodedCall, ToolCall, WireDecoder } from './types.js';
+
+const API = 'openai.chat_completions';
+
+/** Azure OpenAI: `/openai/deployments/{deployment}/chat/completions?api-version=…`
+ * (https://learn.microsoft.com/azure/ai-services/openai/reference). The deployment stands in for
+ * the model when the body names none. */
+const AZURE_DEPLOYMENT = /\/openai\/deployments\/([^/]+)\//;
+
+function azureDeployment(path: string): string | null {
+  const m = AZURE_DEPLOYMENT.exec(path);
+  if (m === null) return null;
+  try {
+    return decodeURIComponent(m[1]!);
+  } catch {
+    return m[1]!;
+  }
+}
+
+/** Anthropic Messages bodies also have `model` + `messages`; these fields are Anthropic-only
+ * (https://docs.anthropic.com/en/api/messages): `anthropic_version` (Bedrock/Vertex), a top-level
+ * `system` together with the required `max_tokens`, or content blocks of Anthropic-only types. */
+const ANTHROPIC_BLOCK_TYPES = new Set(['tool_use', 'tool_result', 'thinking', 'redacted_thinking', 'document']);
+
+export function looksAnthropicBody(body: JsonObject): boolean {
+  if (body['anthropic_version'] !== undefined) return true;
+  if (typeof body['max_tokens'] === 'number' && body['system'] !== undefined) return true;
+  for (const m of arr(body['messages'])) {
+    const content = obj(m)?.['content'];
+    for (const block of arr(content)) {
+      const t = str(obj(block)?.['type']);
+      if (t !== null && ANTHROPIC_BLOCK_TYPES.has(t)) return true;
+      // Anthropic images are {type:'image', source:{…}}; OpenAI's are {type:'image_url'}.
+      if (t === 'image' && obj(block)?.['source'] !== undefined) return true;
+    }
+  }
+  return false;
+}
+
+function toolsOffered(body: JsonObject | null): string[] {
+  if (body === null) return [];
+  const names: string[] = [];
+  for (const t of arr(body['tools'])) {
+    const to = obj(t);
+    const name = str(obj(to?.['function'])?.['name']) ?? str(to?.['name']);
+    if (name !== null) names.push(name);
+    else if (str(to?.['type']) !== null) names.push(str(to?.['type'])!);
+  }
+  // Legacy `functions` (https://platform.openai.com/docs/api-reference/chat/create#functions).
+  for (const f of arr(body['functions'])) {
+    const name = str(obj(f)?.['name']);
+    if (name !== null) names.push(name);
+  }
+  return names;
+}
+
+/** The request's text as the model reads it, for estimating input tokens: message contents,
+ * earlier tool-call arguments, and the tool definitions (providers count those as input too). */
+function requestText(body: JsonObject | null): string {
+  if (body === null) return '';
+  const out: string[] = [];
+  for (const m of arr(body['messages'])) {
+    const mo = obj(m);
+    if (mo === null) continue;
+    collectContentText(mo['content'], out);
+    for (const tc of arr(mo['tool_calls'])) {
+      const f = obj(obj(tc)?.['function']);
+      const name = str(f?.['name']);
+      const args = str(f?.['arguments']);
+      if (name !== null) out.push(name);
+      if (args !== null) out.push(args);
+    }
+  }
+  const tools = body['tools'] ?? body['functions'];
+  if (tools !== undefined) out.push(JSON.stringify(tools));
+  return out.join('\n');
+}
+
+/** Text and reasoning from a message/delta `content`: a string, or Mistral's typed chunks
+ * (`[{type:'text',text}, {type:'thinking', thinking:[{type:'text',text}]}]`, magistral models). */
+function contentPieces(content: unknown, text: string[], reasoning: string[]): boolean {
+  if (typeof content === 'string') {
+    if (content === '') return false;
+    text.push(content);
+    return true;
+  }
+  let any = false;
+  for (const part of arr(content)) {
+    const p = obj(part);
+    if (p === null) continue;
+    const type = str(p['type']);
+    if (type === 'thinking') {
+      const th = p['thinking'];
+      const pieces = typeof th === 'string' ? [th] : arr(th).map((t) => str(obj(t)?.['text']));
+      for (const s of pieces) {
+        if (s === null || s === '') continue;
+        reasoning.push(s);
+        any = true;
+      }
+    } else {
+      const s = str(p['text']);
+      if (s !== null && s !== '') {
+        text.push(s);
+        any = true;
+      }
+    }
+  }
+  return any;
+}
+
+/** Reasoning text on a message or delta: `reasoning_content` (DeepSeek, vLLM, Qwen), `reasoning`
+ * (Groq, OpenRouter, Ollama's OpenAI layer). */
+function reasoningOf(m: JsonObject): string | null {
+  return str(m['reasoning_content']) ?? str(m['reasoning']);
+}
+
+interface Request {
+  body: JsonObject | null;
+  model: string | null;
+  streamRequested: boolean;
+  includeUsage: boolean;
+}
+
+function readRequest(req: HttpRequest, anomalies: AnomalyList): Request {
+  const body = parseRequestJson(req, anomalies, 'openai');
+  const model =
+    nonEmpty(str(body?.['model'])) ?? (body === null ? requestModelFallback(req) : null) ?? azureDeployment(req.path);
+  return {
+    body,
+    model,
+    streamRequested: body?.['stream'] === true,
+    includeUsage: obj(body?.['stream_options'])?.['include_usage'] === true,
+  };
+}
+
+function decodeJsonResponse(call: DecodedCall, status: number, text: string, anomalies: AnomalyList): void {
+  const json = tryParseJson(text);
+  const body = obj(json);
+  if (status >= 400 || (body !== null && body['error'] !== undefined && body['choices'] === undefined)) {
+    call.error = errorFromJson(json) ?? httpError(status, text);
+    call.finish_reason = 'error';
+    return;
+  }
+  if (body === null) {
+    if (text !== '') anomalies.add('openai_response_invalid_json');
+    return;
+  }
+  call.response_id = nonEmpty(str(body['id']));
+  call.response_model = nonEmpty(str(body['model']));
+  const choice = obj(arr(body['choices'])[0]);
+  const message = obj(choice?.['message']);
+  const text_: string[] = [];
+  const reasoning: string[] = [];
+  if (message !== null) {
+    contentPieces(message['content'], text_, reasoning);
+    const refusal = str(message['refusal']);
+    if (refusal !== null && refusal !== '') text_.push(refusal);
+    const r = reasoningOf(message);
+    if (r !== null && r !== '') reasoning.unshift(r);
+    for (const tc of arr(message['tool_calls'])) {
+      const t = obj(tc);
+      const f = obj(t?.['function']);
+      const name = str(f?.['name']) ?? str(t?.['type']) ?? '';
+      const args = str(f?.['arguments']) ?? (f?.['arguments'] !== undefined ? JSON.stringify(f['arguments']) : undefined);
+      const call_: ToolCall = { id: nonEmpty(str(t?.['id'])), name };
+      if (args !== undefined) call_.arguments = args;
+      call.tool_calls.push(call_);
+    }
+    const fc = obj(message['function_call']);
+    if (fc !== null) {
+      const args = str(fc['arguments']);
+      call.tool_calls.push(args === null ? { id: null, name: str(fc['name']) ?? '' } : { id: null, name: str(fc['name']) ?? '', arguments: args });
+    }
+  }
+  call.output_text = text_.join('');
+  call.reasoning_text = reasoning.join('');
+  const raw = str(choice?.['finish_reason']);
+  call.finish_reason_raw = raw;
+  call.finish_reason = normalizeFinishReason(API, raw, { hasToolCalls: call.tool_calls.length > 0 });
+  const usage = normalizeOpenAiUsage(body['usage']);
+  if (usage !== null) call.usage = usage;
+}
+
+interface ToolAcc {
+  id: string | null;
+  name: string;
+  args: string;
+}
+
+function decodeStream(call: DecodedCall, ex: HttpExchange, req: Request, anomalies: AnomalyList): void {
+  const res = ex.response!;
+  // flushAtEnd: a response that ends without the final blank line (the server closed right after
+  // its last `data:` line) still delivers that event; the SSE layer counts the anomaly.
+  const events = parseSse(res.body.chunks, anomalies, { flushAtEnd: true });
+  const text: string[] = [];
+  const reasoning: string[] = [];
+  const tools: ToolAcc[] = [];
+  const byIndex = new Map<number, ToolAcc>();
+  let done = false;
+  let finishRaw: string | null = null;
+  let rawUsage: unknown = undefined;
+  let first: Micros | null = null;
+  let last: Micros | null = null;
+
+  for (const ev of events) {
+    const data = ev.data;
+    if (data === '') continue;
+    if (data.trim() === '[DONE]') {
+      done = true;
+      continue;
+    }
+    const chunk = obj(tryParseJson(data));
+    if (chunk === null) {
+      anomalies.add('sse_invalid_json');
+      continue;
+    }
+    // In-stream errors: Groq sends `event: error` + `{"error":{…}}` after a 200; others put
+    // `error` in a chunk (https://console.groq.com/docs/errors).
+    if (chunk['error'] !== undefined || ev.event === 'error') {
+      call.error = errorFromJson(chunk) ?? { type: 'stream_error', message: data.slice(0, 500) };
+      continue;
+    }
+    call.response_id ??= nonEmpty(str(chunk['id']));
+    call.response_model ??= nonEmpty(str(chunk['model']));
+    // Usage: the include_usage chunk, or Groq's `x_groq.usage` on the last chunk.
+    const u = chunk['usage'] ?? obj(chunk['x_groq'])?.['usage'];
+    if (obj(u) !== null) rawUsage = u;
+
+    let carried = false;
+    for (const c of arr(chunk['choices'])) {
+      const choice = obj(c);
+      if (choice === null) continue;
+      // n > 1 interleaves choices; the record describes the first, as the SDKs' helpers do.
+      const index = num(choice['index']) ?? 0;
+      if (index !== 0) continue;
+      const fr = str(choice['finish_reason']);
+      if (fr !== null && fr !== '') finishRaw = fr;
+      const delta = obj(choice['delta']) ?? obj(choice['message']);
+      if (delta === null) continue;
+      if (contentPieces(delta['content'], text, reasoning)) carried = true;
+      const refusal = str(delta['refusal']);
+      if (refusal !== null && refusal !== '') {
+        text.push(refusal);
+        carried = true;
+      }
+      const r = reasoningOf(delta);
+      if (r !== null && r !== '') {
+        reasoning.push(r);
+        carried = true;
+      }
+      const deltas = arr(delta['tool_calls']);
+      for (let i = 0; i < deltas.length; i++) {
+        const td = obj(deltas[i]);
+        if (td === null) continue;
+        const id = nonEmpty(str(td['id']));
+        const f = obj(td['function']);
+        const name = nonEmpty(str(f?.['name']));
+        const argsPiece = f?.['arguments'];
+        const args = typeof argsPiece === 'string' ? argsPiece : argsPiece !== undefined && argsPiece !== null ? JSON.stringify(argsPiece) : '';
+        let acc: ToolAcc | undefined;
+        const idx = num(td['index']);
+        if (idx !== null) acc = byIndex.get(idx);
+        else if (id === null) acc = tools[tools.length - 1]; // no index, no id: continues the last call
+        else acc = tools.find((t) => t.id === id);
+        if (acc === undefined || (id !== null && acc.id !== null && acc.id !== id)) {
+          acc = { id, name: name ?? '', args: '' };
+          tools.push(acc);
+          if (idx !== null) byIndex.set(idx, acc);
+        } else {
+          acc.id ??= id;
+          // Some servers repeat the name in every delta; it is set once, never appended.
+          if (acc.name === '' && name !== null) acc.name = name;
+        }
+        acc.args += args;
+        if (id !== null || name !== null || args !== '') carried = true;
+      }
+      // Legacy `function_call` deltas (pre-tools API): one call per choice.
+      const fc = obj(delta['function_call']);
+      if (fc !== null) {
+        let acc = byIndex.get(-1);
+        if (acc === undefined) {
+          acc = { id: null, name: '', args: '' };
+          tools.push(acc);
+          byIndex.set(-1, acc);
+        }
+        const name = nonEmpty(str(fc['name']));
+        if (acc.name === '' && name !== null) acc.name = name;
+        acc.args += str(fc['arguments']) ?? '';
+        carried = true;
+      }
+    }
+    if (carried) {
+      first ??= ev.ts;
+      last = ev.ts;
+    }
+  }
+
+  call.output_text = text.join('');
+  call.reasoning_text = reasoning.join('');
+  call.tool_calls = tools.map((t) => ({ id: t.id, name: t.name, arguments: t.args }));
+  call.first_token = first;
+  call.last_token = last;
+  const usage = normalizeOpenAiUsage(rawUsage);
+  if (usage !== null) call.usage = usage;
+  if (call.error !== null) {
+    call.finish_reason = 'error';
+    call.finish_reason_raw = finishRaw;
+  } else {
+    call.finish_reason_raw = finishRaw;
+    call.finish_reason = normalizeFinishReason(API, finishRaw, { hasToolCalls: tools.length > 0 });
+    const interrupted = res.body.incomplete || (!done && finishRaw === null);
+    if (interrupted) anomalies.add('openai_stream_interrupted');
+    else if (usage === null && req.includeUsage) anomalies.add('openai_stream_usage_missing');
+  }
+}
+
+function decode(ex: HttpExchange): DecodedCall {
+  const anomalies = new AnomalyList();
+  const call = blankCall(providerFromHost(ex.request, 'openai'), API, 'chat');
+  const req = readRequest(ex.request, anomalies);
+  call.request_model = req.model;
+  call.tools_offered = toolsOffered(req.body);
+  call.stream = req.streamRequested;
+  const res = ex.response;
+  if (res === null) {
+    anomalies.add('openai_no_response');
+    call.anomalies = anomalies.names;
+    return call;
+  }
+  if (isEventStream(ex)) {
+    call.stream = true;
+    decodeStream(call, ex, req, anomalies);
+  } else {
+    decodeJsonResponse(call, res.status, textOf(res.body), anomalies);
+    if (res.body.incomplete || res.body.truncated) anomalies.add('openai_response_incomplete');
+  }
+  // DESIGN §3: no usage on the wire → count with the tokenizer and say so. An error before any
+  // output generated nothing and is not estimated.
+  const hasOutput = call.output_text !== '' || call.reasoning_text !== '' || call.tool_calls.length > 0;
+  if (call.usage.raw === null && (hasOutput || (call.error === null && res.status < 400))) {
+    fillEstimates(call, () => requestText(req.body));
+  }
+  call.anomalies = anomalies.names;
+  return call;
+}
+
+export const openaiChatDecoder: WireDecoder = {
+  api: API,
+  provider: 'openai',
+  matchRoute(req: HttpRequest): boolean {
+    return req.method === 'POST' && req.path.endsWith('/chat/completions');
+  },
+  matchBody(_req: HttpRequest, body: unknown): boolean {
+    const b = obj(body);
+    if (b === null || !Array.isArray(b['messages'])) return false;
+    return typeof b['model'] === 'string' && !looksAnthropicBody(b);
+  },
+  decode(ex: HttpExchange): DecodedCall | null {
+    try {
+      return decode(ex);
+    } catch {
+      // Defensive: a decoder never throws (DESIGN §3). Report the call with what the route says.
+      const call = blankCall('openai', API, 'chat');
+      call.anomalies = ['openai_decoder_failed'];
+      return call;
+    }
+  },
+};

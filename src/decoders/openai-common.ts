@@ -1,0 +1,200 @@
+/**
+ * Pieces shared by the OpenAI Chat Completions and Responses decoders: body parsing, usage
+ * normalisation (both OpenAI naming families and the Anthropic names some proxies answer with),
+ * error extraction, provider from host, anomaly collection.
+ */
+import type { AnomalySink } from '../core/anomalies.js';
+import { bodyText, headerValue, type HttpBody, type HttpExchange, type HttpRequest } from '../http/types.js';
+import { clipMessage, looksLikeSse, salvageModel } from './decode-helpers.js';
+import { arr, num, obj, str, tryParseJson, type JsonObject } from './json.js';
+import type { CallError, Usage } from './types.js';
+
+/** True when the response body is an event stream (by Content-Type, or sniffed: see
+ * looksLikeSse), decided on the bytes without decoding the body. */
+export function isEventStream(ex: HttpExchange): boolean {
+  const res = ex.response;
+  if (res === null) return false;
+  return looksLikeSse(headerValue(res.headers, 'content-type'), res.body);
+}
+
+function emptyUsage(): Usage {
+  return {
+    input_tokens: null,
+    output_tokens: null,
+    cache_read_tokens: null,
+    cache_write_tokens: null,
+    reasoning_tokens: null,
+    estimated: false,
+    raw: null,
+  };
+}
+
+/** A body's text when it has any; '' otherwise. */
+export function textOf(body: HttpBody | undefined): string {
+  if (body === undefined || body.size === 0) return '';
+  return bodyText(body);
+}
+
+/** The request body parsed as a JSON object, or null (absent, not JSON, truncated). */
+export function parseRequestJson(req: HttpRequest, anomalies: AnomalySink, prefix: string): JsonObject | null {
+  const text = textOf(req.body);
+  if (text === '') return null;
+  const parsed = obj(tryParseJson(text));
+  if (parsed === null) anomalies.add(req.body.truncated ? `${prefix}_request_truncated` : `${prefix}_request_invalid_json`);
+  return parsed;
+}
+
+/** The request model when the body did not parse (cut by the body cap): the first `"model"`. */
+export function requestModelFallback(req: HttpRequest): string | null {
+  return req.body.size === 0 ? null : salvageModel(textOf(req.body));
+}
+
+function sumNullable(...xs: (number | null)[]): number | null {
+  let total: number | null = null;
+  for (const x of xs) if (x !== null) total = (total ?? 0) + x;
+  return total;
+}
+
+/**
+ * Normalise an OpenAI-family usage object (DESIGN §3: input includes cache reads and writes,
+ * output includes reasoning):
+ * - Chat Completions: `prompt_tokens` (total input), `completion_tokens` (includes reasoning),
+ *   `prompt_tokens_details.cached_tokens`, `completion_tokens_details.reasoning_tokens`;
+ *   DeepSeek's `prompt_cache_hit_tokens`; LiteLLM's top-level `cache_read_input_tokens` /
+ *   `cache_creation_input_tokens` beside `prompt_tokens` (which already totals them).
+ * - Responses: `input_tokens` (total), `input_tokens_details.cached_tokens`, `output_tokens`,
+ *   `output_tokens_details.reasoning_tokens`.
+ * - Anthropic names behind an OpenAI path (CLIProxyAPI-style proxies, tokenscope issue #96):
+ *   `input_tokens` excludes `cache_read_input_tokens` and `cache_creation_input_tokens`; add them.
+ * Returns null when the object carries no count at all.
+ */
+export function normalizeOpenAiUsage(raw: unknown): Usage | null {
+  const u = obj(raw);
+  if (u === null) return null;
+  const promptTokens = num(u['prompt_tokens']);
+  const completionTokens = num(u['completion_tokens']);
+  const inputTokens = num(u['input_tokens']);
+  const outputTokens = num(u['output_tokens']);
+  const anthropicRead = num(u['cache_read_input_tokens']);
+  const anthropicWrite = num(u['cache_creation_input_tokens']);
+  const usage = emptyUsage();
+  usage.raw = raw;
+  if (promptTokens !== null || completionTokens !== null) {
+    const pd = obj(u['prompt_tokens_details']);
+    const cd = obj(u['completion_tokens_details']);
+    usage.input_tokens = promptTokens;
+    usage.cache_read_tokens = num(pd?.['cached_tokens']) ?? num(u['prompt_cache_hit_tokens']) ?? anthropicRead;
+    usage.cache_write_tokens = num(pd?.['cache_creation_tokens']) ?? num(pd?.['cache_write_tokens']) ?? anthropicWrite;
+    usage.reasoning_tokens = num(cd?.['reasoning_tokens']) ?? num(u['reasoning_tokens']);
+    usage.output_tokens = completionTokens;
+    // xAI counts reasoning outside completion_tokens (total = prompt + completion + reasoning, seen
+    // in real grok-3-mini streams: 12 + 2 + 340 = 354). Where the total proves it, add it back so
+    // output includes reasoning as everywhere else.
+    const total = num(u['total_tokens']);
+    const r = usage.reasoning_tokens;
+    if (completionTokens !== null && promptTokens !== null && r !== null && r > 0 && total !== null) {
+      if (total === promptTokens + completionTokens + r && completionTokens < r) usage.output_tokens = completionTokens + r;
+    }
+    return usage;
+  }
+  if (inputTokens !== null || outputTokens !== null) {
+    const idt = obj(u['input_tokens_details']);
+    const odt = obj(u['output_tokens_details']);
+    usage.output_tokens = outputTokens;
+    usage.reasoning_tokens = num(odt?.['reasoning_tokens']) ?? num(u['reasoning_tokens']);
+    if (idt === null && (anthropicRead !== null || anthropicWrite !== null)) {
+      usage.cache_read_tokens = anthropicRead;
+      usage.cache_write_tokens = anthropicWrite;
+      usage.input_tokens = sumNullable(inputTokens, anthropicRead, anthropicWrite);
+    } else {
+      usage.input_tokens = inputTokens;
+      usage.cache_read_tokens = num(idt?.['cached_tokens']) ?? null;
+      usage.cache_write_tokens = num(idt?.['cache_creation_tokens']) ?? num(idt?.['cache_write_tokens']) ?? null;
+    }
+    return usage;
+  }
+  return null;
+}
+
+/** An error object in the shapes OpenAI-compatible servers use: `{error:{type,code,message}}`,
+ * `{error:"text"}`, `{message}`, FastAPI's `{detail}`; null when none is recognisable. */
+export function errorFromJson(json: unknown): CallError | null {
+  const o = obj(json);
+  if (o === null) return null;
+  const e = o['error'];
+  const eo = obj(e);
+  if (eo !== null) {
+    const type = str(eo['type']) ?? str(eo['code']) ?? (typeof eo['code'] === 'number' ? String(eo['code']) : null);
+    const message = str(eo['message']) ?? str(eo['detail']) ?? '';
+    return { type: type ?? 'error', message };
+  }
+  if (typeof e === 'string') return { type: str(o['type']) ?? 'error', message: e };
+  if (str(o['object']) === 'error' || (str(o['message']) !== null && o['choices'] === undefined && o['output'] === undefined)) {
+    return { type: str(o['type']) ?? str(o['code']) ?? 'error', message: str(o['message']) ?? '' };
+  }
+  const detail = o['detail'];
+  if (typeof detail === 'string') return { type: 'error', message: detail };
+  if (Array.isArray(detail)) return { type: 'validation_error', message: JSON.stringify(detail).slice(0, 1000) };
+  return null;
+}
+
+/** Error for an HTTP status ≥ 400 whose body we could not read as an error object. */
+export function httpError(status: number, text: string): CallError {
+  return { type: `http_${status}`, message: clipMessage(text) };
+}
+
+/** Known OpenAI-compatible hosts → provider name (the record's `provider`); the wire API stays
+ * openai.*. Anything else, including self-hosted servers, is reported as `openai`. */
+const HOST_PROVIDERS: readonly [suffix: string, provider: string][] = [
+  ['openai.azure.com', 'azure'],
+  ['cognitiveservices.azure.com', 'azure'],
+  ['services.ai.azure.com', 'azure'],
+  ['api.groq.com', 'groq'],
+  ['api.mistral.ai', 'mistral'],
+  ['api.deepseek.com', 'deepseek'],
+  ['api.x.ai', 'xai'],
+  ['openrouter.ai', 'openrouter'],
+  ['api.together.xyz', 'together'],
+  ['api.fireworks.ai', 'fireworks'],
+  ['api.perplexity.ai', 'perplexity'],
+  ['api.moonshot.ai', 'moonshotai'],
+  ['api.moonshot.cn', 'moonshotai'],
+  ['dashscope.aliyuncs.com', 'alibaba'],
+  ['dashscope-intl.aliyuncs.com', 'alibaba'],
+  ['api.cerebras.ai', 'cerebras'],
+  ['generativelanguage.googleapis.com', 'google'],
+  ['aiplatform.googleapis.com', 'google'],
+  ['api.anthropic.com', 'anthropic'],
+  ['api.githubcopilot.com', 'github'],
+  ['models.github.ai', 'github'],
+];
+
+export function providerFromHost(req: HttpRequest, fallback: string): string {
+  const host = (headerValue(req.headers, 'host') ?? headerValue(req.headers, ':authority') ?? '').toLowerCase().replace(/:\d+$/, '');
+  if (host === '') return fallback;
+  for (const [suffix, provider] of HOST_PROVIDERS) {
+    if (host === suffix || host.endsWith(`.${suffix}`)) return provider;
+  }
+  return fallback;
+}
+
+/** Text of a message `content` in any of the shapes Chat/Responses use: a string, or parts with
+ * `text` / `input_text` / `output_text` / `refusal`. Appends to `out`. */
+export function collectContentText(content: unknown, out: string[]): void {
+  if (typeof content === 'string') {
+    out.push(content);
+    return;
+  }
+  for (const part of arr(content)) {
+    if (typeof part === 'string') out.push(part);
+    const p = obj(part);
+    if (p === null) continue;
+    const t = str(p['text']) ?? str(p['refusal']);
+    if (t !== null) out.push(t);
+  }
+}
+
+/** null for null or '' (servers send `"model": ""` in Azure's first stream chunk). */
+export function nonEmpty(s: string | null): string | null {
+  return s === null || s === '' ? null : s;
+}

@@ -1,0 +1,47 @@
+import zlib from 'node:zlib';
+import { describe, expect, it } from 'vitest';
+import { NativeDecoder } from './native-zlib.js';
+
+/** Fails loudly if a Node upgrade changes the zlib internals NativeDecoder drives. */
+describe('node:zlib internals used by NativeDecoder', () => {
+  it('still exposes _handle.writeSync, _writeState and a synchronous onerror', () => {
+    const s = zlib.createGunzip() as unknown as { _handle: { writeSync: unknown; onerror: unknown }; _writeState: unknown };
+    expect(typeof s._handle.writeSync).toBe('function');
+    expect(typeof s._handle.onerror).toBe('function');
+    expect(s._writeState).toBeInstanceOf(Uint32Array);
+  });
+
+  for (const [kind, compress] of [
+    ['gunzip', zlib.gzipSync],
+    ['inflate', zlib.deflateSync],
+    ['inflateRaw', zlib.deflateRawSync],
+    ['brotli', zlib.brotliCompressSync],
+  ] as const) {
+    it(`${kind}: decodes synchronously across many writes and finishes cleanly`, () => {
+      const text = Buffer.from('streaming synchronous decode '.repeat(500));
+      const packed = compress(text);
+      const d = new NativeDecoder(kind);
+      const out: Uint8Array[] = [];
+      for (let i = 0; i < packed.length; i += 7) d.write(packed.subarray(i, i + 7), Infinity, out);
+      expect(d.finish(out, Infinity)).toBe(true);
+      expect(Buffer.concat(out).equals(text)).toBe(true);
+    });
+
+    it(`${kind}: reports corrupt input synchronously, without an async 'error' event`, () => {
+      const d = new NativeDecoder(kind);
+      const out: Uint8Array[] = [];
+      d.write(Buffer.from([0xff, 0xfe, 0xfd, 0xfc, 0xfb, 0xfa, 0xf9, 0xf8, 0xf7, 0xf6, 0xf5, 0xf4]), Infinity, out);
+      // Brotli may need more bytes to notice; finishing must then report the broken stream.
+      const ok = d.error === null ? d.finish(out, Infinity) : false;
+      expect(ok).toBe(false);
+      expect(d.error).not.toBeNull();
+    });
+  }
+
+  it('reports a cut-short stream on finish', () => {
+    const packed = zlib.gzipSync(Buffer.from('x'.repeat(1000)));
+    const d = new NativeDecoder('gunzip');
+    d.write(packed.subarray(0, packed.length - 5), Infinity, []);
+    expect(d.finish([], Infinity)).toBe(false);
+  });
+});

@@ -1,0 +1,268 @@
+/**
+ * Server-sent events, exactly as the WHATWG HTML standard interprets an event stream
+ * (https://html.spec.whatwg.org/multipage/server-sent-events.html#event-stream-interpretation),
+ * fed incrementally with body chunks that each carry a capture time.
+ *
+ * Lines are split on bytes (CR, LF and CRLF are all line ends, and a CRLF split across two chunks is
+ * one line end), then each field value is decoded as UTF-8 on its own: CR and LF never occur inside
+ * a multi-byte UTF-8 sequence, so a character split across chunks decodes correctly, and no string
+ * is built for comments or ignored fields.
+ */
+import type { AnomalySink } from '../core/anomalies.js';
+import type { Micros } from '../core/time.js';
+import type { BodyChunk } from './types.js';
+import { CR, LF, TailBuffer, startsWithBom, utf8Slice } from './stream-text.js';
+
+export interface SseEvent {
+  /** Event type; 'message' when the event had no (or an empty) `event` field (spec: dispatch step 5). */
+  event: string;
+  /** Data lines joined with LF, the final LF removed. */
+  data: string;
+  /** The last event ID at dispatch: it persists across events until an `id` field changes it. */
+  id: string;
+  /** The reconnection time (ms) last set by a `retry` field in this stream, or null if none yet:
+   * like `id`, it is stream state, not per-event. */
+  retry: number | null;
+  /** Capture time of the chunk that held the blank line that dispatched the event. */
+  ts: Micros;
+}
+
+export interface SseOptions {
+  /** Cap on one event (its field lines plus the line being read). Default 16 MiB, see below. */
+  maxEventBytes?: number;
+  /** At end(), treat an unterminated final line as a line and dispatch the pending event anyway
+   * (still counted as `sse_unterminated_event`). Off by default, as the spec requires; useful
+   * for recorded fixtures that drop the last blank line. */
+  flushAtEnd?: boolean;
+}
+
+/**
+ * 16 MiB per event. The largest real events are OpenAI Responses `response.completed` (it repeats
+ * the whole output, including base64 image_generation results of a few MB) and Anthropic
+ * `content_block_start` of a large tool input; 16 MiB is several times those and keeps a hostile
+ * stream without blank lines from growing without bound.
+ */
+export const DEFAULT_MAX_SSE_EVENT_BYTES = 16 * 1024 * 1024;
+
+const COLON = 0x3a;
+const SPACE = 0x20;
+
+/** Incremental parser: push() chunks in order, then end(). Never throws on any bytes. */
+export class SseParser {
+  private readonly maxEventBytes: number;
+  private readonly flushAtEnd: boolean;
+  private readonly tail = new TailBuffer();
+  /** The previous chunk ended with CR: an LF at the start of the next one belongs to it. */
+  private pendingCr = false;
+  /** Nothing seen yet: the first line may start with a BOM (stripped once, spec "UTF-8 decode"). */
+  private atStart = true;
+  /** Over the cap: drop lines until the next blank line. */
+  private discarding = false;
+
+  // Event state (spec: data buffer, event type buffer, last event ID buffer, reconnection time).
+  private data = '';
+  private hasData = false;
+  private eventType = '';
+  private lastEventId = '';
+  private retry: number | null = null;
+  /** Bytes of field lines (with their line ends) since the last blank line; comments are not
+   * kept, so not counted. The cap applies to this plus the line being read. */
+  private eventBytes = 0;
+  /** A field line was seen since the last blank line (for the unterminated-event anomaly). */
+  private pendingFields = false;
+
+  constructor(
+    private readonly onEvent: (e: SseEvent) => void,
+    private readonly anomalies?: AnomalySink,
+    limits?: SseOptions,
+  ) {
+    this.maxEventBytes = limits?.maxEventBytes ?? DEFAULT_MAX_SSE_EVENT_BYTES;
+    this.flushAtEnd = limits?.flushAtEnd ?? false;
+  }
+
+  push(chunk: Uint8Array, ts: Micros): void {
+    const n = chunk.length;
+    if (n === 0) return;
+    let i = 0;
+    if (this.pendingCr) {
+      this.pendingCr = false;
+      if (chunk[0] === LF) i = 1;
+    }
+    // Cached positions of the next LF and CR: each indexOf runs over a byte at most once per
+    // chunk, so the scan is linear and native.
+    let nextLf = -2;
+    let nextCr = -2;
+    while (i < n) {
+      if (nextLf !== -1 && nextLf < i) nextLf = chunk.indexOf(LF, i);
+      if (nextCr !== -1 && nextCr < i) nextCr = chunk.indexOf(CR, i);
+      const e = nextLf === -1 ? nextCr : nextCr === -1 ? nextLf : Math.min(nextLf, nextCr);
+      if (e === -1) {
+        this.keepTail(chunk.subarray(i));
+        return;
+      }
+      this.endLine(chunk, i, e, ts);
+      if (chunk[e] === CR) {
+        if (e + 1 === n) {
+          this.pendingCr = true;
+          return;
+        }
+        i = chunk[e + 1] === LF ? e + 2 : e + 1;
+      } else {
+        i = e + 1;
+      }
+    }
+  }
+
+  /** End of body. Per the spec, a final event without its blank line is not dispatched. */
+  end(ts: Micros): void {
+    if (this.discarding) {
+      this.discarding = false;
+      this.tail.clear();
+      return;
+    }
+    const unterminated = this.tail.length > 0 || this.pendingFields;
+    if (unterminated) {
+      this.anomalies?.add('sse_unterminated_event');
+      if (this.flushAtEnd) {
+        if (this.tail.length > 0) this.endLine(new Uint8Array(0), 0, 0, ts);
+        this.dispatch(ts);
+      }
+    }
+    this.tail.clear();
+    this.resetEvent();
+  }
+
+  private keepTail(rest: Uint8Array): void {
+    if (this.discarding) {
+      this.tail.skip(rest.length);
+      return;
+    }
+    this.tail.push(rest);
+    if (this.eventBytes + this.tail.length > this.maxEventBytes) this.overflow(true);
+  }
+
+  /** The line is tail + chunk[start, end). */
+  private endLine(chunk: Uint8Array, start: number, end: number, ts: Micros): void {
+    if (this.discarding) {
+      const blank = this.tail.length === 0 && end === start;
+      this.tail.clear();
+      if (blank) {
+        this.discarding = false;
+        this.resetEvent();
+      }
+      return;
+    }
+    let line = this.tail.join(chunk.subarray(start, end));
+    this.tail.clear();
+    const rawLen = line.length; // with a BOM, as keepTail counted it
+    if (this.atStart) {
+      this.atStart = false;
+      if (startsWithBom(line)) line = line.subarray(3);
+    }
+    const len = line.length;
+    if (len === 0) {
+      this.dispatch(ts);
+      return;
+    }
+    // The same test as in keepTail, so the outcome does not depend on where chunks split.
+    if (this.eventBytes + rawLen > this.maxEventBytes) {
+      this.overflow(false);
+      return;
+    }
+    if (line[0] === COLON) return; // comment: not kept, so not counted in eventBytes
+    this.pendingFields = true;
+    this.eventBytes += len + 1;
+    let colon = line.indexOf(COLON);
+    let vStart: number;
+    if (colon === -1) {
+      colon = len; // field name is the whole line, value is empty
+      vStart = len;
+    } else {
+      vStart = colon + 1;
+      if (line[vStart] === SPACE) vStart++;
+    }
+    this.field(line, colon, vStart);
+  }
+
+  private field(line: Uint8Array, nameLen: number, vStart: number): void {
+    // Field names compared on bytes: only exact ASCII matches count (spec: "If the field name is ...").
+    if (nameLen === 4 && line[0] === 0x64 && line[1] === 0x61 && line[2] === 0x74 && line[3] === 0x61) {
+      // "data": append the value and an LF (the LF is added lazily: it is removed at dispatch).
+      const v = utf8Slice(line, vStart);
+      if (this.hasData) this.data += '\n' + v;
+      else {
+        this.data = v;
+        this.hasData = true;
+      }
+    } else if (nameLen === 5 && isAscii(line, 'event')) {
+      this.eventType = utf8Slice(line, vStart);
+    } else if (nameLen === 2 && line[0] === 0x69 && line[1] === 0x64) {
+      // "id": ignored if the value contains U+0000 NULL.
+      if (line.indexOf(0, vStart) === -1) this.lastEventId = utf8Slice(line, vStart);
+    } else if (nameLen === 5 && isAscii(line, 'retry')) {
+      // "retry": only if the value is ASCII digits (an empty value is not a number).
+      if (vStart < line.length && allDigits(line, vStart)) {
+        // Absurdly long digit strings would lose precision or become Infinity: ignore them.
+        const ms = Number(utf8Slice(line, vStart));
+        if (Number.isSafeInteger(ms)) this.retry = ms;
+      }
+    }
+    // Any other field is ignored.
+  }
+
+  private dispatch(ts: Micros): void {
+    // Spec dispatch steps: the last event ID is set even when nothing is dispatched; an empty data
+    // buffer resets the buffers without dispatching.
+    if (this.hasData) {
+      this.onEvent({
+        event: this.eventType === '' ? 'message' : this.eventType,
+        data: this.data,
+        id: this.lastEventId,
+        retry: this.retry,
+        ts,
+      });
+    }
+    this.resetEvent();
+  }
+
+  /** Drop the event and resync at the next blank line. `midLine`: the cap was hit inside a line
+   * whose end is still to come; that line has bytes, so its end must not count as a blank line. */
+  private overflow(midLine: boolean): void {
+    this.anomalies?.add('sse_event_too_large');
+    this.discarding = true;
+    this.atStart = false;
+    this.tail.clear();
+    if (midLine) this.tail.skip(1);
+    this.resetEvent();
+  }
+
+  private resetEvent(): void {
+    this.data = '';
+    this.hasData = false;
+    this.eventType = '';
+    this.eventBytes = 0;
+    this.pendingFields = false;
+  }
+}
+
+function isAscii(line: Uint8Array, word: string): boolean {
+  for (let k = 0; k < word.length; k++) if (line[k] !== word.charCodeAt(k)) return false;
+  return true;
+}
+
+function allDigits(b: Uint8Array, from: number): boolean {
+  for (let k = from; k < b.length; k++) {
+    const c = b[k]!;
+    if (c < 0x30 || c > 0x39) return false;
+  }
+  return true;
+}
+
+/** Parse a whole body. Events carry the ts of the chunk that completed them. */
+export function parseSse(chunks: readonly BodyChunk[], anomalies?: AnomalySink, options?: SseOptions): SseEvent[] {
+  const out: SseEvent[] = [];
+  const p = new SseParser((e) => out.push(e), anomalies, options);
+  for (const c of chunks) p.push(c.data, c.ts);
+  p.end(chunks.length > 0 ? chunks[chunks.length - 1]!.ts : 0);
+  return out;
+}
