@@ -28,3 +28,12 @@ export function hexPrefix(b: Uint8Array, max: number): string {
   for (let i = 0; i < n; i++) s += b[i]!.toString(16).padStart(2, '0');
   return s;
 }
+
+/**
+ * b[start..end) as a view on the same memory: what `subarray` does, minus its species-constructor
+ * lookup (measurably cheaper in V8 before warm-up, never slower); it runs once or twice per packet.
+ * Callers guarantee start <= end within b.
+ */
+export function view(b: Uint8Array, start: number, end: number): Uint8Array {
+  return new Uint8Array(b.buffer, b.byteOffset + start, end - start);
+}

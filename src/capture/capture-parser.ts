@@ -18,7 +18,7 @@
 import type { AnomalySink } from '../core/anomalies.js';
 import type { Micros } from '../core/time.js';
 import { CaptureError } from './capture-error.js';
-import { hexPrefix, u16be, u16le, u32be, u32le, type U16Reader, type U32Reader } from './bytes.js';
+import { hexPrefix, view, u16be, u16le, u32be, u32le, type U16Reader, type U32Reader } from './bytes.js';
 import { makeTicksToMicros, ticksPerSecond, type TicksToMicros } from './timestamps.js';
 import type { CapturedPacket } from './types.js';
 
@@ -345,7 +345,7 @@ export class CaptureParser {
     const frac = this.r32(b, o + 4);
     const ts = sec * 1_000_000 + (this.nanos ? Math.floor(frac / 1000) : frac);
     this.packets++;
-    this.onPacket({ ts, linkType: this.pcapLinkType, iface: 0, data: b.subarray(o + 16, o + n), origLen: this.r32(b, o + 12) });
+    this.onPacket({ ts, linkType: this.pcapLinkType, iface: 0, data: view(b, o + 16, o + n), origLen: this.r32(b, o + 12) });
   }
 
   private declare(iface: CaptureInterface): number {
@@ -449,7 +449,7 @@ export class CaptureParser {
       ts,
       linkType: iface.linkType,
       iface: iface.index,
-      data: b.subarray(o + 28, o + 28 + capLen),
+      data: view(b, o + 28, o + 28 + capLen),
       origLen: this.r32(b, o + 24),
     });
   }
@@ -470,7 +470,7 @@ export class CaptureParser {
     let capLen = Math.min(origLen, n - 16);
     if (iface.snapLen > 0) capLen = Math.min(capLen, iface.snapLen);
     this.packets++;
-    this.onPacket({ ts: this.lastTs, linkType: iface.linkType, iface: iface.index, data: b.subarray(o + 12, o + 12 + capLen), origLen });
+    this.onPacket({ ts: this.lastTs, linkType: iface.linkType, iface: iface.index, data: view(b, o + 12, o + 12 + capLen), origLen });
   }
 
   /** Decryption Secrets Block (§4.7). The data is copied: the TLS layer keeps it. */

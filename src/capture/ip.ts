@@ -10,7 +10,7 @@
  */
 import type { AnomalySink } from '../core/anomalies.js';
 import type { Micros } from '../core/time.js';
-import { u16be, u32be } from './bytes.js';
+import { u16be, u32be, view } from './bytes.js';
 import { AddressFormatter } from './ip-address.js';
 import { FragmentReassembler } from './ipv4-defrag.js';
 import type { TcpSegment } from './types.js';
@@ -225,7 +225,7 @@ export class IpDecoder {
       seq: u32be(b, o + 4),
       ack: u32be(b, o + 8),
       flags: b[o + 13]!,
-      payload: b.subarray(o + dataOffset, end),
+      payload: view(b, o + dataOffset, end),
     });
   }
 

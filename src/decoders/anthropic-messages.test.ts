@@ -96,6 +96,14 @@ describe('anthropic messages: body shape (pass 2)', () => {
     expect(dec.matchBody(r, { anthropic_version: 'vertex-2023-10-16', messages: [] })).toBe(true);
     expect(dec.matchBody(r, { model: 'm', messages: [], tools: [{ name: 't', input_schema: {} }] })).toBe(true);
     expect(dec.matchBody(r, { model: 'm', messages: [{ role: 'user', content: [{ type: 'tool_result', tool_use_id: 'x', content: 'ok' }] }] })).toBe(true);
+    expect(dec.matchBody(r, { model: 'm', messages: [], stop_sequences: ['###'] })).toBe(true);
+    expect(dec.matchBody(r, { model: 'm', messages: [], thinking: { type: 'enabled', budget_tokens: 2048 } })).toBe(true);
+    expect(dec.matchBody(r, { model: 'm', messages: [{ role: 'user', content: [{ type: 'image', source: { type: 'base64', data: '' } }] }] })).toBe(true);
+  });
+  it('leaves fields that OpenAI-compatible servers also accept to the OpenAI decoder', () => {
+    expect(dec.matchBody(r, { model: 'qwen', messages: [{ role: 'user', content: 'hi' }], top_k: 20 })).toBe(false);
+    expect(dec.matchBody(r, { model: 'glm-4.6', messages: [{ role: 'user', content: 'hi' }], thinking: { type: 'enabled' } })).toBe(false);
+    expect(dec.matchBody(r, { model: 'gpt-4o', messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url: 'x' } }] }] })).toBe(false);
   });
   it('rejects OpenAI Chat bodies and non-objects', () => {
     expect(dec.matchBody(r, { model: 'gpt-4o', messages: [{ role: 'system', content: 'x' }, { role: 'user', content: 'hi' }] })).toBe(false);

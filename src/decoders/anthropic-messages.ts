@@ -64,20 +64,28 @@ function matchRoute(req: HttpRequest): boolean {
  * `tool_calls` on the message and role `tool`). */
 const ANTHROPIC_BLOCK_TYPES = new Set(['tool_use', 'tool_result', 'thinking', 'redacted_thinking', 'server_tool_use']);
 
-/** Pass 2: `model`/`anthropic_version` + `messages` plus a field only Anthropic has. OpenAI
- * Chat bodies also have model + messages, so the extra field is what decides. */
+/** Pass 2 (the registry asks this decoder before OpenAI Chat): `model`/`anthropic_version` +
+ * `messages` plus a field only Anthropic's API has. Deliberately not `top_k` (vLLM's OpenAI
+ * server accepts it) nor a bare `thinking: {type:'enabled'}` (GLM's OpenAI-compatible API uses
+ * it): only Anthropic's `budget_tokens` / `adaptive` forms count. */
 function matchBody(_req: HttpRequest, body: unknown): boolean {
   const b = obj(body);
   if (!b || !Array.isArray(b['messages'])) return false;
   if (typeof b['anthropic_version'] === 'string') return true;
   if (typeof b['model'] !== 'string') return false;
-  if (b['system'] !== undefined || b['stop_sequences'] !== undefined || b['top_k'] !== undefined) return true;
-  if (isObject(b['thinking'])) return true;
+  // OpenAI Chat has no top-level `system` (a system message instead) and says `stop`.
+  if (b['system'] !== undefined || b['stop_sequences'] !== undefined) return true;
+  const thinking = obj(b['thinking']);
+  if (thinking && (thinking['budget_tokens'] !== undefined || thinking['type'] === 'adaptive')) return true;
+  // OpenAI tools are {type:'function', function:{parameters}}; Anthropic's carry input_schema.
   for (const t of arr(b['tools'])) if (isObject(t) && t['input_schema'] !== undefined) return true;
   for (const m of b['messages']) {
     for (const c of arr(obj(m)?.['content'])) {
-      const type = str(obj(c)?.['type']);
+      const block = obj(c);
+      const type = str(block?.['type']);
       if (type !== null && ANTHROPIC_BLOCK_TYPES.has(type)) return true;
+      // Anthropic images are {type:'image', source:{…}}; OpenAI's are {type:'image_url'}.
+      if (type === 'image' && block?.['source'] !== undefined) return true;
     }
   }
   return false;
@@ -392,7 +400,8 @@ function readStream(res: HttpResponse, anomalies: AnomalyList): Generated {
   // flushAtEnd: a body that ends without the final blank line (servers that close right after
   // the last event) still yields its last event; a truly cut event fails JSON.parse and is counted.
   for (const ev of parseSse(res.body.chunks, anomalies, SSE_OPTIONS)) {
-    if (ev.data === '') continue;
+    // `[DONE]`: OpenAI's end marker, which some gateways append to every stream they relay.
+    if (ev.data === '' || ev.data === '[DONE]') continue;
     const d = obj(tryParseJson(ev.data));
     if (!d) {
       anomalies.add('sse_invalid_json');

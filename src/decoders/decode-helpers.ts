@@ -1,6 +1,7 @@
 /**
- * Small pieces shared by the Anthropic and Gemini decoders: body sniffing without building a
- * string, an anomaly collector that is also an AnomalySink, and error-message trimming.
+ * Small pieces shared by the Anthropic and Gemini decoders (and the registry): body sniffing
+ * without building a string, an anomaly collector that is also an AnomalySink, the blank call,
+ * token estimates, error-message trimming.
  */
 import type { AnomalySink } from '../core/anomalies.js';
 import type { HttpBody } from '../http/types.js';
@@ -107,9 +108,9 @@ export function blankCall(provider: string, api: string, operation: string): Dec
 }
 
 /** DESIGN §3: when the wire carries no count, count with the tokenizer and flag it (only the
- * null counts are filled). Output from
- * what was generated (text, reasoning, tool names and arguments); input from the prompt text the
- * request carried (`promptText` is called only when needed: it walks the request). */
+ * null counts are filled). Output from what was generated (text, reasoning, tool names and
+ * arguments); input from the prompt text the request carried (`promptText` is called only when
+ * needed: it walks the request). */
 export function fillEstimates(call: DecodedCall, promptText: () => string): void {
   const u = call.usage;
   if (u.output_tokens === null) {

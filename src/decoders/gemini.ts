@@ -135,7 +135,8 @@ class ResponseState {
     // `trafficType`. The last one with counts is the total.
     if (u && (u['promptTokenCount'] !== undefined || u['totalTokenCount'] !== undefined || u['candidatesTokenCount'] !== undefined))
       this.usage = u;
-    // Only the first candidate is reported (candidateCount > 1 is rare and billed as one call).
+    // Text and tool calls come from the first candidate only (candidateCount > 1 is rare);
+    // usageMetadata already counts every candidate.
     const cand = arr(o['candidates']).map(obj).find((c) => c !== null && (num(c['index']) ?? 0) === 0);
     if (!cand) return;
     const fr = str(cand['finishReason']);
@@ -228,7 +229,8 @@ function normalizeUsage(u: JsonObject | null): Usage {
     input_tokens: prompt + toolUse,
     output_tokens: candidates + thoughts,
     cache_read_tokens: num(u['cachedContentTokenCount']) ?? 0,
-    // Gemini bills cache storage apart; a request never writes a cache.
+    // Explicit caches are written by their own API (cachedContents.create) and implicit
+    // caching has no write charge: a generateContent call reports no cache write.
     cache_write_tokens: null,
     reasoning_tokens: thoughts,
     estimated: false,
@@ -263,7 +265,8 @@ function readResponse(res: HttpResponse, state: ResponseState, anomalies: Anomal
     // flushAtEnd: a body that ends without the final blank line (servers that close right after
     // the last event) still yields its last event; a truly cut event fails JSON.parse and is counted.
     for (const ev of parseSse(res.body.chunks, anomalies, SSE_OPTIONS)) {
-      if (ev.data === '') continue;
+      // `[DONE]`: OpenAI's end marker, which some gateways append to every stream they relay.
+      if (ev.data === '' || ev.data === '[DONE]') continue;
       const o = obj(tryParseJson(ev.data));
       if (o) state.onObject(o, ev.ts);
       else anomalies.add('sse_invalid_json');

@@ -393,3 +393,12 @@ describe('openaiChatDecoder: robustness', () => {
     expect(call.anomalies).toEqual(['openai_no_response']);
   });
 });
+
+describe('openaiChatDecoder: HTTP status', () => {
+  it('marks an error status as an error even when the body says nothing', () => {
+    const call = decode(makeExchange({ target: '/v1/chat/completions', reqBody: chatReq({ stream: true }), status: 503, resBody: '', resHeaders: { 'content-type': 'text/event-stream' } }));
+    expect(call.error).toEqual({ type: 'http_503', message: '' });
+    expect(call.finish_reason).toBe('error');
+    expect(call.usage.estimated).toBe(false);
+  });
+});

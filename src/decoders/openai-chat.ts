@@ -363,6 +363,12 @@ function decode(ex: HttpExchange): DecodedCall {
   }
   // DESIGN §3: no usage on the wire → count with the tokenizer and say so. An error before any
   // output generated nothing and is not estimated.
+  // An HTTP error status is an error even when the body (an SSE stream, an empty body) did not
+  // say which.
+  if (res.status >= 400 && call.error === null) {
+    call.error = httpError(res.status, '');
+    call.finish_reason = 'error';
+  }
   const hasOutput = call.output_text !== '' || call.reasoning_text !== '' || call.tool_calls.length > 0;
   if (call.usage.raw === null && (hasOutput || (call.error === null && res.status < 400))) {
     fillEstimates(call, () => requestText(req.body));

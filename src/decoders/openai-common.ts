@@ -1,7 +1,8 @@
 /**
  * Pieces shared by the OpenAI Chat Completions and Responses decoders: body parsing, usage
  * normalisation (both OpenAI naming families and the Anthropic names some proxies answer with),
- * error extraction, provider from host, anomaly collection.
+ * error extraction, provider from host. (Anomaly list, blank call and estimates come from
+ * decode-helpers.ts, shared with the Anthropic and Gemini decoders.)
  */
 import type { AnomalySink } from '../core/anomalies.js';
 import { bodyText, headerValue, type HttpBody, type HttpExchange, type HttpRequest } from '../http/types.js';

@@ -408,6 +408,12 @@ function decode(ex: HttpExchange): DecodedCall {
     decodeJsonResponse(call, res.status, textOf(res.body), anomalies);
     if (res.body.incomplete || res.body.truncated) anomalies.add('openai_response_incomplete');
   }
+  // An HTTP error status is an error even when the body (an SSE stream, an empty body) did not
+  // say which.
+  if (res.status >= 400 && call.error === null) {
+    call.error = httpError(res.status, '');
+    call.finish_reason = 'error';
+  }
   const hasOutput = call.output_text !== '' || call.reasoning_text !== '' || call.tool_calls.length > 0;
   if (call.usage.raw === null && (hasOutput || (call.error === null && res.status < 400))) {
     fillEstimates(call, () => requestText(body));

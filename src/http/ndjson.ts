@@ -7,7 +7,7 @@
 import type { AnomalySink } from '../core/anomalies.js';
 import type { Micros } from '../core/time.js';
 import type { BodyChunk } from './types.js';
-import { CR, LF, TailBuffer, startsWithBom, utf8Slice } from './stream-text.js';
+import { CR, LF, TailBuffer, utf8Slice } from './stream-text.js';
 
 export interface JsonItem {
   value: unknown;
@@ -55,7 +55,7 @@ export class NdjsonParser {
         this.keepTail(chunk.subarray(i));
         return;
       }
-      this.endLine(chunk.subarray(i, e), ts);
+      this.endLine(chunk, i, e, ts);
       i = e + 1;
     }
   }
@@ -67,38 +67,47 @@ export class NdjsonParser {
       this.tail.clear();
       return;
     }
-    if (this.tail.length > 0) this.endLine(new Uint8Array(0), ts);
+    if (this.tail.length > 0) this.endLine(new Uint8Array(0), 0, 0, ts);
   }
 
   private keepTail(rest: Uint8Array): void {
     if (this.discarding) return;
     this.tail.push(rest);
     if (this.tail.length > this.maxLineBytes) {
+      this.atStart = false;
       this.anomalies?.add('ndjson_line_too_large');
       this.tail.clear();
       this.discarding = true;
     }
   }
 
-  private endLine(last: Uint8Array, ts: Micros): void {
+  /** The line is tail + chunk[start, end). Offsets, not a subarray, in the common case of a line
+   * within one chunk: a Buffer subarray costs more than the rest of a short line's handling. */
+  private endLine(chunk: Uint8Array, start: number, end: number, ts: Micros): void {
     if (this.discarding) {
       this.discarding = false;
       return;
     }
-    let line = this.tail.join(last);
-    this.tail.clear();
-    if (this.atStart) {
-      this.atStart = false;
-      if (startsWithBom(line)) line = line.subarray(3);
+    let line = chunk;
+    if (this.tail.length > 0) {
+      line = this.tail.join(chunk.subarray(start, end));
+      this.tail.clear();
+      start = 0;
+      end = line.length;
     }
-    let end = line.length;
-    if (end > 0 && line[end - 1] === CR) end--;
-    if (end > this.maxLineBytes) {
+    // Counted as keepTail counts (with a BOM and CR), so the outcome does not depend on chunking.
+    if (end - start > this.maxLineBytes) {
+      this.atStart = false;
       this.anomalies?.add('ndjson_line_too_large');
       return;
     }
-    if (isBlank(line, end)) return;
-    const raw = utf8Slice(line, 0, end);
+    if (this.atStart) {
+      this.atStart = false;
+      if (end - start >= 3 && line[start] === 0xef && line[start + 1] === 0xbb && line[start + 2] === 0xbf) start += 3;
+    }
+    if (end > start && line[end - 1] === CR) end--;
+    if (isBlank(line, start, end)) return;
+    const raw = utf8Slice(line, start, end);
     let value: unknown;
     try {
       value = JSON.parse(raw);
@@ -112,8 +121,8 @@ export class NdjsonParser {
 }
 
 /** JSON whitespace only (RFC 8259 §2: space, tab, LF, CR). */
-function isBlank(b: Uint8Array, end: number): boolean {
-  for (let k = 0; k < end; k++) {
+function isBlank(b: Uint8Array, start: number, end: number): boolean {
+  for (let k = start; k < end; k++) {
     const c = b[k];
     if (c !== 0x20 && c !== 0x09 && c !== 0x0d && c !== 0x0a) return false;
   }

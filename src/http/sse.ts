@@ -11,7 +11,7 @@
 import type { AnomalySink } from '../core/anomalies.js';
 import type { Micros } from '../core/time.js';
 import type { BodyChunk } from './types.js';
-import { CR, LF, TailBuffer, startsWithBom, utf8Slice } from './stream-text.js';
+import { CR, LF, TailBuffer, utf8Slice } from './stream-text.js';
 
 export interface SseEvent {
   /** Event type; 'message' when the event had no (or an empty) `event` field (spec: dispatch step 5). */
@@ -142,6 +142,8 @@ export class SseParser {
   }
 
   /** The line is tail + chunk[start, end). */
+  /** The line is tail + chunk[start, end). Offsets, not a subarray, in the common case of a line
+   * within one chunk: a Buffer subarray costs more than the rest of a short line's handling. */
   private endLine(chunk: Uint8Array, start: number, end: number, ts: Micros): void {
     if (this.discarding) {
       const blank = this.tail.length === 0 && end === start;
@@ -152,14 +154,19 @@ export class SseParser {
       }
       return;
     }
-    let line = this.tail.join(chunk.subarray(start, end));
-    this.tail.clear();
-    const rawLen = line.length; // with a BOM, as keepTail counted it
+    let line = chunk;
+    if (this.tail.length > 0) {
+      line = this.tail.join(chunk.subarray(start, end));
+      this.tail.clear();
+      start = 0;
+      end = line.length;
+    }
+    const rawLen = end - start; // with a BOM, as keepTail counted it
     if (this.atStart) {
       this.atStart = false;
-      if (startsWithBom(line)) line = line.subarray(3);
+      if (rawLen >= 3 && line[start] === 0xef && line[start + 1] === 0xbb && line[start + 2] === 0xbf) start += 3;
     }
-    const len = line.length;
+    const len = end - start;
     if (len === 0) {
       this.dispatch(ts);
       return;
@@ -169,41 +176,43 @@ export class SseParser {
       this.overflow(false);
       return;
     }
-    if (line[0] === COLON) return; // comment: not kept, so not counted in eventBytes
+    if (line[start] === COLON) return; // comment: not kept, so not counted in eventBytes
     this.pendingFields = true;
     this.eventBytes += len + 1;
-    let colon = line.indexOf(COLON);
+    let colon = line.indexOf(COLON, start);
     let vStart: number;
-    if (colon === -1) {
-      colon = len; // field name is the whole line, value is empty
-      vStart = len;
+    if (colon === -1 || colon >= end) {
+      colon = end; // field name is the whole line, value is empty
+      vStart = end;
     } else {
       vStart = colon + 1;
-      if (line[vStart] === SPACE) vStart++;
+      if (vStart < end && line[vStart] === SPACE) vStart++;
     }
-    this.field(line, colon, vStart);
+    this.field(line, start, colon - start, vStart, end);
   }
 
-  private field(line: Uint8Array, nameLen: number, vStart: number): void {
+  /** Field name is line[s, s + nameLen), value line[vStart, end). */
+  private field(line: Uint8Array, s: number, nameLen: number, vStart: number, end: number): void {
     // Field names compared on bytes: only exact ASCII matches count (spec: "If the field name is ...").
-    if (nameLen === 4 && line[0] === 0x64 && line[1] === 0x61 && line[2] === 0x74 && line[3] === 0x61) {
+    if (nameLen === 4 && line[s] === 0x64 && line[s + 1] === 0x61 && line[s + 2] === 0x74 && line[s + 3] === 0x61) {
       // "data": append the value and an LF (the LF is added lazily: it is removed at dispatch).
-      const v = utf8Slice(line, vStart);
+      const v = utf8Slice(line, vStart, end);
       if (this.hasData) this.data += '\n' + v;
       else {
         this.data = v;
         this.hasData = true;
       }
-    } else if (nameLen === 5 && isAscii(line, 'event')) {
-      this.eventType = utf8Slice(line, vStart);
-    } else if (nameLen === 2 && line[0] === 0x69 && line[1] === 0x64) {
+    } else if (nameLen === 5 && isAscii(line, s, 'event')) {
+      this.eventType = utf8Slice(line, vStart, end);
+    } else if (nameLen === 2 && line[s] === 0x69 && line[s + 1] === 0x64) {
       // "id": ignored if the value contains U+0000 NULL.
-      if (line.indexOf(0, vStart) === -1) this.lastEventId = utf8Slice(line, vStart);
-    } else if (nameLen === 5 && isAscii(line, 'retry')) {
+      const nul = line.indexOf(0, vStart);
+      if (nul === -1 || nul >= end) this.lastEventId = utf8Slice(line, vStart, end);
+    } else if (nameLen === 5 && isAscii(line, s, 'retry')) {
       // "retry": only if the value is ASCII digits (an empty value is not a number).
-      if (vStart < line.length && allDigits(line, vStart)) {
+      if (vStart < end && allDigits(line, vStart, end)) {
         // Absurdly long digit strings would lose precision or become Infinity: ignore them.
-        const ms = Number(utf8Slice(line, vStart));
+        const ms = Number(utf8Slice(line, vStart, end));
         if (Number.isSafeInteger(ms)) this.retry = ms;
       }
     }
@@ -245,13 +254,13 @@ export class SseParser {
   }
 }
 
-function isAscii(line: Uint8Array, word: string): boolean {
-  for (let k = 0; k < word.length; k++) if (line[k] !== word.charCodeAt(k)) return false;
+function isAscii(line: Uint8Array, s: number, word: string): boolean {
+  for (let k = 0; k < word.length; k++) if (line[s + k] !== word.charCodeAt(k)) return false;
   return true;
 }
 
-function allDigits(b: Uint8Array, from: number): boolean {
-  for (let k = from; k < b.length; k++) {
+function allDigits(b: Uint8Array, from: number, end: number): boolean {
+  for (let k = from; k < end; k++) {
     const c = b[k]!;
     if (c < 0x30 || c > 0x39) return false;
   }

@@ -14,19 +14,20 @@ export function utf8Slice(bytes: Uint8Array, start = 0, end = bytes.length): str
 
 /**
  * The unterminated tail of a stream: the pieces of a line (or element) that started in an earlier
- * chunk. Pieces are views, not copies; they are joined once when the unit completes, so a unit
- * spread over many chunks costs O(its size), never O(n^2).
+ * chunk. Pieces are joined once when the unit completes, so a unit spread over many chunks costs
+ * O(its size), never O(n^2).
  */
 export class TailBuffer {
   private pieces: Uint8Array[] = [];
   /** Bytes held (or, when a cap made us stop keeping them, bytes seen). */
   length = 0;
 
-  /** Keep a view of `bytes`. The caller must not reuse the memory behind it: body chunks are
-   * immutable once handed over (src/http/types.ts BodyChunk). */
+  /** Keep a copy of `bytes`: only the unterminated end of a chunk comes here (at most one unit's
+   * worth per chunk, so the copy is cheap), and copying lets callers reuse their buffers after
+   * push() returns (a streaming decompressor's output buffer, an eBPF ring). */
   push(bytes: Uint8Array): void {
     if (bytes.length === 0) return;
-    this.pieces.push(bytes);
+    this.pieces.push(Uint8Array.prototype.slice.call(bytes));
     this.length += bytes.length;
   }
 
@@ -56,8 +57,3 @@ export class TailBuffer {
 
 export const LF = 0x0a;
 export const CR = 0x0d;
-
-/** True when `b` starts with the UTF-8 byte order mark EF BB BF. */
-export function startsWithBom(b: Uint8Array): boolean {
-  return b.length >= 3 && b[0] === 0xef && b[1] === 0xbb && b[2] === 0xbf;
-}

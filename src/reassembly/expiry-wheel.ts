@@ -55,16 +55,32 @@ export class ExpiryWheel<T extends WheelEntry> {
       let min = Infinity;
       for (const k of this.slots.keys()) if (k < min) min = k;
       const list = this.slots.get(min)!;
-      while (list.length > 0) {
-        const item = list.pop()!;
+      // Compact the slot: drop stale copies, re-file items whose deadline moved on, find the oldest.
+      let kept = 0;
+      let best = -1;
+      let bestDeadline = Infinity;
+      for (let r = 0; r < list.length; r++) {
+        const item = list[r]!;
         if (item.wheelSlot !== min) continue;
         const deadline = deadlineOf(item);
         if (Math.floor(deadline / this.slotUs) > min) {
-          this.schedule(item, deadline);
+          this.schedule(item, deadline); // lands in a later slot, never this one
           continue;
         }
-        item.wheelSlot = -1;
+        list[kept] = item;
+        if (deadline < bestDeadline) {
+          bestDeadline = deadline;
+          best = kept;
+        }
+        kept++;
+      }
+      list.length = kept;
+      if (best >= 0) {
+        const item = list[best]!;
+        list[best] = list[kept - 1]!;
+        list.length = kept - 1;
         if (list.length === 0) this.slots.delete(min);
+        item.wheelSlot = -1;
         return item;
       }
       this.slots.delete(min);

@@ -17,7 +17,7 @@ import type { AnomalySink } from '../core/anomalies.js';
 import type { Micros } from '../core/time.js';
 import { TcpFlag, type TcpSegment } from '../capture/types.js';
 import { ExpiryWheel, type WheelEntry } from './expiry-wheel.js';
-import { flowKey, sourceIsLow } from './flow-key.js';
+import { FlowKeyCache } from './flow-key.js';
 import { COMMON_SERVER_PORTS, DEFAULT_LIMITS, type ReassemblyLimits } from './limits.js';
 import { newStats, TcpStream, type ReassemblyStats, type StreamContext } from './tcp-stream.js';
 import { Dir, type ConnectionInfo, type StreamSink, type StreamSinkFactory } from './types.js';
@@ -62,6 +62,7 @@ export class FlowTable {
   private readonly limits: ReassemblyLimits;
   private readonly ctx: StreamContext;
   private readonly flows = new Map<string, Connection>();
+  private readonly keys = new FlowKeyCache();
   private readonly byId = new Map<string, Connection>();
   private readonly wheel: ExpiryWheel<Connection>;
   private nextId = 1;
@@ -86,9 +87,8 @@ export class FlowTable {
 
   onSegment(seg: TcpSegment): void {
     this.stats.segments++;
-    const srcLow = sourceIsLow(seg);
-    const side: 0 | 1 = srcLow ? 0 : 1;
-    const key = flowKey(seg, srcLow);
+    const key = this.keys.keyOf(seg);
+    const side = this.keys.side;
     const flags = seg.flags;
     const syn = (flags & TcpFlag.SYN) !== 0;
     let conn = this.flows.get(key);

@@ -7,6 +7,7 @@
  */
 import type { AnomalySink } from '../core/anomalies.js';
 import type { Micros } from '../core/time.js';
+import { copyBytes } from './byte-slab.js';
 import { CHUNK_OVERHEAD_BYTES, type ReassemblyLimits } from './limits.js';
 import type { Dir, StreamSink } from './types.js';
 
@@ -138,11 +139,11 @@ export class TcpStream {
       if (payload.length > 0) this.ctx.anomalies.add('tcp_data_after_fin');
       end = this.finOffset;
     }
-    if (end > this.next) {
+    if (end > start && end > this.next) {
       if (this.ooo.length === 0 && start <= this.next) {
         // Fast path: the next bytes in order, nothing buffered.
         const from = this.next - start;
-        this.deliver(payload.slice(from, end - start), ts);
+        this.deliver(copyBytes(payload, from, end - start), ts);
         this.next = end;
       } else {
         this.insert(start, end, payload, ts);
@@ -243,7 +244,7 @@ export class TcpStream {
         i++;
       } else {
         const pieceEnd = c === undefined || c.start > end ? end : c.start;
-        const piece: Chunk = { start: cur, end: pieceEnd, data: payload.slice(cur - start, pieceEnd - start), ts };
+        const piece: Chunk = { start: cur, end: pieceEnd, data: copyBytes(payload, cur - start, pieceEnd - start), ts };
         if (i === ooo.length) ooo.push(piece);
         else ooo.splice(i, 0, piece);
         this.charge(pieceEnd - cur + CHUNK_OVERHEAD_BYTES);

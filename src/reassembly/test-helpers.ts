@@ -111,6 +111,8 @@ export class Sender {
     readonly from: Endpoint4,
     readonly to: Endpoint4,
     readonly isn: number,
+    /** Ack number put on segments that do not say otherwise (e.g. the peer's ISN+1). */
+    readonly defaultAck = 0,
   ) {}
 
   seg(opts: { off?: number; data?: Uint8Array | string; flags?: number; ack?: number; ts?: Micros; seq?: number }): TcpSegment {
@@ -124,7 +126,7 @@ export class Sender {
       dstIp: this.to.ip,
       dstPort: this.to.port,
       seq,
-      ack: (opts.ack ?? 0) >>> 0,
+      ack: (opts.ack ?? this.defaultAck) >>> 0,
       flags,
       // A view into a larger buffer that is overwritten after the call, like the capture reader's.
       payload: data,

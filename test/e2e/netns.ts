@@ -45,7 +45,7 @@ function tryRun(cmd: string, args: string[]): boolean {
   }
 }
 
-function pidAlive(pid: number): boolean {
+export function pidAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

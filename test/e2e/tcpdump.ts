@@ -11,11 +11,26 @@ const START_TIMEOUT_MS = 15_000;
 const STOP_TIMEOUT_MS = 10_000;
 /** Quiet time before SIGINT, so that the last ACKs/FINs of the test's connections are captured. */
 const SETTLE_MS = 500;
+/** Snapshot length: the largest frame the tests can produce, loopback's (MTU 65536, ip-link(8))
+ * or a 64 KB GSO packet, plus the 14-byte Ethernet header Linux puts on both, rounded up. Not
+ * `-s 0` (262144): in immediate mode libpcap uses fixed TPACKET_V2 slots of snaplen bytes, and
+ * the default 2 MiB ring then holds only 8 packets, so a 100 KB burst overruns it. */
+const SNAPLEN = 65_600;
+/** Kernel ring size, KiB (`-B`): 64 MiB / 64 KiB slots ≈ 1000 packets in flight before tcpdump
+ * must have read them; a test burst is ~150. */
+const BUFFER_KIB = 65_536;
+
+export interface CaptureResult {
+  /** tcpdump's own count of packets the kernel dropped before tcpdump read them ("N packets
+   * dropped by kernel"): non-zero means the capture file is missing packets. */
+  droppedByKernel: number;
+  stderr: string;
+}
 
 export interface TcpdumpCapture {
   readonly file: string;
-  /** Waits SETTLE_MS, sends SIGINT, waits for exit. Idempotent. Returns tcpdump's stderr. */
-  stop(): Promise<string>;
+  /** Waits SETTLE_MS, sends SIGINT, waits for exit. Idempotent. */
+  stop(): Promise<CaptureResult>;
   /** Kills at once (cleanup after a failure). Idempotent. */
   kill(): void;
 }
@@ -28,13 +43,12 @@ export function commandExists(cmd: string): boolean {
  * Starts `tcpdump -i IFACE -w FILE` with a BPF filter. `-U` writes each packet as it arrives,
  * `--immediate-mode` delivers packets to tcpdump at once instead of in TPACKET_V3 blocks (without
  * it, packets of the last second may still sit in the kernel ring when SIGINT arrives and are
- * never written), `-s 0` keeps whole packets, `-Z root` keeps tcpdump from switching to its own
- * user, which may not write into the test's temporary directory.
+ * never written), `-Z root` keeps tcpdump from switching to its own user, which may not write
+ * into the test's temporary directory.
  */
 export async function startTcpdump(iface: string, filter: string, file: string): Promise<TcpdumpCapture> {
-  const child = spawn('tcpdump', ['-i', iface, '-w', file, '-U', '-s', '0', '-Z', 'root', '--immediate-mode', filter], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
+  const args = ['-i', iface, '-w', file, '-U', '--immediate-mode', '-s', String(SNAPLEN), '-B', String(BUFFER_KIB), '-Z', 'root', filter];
+  const child = spawn('tcpdump', args, { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr!.setEncoding('utf8');
   child.stderr!.on('data', (s: string) => {
@@ -63,14 +77,17 @@ export async function startTcpdump(iface: string, filter: string, file: string):
     });
   });
 
-  let stopping: Promise<string> | null = null;
+  let stopping: Promise<CaptureResult> | null = null;
   return {
     file,
     stop: () => {
       stopping ??= (async () => {
         await sleep(SETTLE_MS);
         await terminate(child, exited, 'SIGINT', STOP_TIMEOUT_MS);
-        return stderr;
+        // On exit tcpdump prints "N packets captured / N packets received by filter / N packets
+        // dropped by kernel". No line (killed) counts as unknown, i.e. not known to be whole.
+        const m = /(\d+) packets? dropped by kernel/.exec(stderr);
+        return { droppedByKernel: m ? Number(m[1]) : -1, stderr };
       })();
       return stopping;
     },

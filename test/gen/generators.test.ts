@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { type HttpMessage, httpHeader, parseFrame, parseHttp, parseSse, readCapture, reassemble } from './capture-check.js';
 import { gzipPieces } from './http-wire.js';
-import { type ExchangeOptions, type ExpectedFacts, type GeneratedExchange, type Session, APIS, buildSession, generateExchange } from './llm-traffic.js';
+import { type ExchangeOptions, type Session, APIS, buildSession, generateExchange } from './llm-traffic.js';
 import { DEMO_PATH, demoPcap, findRepoRoot } from './make-example.js';
 import { type CaptureFormat, type PcapRecord, FileSink, PcapWriter, openCaptureFile, pcapBytes } from './pcap-writer.js';
 import { Rng } from './rng.js';
@@ -263,98 +263,105 @@ interface WireFacts {
   errorType: string | null;
 }
 
-type J = Record<string, unknown> & { [k: string]: J & unknown };
+/** Path access into parsed JSON without casts at every step. */
+function at(v: unknown, ...path: (string | number)[]): unknown {
+  let cur = v;
+  for (const k of path) {
+    if (cur === null || typeof cur !== 'object') return undefined;
+    cur = (cur as Record<string | number, unknown>)[k];
+  }
+  return cur;
+}
+const str = (v: unknown): string | null => (typeof v === 'string' ? v : null);
+const arr = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
+const obj = (v: unknown): Record<string, unknown> | null => (v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : null);
+const call = (id: unknown, name: unknown) => ({ id: str(id), name: str(name) ?? '' });
 
 function readFacts(req: HttpMessage, res: HttpMessage, api: string): WireFacts {
-  const rq = JSON.parse(dec.decode(req.body)) as J;
+  const rq: unknown = JSON.parse(dec.decode(req.body));
   const target = req.startLine.split(' ')[1]!;
   const f: WireFacts = { requestModel: null, stream: false, toolsOffered: [], responseModel: null, responseId: null, usageWire: null, finishReasonRaw: null, toolCalls: [], outputText: '', errorType: null };
   const body = dec.decode(res.body);
   const sse = httpHeader(res, 'content-type')?.startsWith('text/event-stream') ?? false;
   const events = sse ? parseSse(body) : [];
   const status = Number(res.startLine.split(' ')[1]);
-  const err = status >= 400 ? (JSON.parse(body) as J) : null;
-  const tools = rq['tools'] as J[] | undefined;
+  const err: unknown = status >= 400 ? JSON.parse(body) : null;
+  const tools = arr(at(rq, 'tools'));
+  f.requestModel = str(at(rq, 'model'));
+  f.stream = at(rq, 'stream') === true;
   switch (api) {
     case 'openai.chat_completions': {
-      f.requestModel = rq['model'] as string;
-      f.stream = rq['stream'] === true;
-      f.toolsOffered = (tools ?? []).map((t) => t['function']['name'] as unknown as string);
-      if (err) return { ...f, errorType: err['error']['type'] as unknown as string };
-      const chunks = sse ? events.filter((e) => e.data !== '[DONE]').map((e) => JSON.parse(e.data) as J) : [JSON.parse(body) as J];
+      f.toolsOffered = tools.map((t) => str(at(t, 'function', 'name')) ?? '');
+      if (err) return { ...f, errorType: str(at(err, 'error', 'type')) };
+      const chunks: unknown[] = sse ? events.filter((e) => e.data !== '[DONE]').map((e) => JSON.parse(e.data) as unknown) : [JSON.parse(body)];
       for (const c of chunks) {
-        f.responseId ??= c['id'] as unknown as string;
-        f.responseModel ??= c['model'] as unknown as string;
-        if (c['usage']) f.usageWire = c['usage'];
-        for (const ch of (c['choices'] as unknown as J[]) ?? []) {
-          if (ch['finish_reason']) f.finishReasonRaw = ch['finish_reason'] as unknown as string;
-          const d = (ch['delta'] ?? ch['message']) as J;
-          if (typeof d['content'] === 'string') f.outputText += d['content'];
-          for (const tc of (d['tool_calls'] as unknown as J[]) ?? []) if (tc['function']['name']) f.toolCalls.push({ id: tc['id'] as unknown as string, name: tc['function']['name'] as unknown as string });
+        f.responseId ??= str(at(c, 'id'));
+        f.responseModel ??= str(at(c, 'model'));
+        if (obj(at(c, 'usage'))) f.usageWire = obj(at(c, 'usage'));
+        for (const ch of arr(at(c, 'choices'))) {
+          if (str(at(ch, 'finish_reason'))) f.finishReasonRaw = str(at(ch, 'finish_reason'));
+          const d = at(ch, 'delta') ?? at(ch, 'message');
+          f.outputText += str(at(d, 'content')) ?? '';
+          for (const tc of arr(at(d, 'tool_calls'))) if (str(at(tc, 'function', 'name'))) f.toolCalls.push(call(at(tc, 'id'), at(tc, 'function', 'name')));
         }
       }
       return f;
     }
     case 'openai.responses': {
-      f.requestModel = rq['model'] as string;
-      f.stream = rq['stream'] === true;
-      f.toolsOffered = (tools ?? []).map((t) => t['name'] as unknown as string);
-      if (err) return { ...f, errorType: err['error']['type'] as unknown as string };
-      let final: J | null = sse ? null : (JSON.parse(body) as J);
-      const items: J[] = [];
+      f.toolsOffered = tools.map((t) => str(at(t, 'name')) ?? '');
+      if (err) return { ...f, errorType: str(at(err, 'error', 'type')) };
+      let final: unknown = sse ? null : JSON.parse(body);
+      const items: unknown[] = [];
       for (const e of events) {
-        const d = JSON.parse(e.data) as J;
-        if (e.event === 'response.created') f.responseId = d['response']['id'] as unknown as string;
-        if (e.event === 'response.output_text.delta') f.outputText += d['delta'] as unknown as string;
-        if (e.event === 'response.output_item.done') items.push(d['item']);
-        if (e.event === 'response.completed' || e.event === 'response.incomplete') final = d['response'];
+        const d: unknown = JSON.parse(e.data);
+        if (e.event === 'response.created') f.responseId = str(at(d, 'response', 'id'));
+        if (e.event === 'response.output_text.delta') f.outputText += str(at(d, 'delta')) ?? '';
+        if (e.event === 'response.output_item.done') items.push(at(d, 'item'));
+        if (e.event === 'response.completed' || e.event === 'response.incomplete') final = at(d, 'response');
       }
+      const calls = (list: unknown[]) => list.filter((i) => at(i, 'type') === 'function_call').map((i) => call(at(i, 'call_id'), at(i, 'name')));
       if (final) {
-        f.responseId = final['id'] as unknown as string;
-        f.responseModel = final['model'] as unknown as string;
-        f.usageWire = final['usage'];
-        f.finishReasonRaw = ((final['incomplete_details'] as J | null)?.['reason'] as unknown as string) ?? (final['status'] as unknown as string);
-        const out = (final['output'] as unknown as J[]).length ? (final['output'] as unknown as J[]) : items;
-        if (!sse) f.outputText = out.filter((i) => i['type'] === 'message').map((i) => (i['content'] as unknown as J[])[0]!['text']).join('');
-        f.toolCalls = out.filter((i) => i['type'] === 'function_call').map((i) => ({ id: i['call_id'] as unknown as string, name: i['name'] as unknown as string }));
-      } else {
-        f.toolCalls = items.filter((i) => i['type'] === 'function_call').map((i) => ({ id: i['call_id'] as unknown as string, name: i['name'] as unknown as string }));
-      }
-      if (sse && !final) f.responseModel = null;
+        f.responseId = str(at(final, 'id'));
+        f.responseModel = str(at(final, 'model'));
+        f.usageWire = obj(at(final, 'usage'));
+        f.finishReasonRaw = str(at(final, 'incomplete_details', 'reason')) ?? str(at(final, 'status'));
+        // Codex's backend leaves the completed output empty: rebuild it from output_item.done.
+        const out = arr(at(final, 'output')).length ? arr(at(final, 'output')) : items;
+        if (!sse) f.outputText = out.filter((i) => at(i, 'type') === 'message').map((i) => str(at(i, 'content', 0, 'text')) ?? '').join('');
+        f.toolCalls = calls(out);
+      } else f.toolCalls = calls(items);
       return f;
     }
     case 'anthropic.messages': {
-      f.requestModel = rq['model'] as string;
-      f.stream = rq['stream'] === true;
-      f.toolsOffered = (tools ?? []).map((t) => t['name'] as unknown as string);
-      if (err) return { ...f, errorType: err['error']['type'] as unknown as string };
+      f.toolsOffered = tools.map((t) => str(at(t, 'name')) ?? '');
+      if (err) return { ...f, errorType: str(at(err, 'error', 'type')) };
       if (!sse) {
-        const m = JSON.parse(body) as J;
-        const content = m['content'] as unknown as J[];
+        const m: unknown = JSON.parse(body);
+        const content = arr(at(m, 'content'));
         return {
           ...f,
-          responseId: m['id'] as unknown as string,
-          responseModel: m['model'] as unknown as string,
-          usageWire: m['usage'],
-          finishReasonRaw: m['stop_reason'] as unknown as string,
-          outputText: content.filter((c) => c['type'] === 'text').map((c) => c['text']).join(''),
-          toolCalls: content.filter((c) => c['type'] === 'tool_use').map((c) => ({ id: c['id'] as unknown as string, name: c['name'] as unknown as string })),
+          responseId: str(at(m, 'id')),
+          responseModel: str(at(m, 'model')),
+          usageWire: obj(at(m, 'usage')),
+          finishReasonRaw: str(at(m, 'stop_reason')),
+          outputText: content.filter((c) => at(c, 'type') === 'text').map((c) => str(at(c, 'text')) ?? '').join(''),
+          toolCalls: content.filter((c) => at(c, 'type') === 'tool_use').map((c) => call(at(c, 'id'), at(c, 'name'))),
         };
       }
       for (const e of events) {
-        const d = JSON.parse(e.data) as J;
+        const d: unknown = JSON.parse(e.data);
         if (e.event === 'message_start') {
-          f.responseId = d['message']['id'] as unknown as string;
-          f.responseModel = d['message']['model'] as unknown as string;
-          f.usageWire = { ...d['message']['usage'] };
+          f.responseId = str(at(d, 'message', 'id'));
+          f.responseModel = str(at(d, 'message', 'model'));
+          f.usageWire = { ...obj(at(d, 'message', 'usage')) };
         }
-        if (e.event === 'content_block_start' && d['content_block']['type'] === ('tool_use' as unknown)) f.toolCalls.push({ id: d['content_block']['id'] as unknown as string, name: d['content_block']['name'] as unknown as string });
-        if (e.event === 'content_block_delta' && d['delta']['type'] === ('text_delta' as unknown)) f.outputText += d['delta']['text'] as unknown as string;
+        if (e.event === 'content_block_start' && at(d, 'content_block', 'type') === 'tool_use') f.toolCalls.push(call(at(d, 'content_block', 'id'), at(d, 'content_block', 'name')));
+        if (e.event === 'content_block_delta' && at(d, 'delta', 'type') === 'text_delta') f.outputText += str(at(d, 'delta', 'text')) ?? '';
         if (e.event === 'message_delta') {
-          f.finishReasonRaw = d['delta']['stop_reason'] as unknown as string;
-          f.usageWire = { ...f.usageWire, ...d['usage'] };
+          f.finishReasonRaw = str(at(d, 'delta', 'stop_reason'));
+          f.usageWire = { ...f.usageWire, ...obj(at(d, 'usage')) };
         }
-        if (e.event === 'error') f.errorType = d['error']['type'] as unknown as string;
+        if (e.event === 'error') f.errorType = str(at(d, 'error', 'type'));
       }
       return f;
     }
@@ -362,21 +369,20 @@ function readFacts(req: HttpMessage, res: HttpMessage, api: string): WireFacts {
       const m = /models\/([^:]+):(\w+)/.exec(target)!;
       f.requestModel = m[1]!;
       f.stream = m[2] === 'streamGenerateContent';
-      f.toolsOffered = (tools ?? []).flatMap((t) => (t['functionDeclarations'] as unknown as J[]).map((d) => d['name'] as unknown as string));
-      if (err) return { ...f, errorType: err['error']['status'] as unknown as string };
-      let chunks: J[];
-      if (sse) chunks = events.map((e) => JSON.parse(e.data) as J);
-      else if (body.startsWith('[')) chunks = res.complete ? (JSON.parse(body) as J[]) : [];
-      else chunks = [JSON.parse(body) as J];
+      f.toolsOffered = tools.flatMap((t) => arr(at(t, 'functionDeclarations')).map((d) => str(at(d, 'name')) ?? ''));
+      if (err) return { ...f, errorType: str(at(err, 'error', 'status')) };
+      let chunks: unknown[];
+      if (sse) chunks = events.map((e) => JSON.parse(e.data) as unknown);
+      else if (body.startsWith('[')) chunks = res.complete ? arr(JSON.parse(body)) : [];
+      else chunks = [JSON.parse(body)];
       for (const c of chunks) {
-        f.responseId = c['responseId'] as unknown as string;
-        f.responseModel = c['modelVersion'] as unknown as string;
-        if (c['usageMetadata']) f.usageWire = c['usageMetadata'];
-        const cand = (c['candidates'] as unknown as J[])[0]!;
-        if (cand['finishReason']) f.finishReasonRaw = cand['finishReason'] as unknown as string;
-        for (const p of cand['content']['parts'] as unknown as J[]) {
-          if (typeof p['text'] === 'string' && !p['thought']) f.outputText += p['text'];
-          if (p['functionCall']) f.toolCalls.push({ id: null, name: p['functionCall']['name'] as unknown as string });
+        f.responseId = str(at(c, 'responseId'));
+        f.responseModel = str(at(c, 'modelVersion'));
+        if (obj(at(c, 'usageMetadata'))) f.usageWire = obj(at(c, 'usageMetadata'));
+        if (str(at(c, 'candidates', 0, 'finishReason'))) f.finishReasonRaw = str(at(c, 'candidates', 0, 'finishReason'));
+        for (const p of arr(at(c, 'candidates', 0, 'content', 'parts'))) {
+          if (typeof at(p, 'text') === 'string' && !at(p, 'thought')) f.outputText += str(at(p, 'text'));
+          if (at(p, 'functionCall')) f.toolCalls.push(call(null, at(p, 'functionCall', 'name')));
         }
       }
       return f;
@@ -429,7 +435,7 @@ function checkSession(s: Session): void {
   });
 }
 
-const variants: [string, Omit<ExchangeOptions, 'at'>][] = [
+const variants: [string, Omit<ExchangeOptions, 'at' | 'api'>][] = [
   ['stream', {}],
   ['stream with tool calls, thinking and cache', { toolCalls: 3, thinking: true, cache: true }],
   ['non-stream', { stream: false }],
@@ -568,4 +574,3 @@ describe('streamed capture files', () => {
   });
 });
 
-export type { ExpectedFacts, GeneratedExchange };

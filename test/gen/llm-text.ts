@@ -96,10 +96,13 @@ export const TOOL_SETS: Record<'claude' | 'codex' | 'gemini' | 'generic', string
   generic: ['get_weather', 'search_docs', 'run_sql', 'send_email', 'lookup_customer', 'create_ticket'],
 };
 
-export function toolDefs(rng: Rng, names: string[]): ToolDef[] {
+/** Tool definitions whose descriptions take about a quarter of `targetBytes` (~7 bytes a word),
+ * at most 260 words each (Claude Code's longest built-in tool descriptions run to a few hundred). */
+export function toolDefs(rng: Rng, names: string[], targetBytes = 150_000): ToolDef[] {
+  const words = Math.max(10, Math.min(260, Math.floor((targetBytes * 0.25) / names.length / 7)));
   return names.map((name) => ({
     name,
-    description: prose(rng, rng.int(40, 260)),
+    description: prose(rng, rng.int(Math.ceil(words / 2), words)),
     parameters: {
       type: 'object',
       properties: {
@@ -131,7 +134,7 @@ export interface Conversation {
  */
 export function conversation(rng: Rng, targetBytes: number, toolNames: string[], idPrefix: string): Conversation {
   const system = prose(rng, Math.max(20, Math.floor((targetBytes * 0.2) / 6)));
-  const tools = toolDefs(rng, toolNames);
+  const tools = toolDefs(rng, toolNames, targetBytes);
   let size = system.length + JSON.stringify(tools).length;
   const turns: Turn[] = [];
   let call = 0;

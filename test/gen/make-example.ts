@@ -6,11 +6,12 @@
  * Reproducible: `node dist/test/gen/make-example.js` rewrites the identical file (fixed seeds and
  * start time; no wall clock, no randomness from outside).
  */
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { type Session, buildSession } from './llm-traffic.js';
 import { pcapBytes } from './pcap-writer.js';
+import { findRepoRoot } from './repo-root.js';
 import { mergeConnections } from './tcp-conversation.js';
 
 /** 2026-01-15T10:00:00Z in µs. */
@@ -65,18 +66,7 @@ export function demoPcap(): Uint8Array {
   return pcapBytes(mergeConnections(demoSessions().map((x) => x.connection)), { kind: 'pcap' });
 }
 
-/** The repository root: the nearest directory above this module holding llmtap's package.json
- * (this module runs both from test/gen/ and from dist/test/gen/). */
-export function findRepoRoot(from: string = dirname(fileURLToPath(import.meta.url))): string {
-  let dir = resolve(from);
-  while (true) {
-    const pkg = join(dir, 'package.json');
-    if (existsSync(pkg) && (JSON.parse(readFileSync(pkg, 'utf8')) as { name?: string }).name === 'llmtap') return dir;
-    const up = dirname(dir);
-    if (up === dir) throw new Error('cannot find the llmtap repository root');
-    dir = up;
-  }
-}
+export { findRepoRoot };
 
 export const DEMO_PATH = 'examples/demo.pcap';
 

@@ -252,7 +252,9 @@ export function buildConnection(spec: ConnectionSpec): ConnectionResult {
   }
 
   // Close.
-  const lastData = Math.max(t, ...segs.map((g, i) => (lostSeg[i] ? g.ts : arrival[i]!)), ...acks.map((a) => a.ts));
+  let lastData = t;
+  for (let i = 0; i < segs.length; i++) lastData = Math.max(lastData, lostSeg[i] ? segs[i]!.ts : arrival[i]!);
+  for (const a of acks) lastData = Math.max(lastData, a.ts);
   const closeAt = lastData + (spec.closeDelayUs ?? 1_000);
   switch (spec.close ?? 'client-fin') {
     case 'client-fin':

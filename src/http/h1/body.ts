@@ -10,8 +10,11 @@ export function emptyBody(contentEncoding: string | null): HttpBody {
 
 export class BodyBuilder {
   readonly body: HttpBody;
-  /** Null for identity bodies: their bytes are kept as views of the packets, never copied. */
-  private decoder: ContentDecoder | null;
+  /** Null for identity bodies (their bytes are kept as views of the packets, never copied) and
+   * until the first body byte: an empty body with a Content-Encoding (HEAD, 204, 304,
+   * Content-Length: 0) is not a truncated compressed stream. */
+  private decoder: ContentDecoder | null = null;
+  private readonly encoded: boolean;
   private finished = false;
 
   constructor(
@@ -20,13 +23,15 @@ export class BodyBuilder {
     private readonly anomalies: AnomalySink,
   ) {
     this.body = emptyBody(contentEncoding);
-    this.decoder =
-      parseContentCodings(contentEncoding).length > 0 ? createContentDecoder(contentEncoding, cap, anomalies) : null;
+    this.encoded = parseContentCodings(contentEncoding).length > 0;
   }
 
   /** Transfer-decoded body bytes that arrived in the packet captured at `ts`. */
   data(bytes: Uint8Array, ts: Micros): void {
     if (this.finished || bytes.length === 0) return;
+    if (this.encoded && !this.decoder) {
+      this.decoder = createContentDecoder(this.body.contentEncoding, this.cap, this.anomalies);
+    }
     if (this.decoder) {
       for (const out of this.decoder.push(bytes)) this.keep(out, ts);
       if (this.decoder.capped || this.decoder.failed) this.body.truncated = true;

@@ -21,7 +21,8 @@ export interface FramingResult {
   anomalies: string[];
 }
 
-function joined(headers: HeaderList, name: string): string | null {
+/** All values of a field joined with commas (RFC 9110 §5.3), or null when absent. */
+export function joined(headers: HeaderList, name: string): string | null {
   let out: string | null = null;
   for (const [n, v] of headers) if (n === name) out = out === null ? v : `${out},${v}`;
   return out;

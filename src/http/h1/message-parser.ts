@@ -90,6 +90,8 @@ export class MessageParser {
   private trailerLine = '';
 
   private readonly scanner = new StartScanner();
+  /** Bytes already consumed that must be parsed again before the rest of the packet. */
+  private replay: Buffer | null = null;
 
   constructor(
     role: Role,
@@ -119,7 +121,8 @@ export class MessageParser {
     this.lastTs = ts;
     let off = 0;
     while (off < data.length) {
-      switch (this.phase) {
+      // (cast: listener callbacks below may stop this parser; TS narrowed from the check above)
+      switch (this.phase as Phase) {
         case Phase.Idle:
           off = this.idle(data, off, ts);
           break;
@@ -163,6 +166,11 @@ export class MessageParser {
         case Phase.Stopped:
           return;
       }
+      if (this.replay !== null) {
+        data = Buffer.concat([this.replay, data.subarray(off)]);
+        off = 0;
+        this.replay = null;
+      }
     }
   }
 
@@ -191,19 +199,18 @@ export class MessageParser {
           }
           return;
         }
-        this.abort(ts);
-        break;
+        this.abortAndResync(ts, true);
+        return;
       case Phase.ChunkSize:
       case Phase.ChunkDataEnd:
       case Phase.Trailers:
-        this.abort(ts);
-        break;
+        this.abortAndResync(ts, true);
+        return;
       case Phase.Head:
       case Phase.Idle:
-        this.headBuf = null;
-        break;
+        this.enterResync(true);
+        return;
     }
-    this.enterResync(true);
   }
 
   /** The connection closed. */
@@ -243,6 +250,14 @@ export class MessageParser {
     this.scanner.reset(atLineStart);
   }
 
+  /** Counts the resync while the broken message is still current, so it is listed on it. */
+  private abortAndResync(ts: Micros, atLineStart: boolean): void {
+    this.listener.onAnomaly(this, 'http_resync');
+    this.abort(ts);
+    this.phase = Phase.Resync;
+    this.scanner.reset(atLineStart);
+  }
+
   private abort(ts: Micros): void {
     this.listener.onAbort(this, ts, this.bodyWire);
     this.phase = Phase.Idle;
@@ -277,8 +292,13 @@ export class MessageParser {
         this.headChecked = v === 'ok';
       }
       const end = findHeadEnd(data, off);
-      if (end >= 0 && end - off <= max) return this.headDone(data, off, end, ts);
-      if (end >= 0 || data.length - off > max) return this.tooLarge(end >= 0 ? end : data.length);
+      if (end >= 0 && end - off <= max) {
+        const r = this.headDone(data, off, end, ts);
+        // Not a head after all: look for a message start from the next byte.
+        return r >= 0 ? r : off + 1;
+      }
+      if (end >= 0) return this.tooLarge(end, true);
+      if (data.length - off > max) return this.tooLarge(data.length, false);
       this.appendHead(data, off);
       return data.length;
     }
@@ -289,19 +309,24 @@ export class MessageParser {
     if (!this.headChecked) {
       const v = startLineVerdict(buf, 0, buf.length);
       if (v === 'bad') {
+        const earlier = Buffer.from(buf.subarray(1, prevLen));
         this.headLen = 0;
-        this.headBuf = null;
-        return this.garbage(data, off);
+        if (this.garbage(data, off) < data.length) this.replay = earlier;
+        return off;
       }
       this.headChecked = v === 'ok';
     }
     const end = findHeadEnd(buf, Math.max(0, prevLen - 3));
     if (end >= 0 && end <= max) {
-      const used = end - prevLen;
-      this.headDone(buf, 0, end, ts);
-      return off + used;
+      const earlier = buf.subarray(1, prevLen);
+      const r = this.headDone(buf, 0, end, ts);
+      if (r >= 0) return off + end - prevLen;
+      // Not a head after all: rescan what followed its first byte.
+      this.replay = Buffer.from(earlier);
+      return off;
     }
-    if (end >= 0 || this.headLen > max) return this.tooLarge(off + take);
+    if (end >= 0) return this.tooLarge(off + end - prevLen, true);
+    if (this.headLen > max) return this.tooLarge(off + take, false);
     return off + take;
   }
 
@@ -317,12 +342,14 @@ export class MessageParser {
     this.headLen = need;
   }
 
-  private tooLarge(resumeAt: number): number {
+  /** `atLineStart`: the head's end was seen, so scanning resumes at a line start. */
+  private tooLarge(resumeAt: number, atLineStart: boolean): number {
     this.listener.onAnomaly(this, 'http_header_too_large');
-    this.enterResync(false);
+    this.enterResync(atLineStart);
     return resumeAt;
   }
 
+  /** Returns data.length when the direction stopped. */
   private garbage(data: Buffer, off: number): number {
     this.headLen = 0;
     if (this.listener.onGarbage(this, data.subarray(off)) === 'stop') {
@@ -334,7 +361,8 @@ export class MessageParser {
     return off + 1;
   }
 
-  /** `buf[start..end)` is a complete head (start line + fields + empty line). */
+  /** `buf[start..end)` is a complete head (start line + fields + empty line). Returns `end`, or
+   * -1 when it is not a message head (the parser is then resyncing). */
   private headDone(buf: Buffer, start: number, end: number, ts: Micros): number {
     const text = buf.toString('latin1', start, end);
     const startTs = this.headStartTs;
@@ -345,16 +373,16 @@ export class MessageParser {
     const parsed = parseHead(text);
     if (!parsed) {
       this.listener.onAnomaly(this, 'http_bad_start_line');
-      this.enterResync(true);
-      return end;
+      this.enterResync(false);
+      return -1;
     }
     if (parsed.badLines > 0) this.listener.onAnomaly(this, 'http_bad_header_line');
     this.bodyWire = 0;
     const framing = this.listener.onHead(this, parsed.head, startTs, end - start, ts);
     if (this.phase === Phase.Stopped) return end;
     if (framing === null) {
-      this.enterResync(true);
-      return end;
+      this.enterResync(false);
+      return -1;
     }
     this.messages++;
     switch (framing.kind) {
@@ -443,8 +471,7 @@ export class MessageParser {
   private badChunk(start: number, off: number, ts: Micros, counted = false): number {
     if (!counted) this.bodyWire += off - start;
     this.listener.onAnomaly(this, 'http_bad_chunk_size');
-    this.abort(ts);
-    this.enterResync(false);
+    this.abortAndResync(ts, false);
     return off;
   }
 
@@ -474,8 +501,7 @@ export class MessageParser {
       return off + 1;
     }
     this.listener.onAnomaly(this, 'http_bad_chunk_framing');
-    this.abort(ts);
-    this.enterResync(false);
+    this.abortAndResync(ts, false);
     return off;
   }
 
@@ -487,8 +513,7 @@ export class MessageParser {
       this.bodyWire += stop - off;
       if (this.trailerText.length + this.trailerLine.length + (stop - off) > this.limits.maxHeaderBytes) {
         this.listener.onAnomaly(this, 'http_header_too_large');
-        this.abort(ts);
-        this.enterResync(false);
+        this.abortAndResync(ts, false);
         return stop;
       }
       this.trailerLine += data.toString('latin1', off, stop);
