@@ -53,7 +53,7 @@ export interface CaptureParserOptions {
   /** pcapng Decryption Secrets Block: secrets type (e.g. 0x544c534b TLS key log) and a copy of its data. */
   onSecrets?(type: number, data: Uint8Array): void;
   /** Called when an interface is declared, before its packets (the CLI checks the link type). */
-  onInterface?(iface: CaptureInterface, index: number): void;
+  onInterface?(iface: CaptureInterface, index: number, format: 'pcap' | 'pcapng'): void;
   anomalies?: AnomalySink;
 }
 
@@ -351,7 +351,7 @@ export class CaptureParser {
   private declare(iface: CaptureInterface): number {
     const index = this.interfaces.length;
     this.interfaces.push(iface);
-    this.opts.onInterface?.({ ...iface }, index);
+    this.opts.onInterface?.({ ...iface }, index, this.format);
     return index;
   }
 

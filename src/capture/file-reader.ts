@@ -25,7 +25,7 @@ export interface ReadCaptureOptions {
   /** pcapng Decryption Secrets Blocks (type, copy of the data). */
   onSecrets?: (type: number, data: Uint8Array) => void;
   /** Each interface as it is declared; throwing here (assertSupportedLinkType) aborts the read. */
-  onInterface?: (iface: CaptureInterface, index: number) => void;
+  onInterface?: (iface: CaptureInterface, index: number, format: 'pcap' | 'pcapng') => void;
 }
 
 export async function readCaptureFile(

@@ -7,7 +7,8 @@ import { AnomalyCounter } from '../core/anomalies.js';
 import type { HttpExchangeRecord, LlmCallRecord } from '../core/record.js';
 import type { Micros } from '../core/time.js';
 import { readCaptureFile, type CaptureFileSummary } from '../capture/file-reader.js';
-import { PacketDecoder } from '../capture/link.js';
+import { isSupportedLinkType, PacketDecoder } from '../capture/link.js';
+import { CaptureError } from '../capture/capture-error.js';
 import type { TcpSegment } from '../capture/types.js';
 import { decodeExchange } from '../decoders/registry.js';
 import { createHttp1Sink } from '../http/h1/connection.js';
@@ -40,6 +41,10 @@ export interface ReplaySummary {
 /** Idle-flow expiry is checked at most once per second of capture time: cheap on the hot path. */
 const ADVANCE_EVERY_US = 1_000_000;
 
+function unsupportedError(linkType: number): CaptureError {
+  return new CaptureError(`unsupported link type ${linkType} (llmtap reads Ethernet, Linux SLL/SLL2, loopback and raw IP)`);
+}
+
 export async function replayFile(path: string, opts: ReplayOptions): Promise<ReplaySummary> {
   const started = performance.now();
   const anomalies = new AnomalyCounter();
@@ -66,6 +71,7 @@ export async function replayFile(path: string, opts: ReplayOptions): Promise<Rep
   let firstTs: Micros | null = null;
   let lastTs: Micros | null = null;
   let nextAdvance = 0;
+  const unsupported: number[] = [];
   const onSegment = (seg: TcpSegment): void => {
     tcpSegments++;
     flows.onSegment(seg);
@@ -83,8 +89,22 @@ export async function replayFile(path: string, opts: ReplayOptions): Promise<Rep
         nextAdvance = lastTs + ADVANCE_EVERY_US;
       }
     },
-    { anomalies, ...(opts.onProgress ? { onProgress: opts.onProgress } : {}) },
+    {
+      anomalies,
+      onInterface: (iface, _index, format) => {
+        if (isSupportedLinkType(iface.linkType)) return;
+        unsupported.push(iface.linkType);
+        // A pcap file has one interface: nothing in it can be read, so say so before reading it all.
+        // A pcapng file may mix link types: skip that interface's packets and read the others.
+        if (format === 'pcap') throw unsupportedError(iface.linkType);
+      },
+      ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
+    },
   );
+  decoder.flush();
+  if (capture.interfaces.length > 0 && unsupported.length === capture.interfaces.length) {
+    throw unsupportedError(unsupported[0]!);
+  }
   // End of input flushes everything (DESIGN §5): open connections close as 'eof'.
   flows.flush(lastTs ?? 0);
 

@@ -91,10 +91,22 @@ describe.skipIf(!corpusDir)('tokenscope pcaps match their goldens', () => {
       // The goldens list calls in their own order: match as a multiset.
       const anthropicUsage = calls.some((c) => anthropicStyle(c.usage.raw));
       const want = g.calls.map((gc) => expected(gc, anthropicUsage));
-      const key = (m: { finish: unknown; input: unknown; output: unknown }) => `${String(m.finish)}|${String(m.input)}|${String(m.output)}`;
-      expect([...ours].sort((a, b) => key(a).localeCompare(key(b)))).toEqual(
-        [...want].sort((a, b) => key(a).localeCompare(key(b))),
-      );
+      const key = (m: { finish: unknown; tools: string[]; cacheRead: number }) =>
+        `${String(m.finish)}|${m.tools.join(',')}|${m.cacheRead}`;
+      const sortedOurs = [...ours].sort((a, b) => key(a).localeCompare(key(b)));
+      const sortedWant = [...want].sort((a, b) => key(a).localeCompare(key(b)));
+      // A capture whose stream carries no usage (keepalive: no include_usage) has estimated counts
+      // on both sides, from different tokenizers: compare those loosely and everything else exactly.
+      sortedOurs.forEach((o, i) => {
+        const w = sortedWant[i]!;
+        if (calls.find((c) => c.usage.input_tokens === o.input)?.usage.estimated) {
+          expect(Math.abs(o.input! - w.input) / w.input).toBeLessThan(0.1);
+          expect(o.output).toBeGreaterThan(0);
+          o.input = w.input;
+          o.output = w.output;
+        }
+      });
+      expect(sortedOurs).toEqual(sortedWant);
     });
   }
 

@@ -183,6 +183,21 @@ describe('pipelining', () => {
     expect(run.exchanges.map((e) => e.request.path)).toEqual(['/a', '/b']);
   });
 
+  it('a response delivered before the end of its request head still pairs with it', () => {
+    const run = feed([
+      [C2S, 'GET /a HTTP/1.1\r\nHo'],
+      [S2C, 'HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nA'],
+      [S2C, 'HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nB'],
+      [C2S, 'st: h\r\n\r\nGET /b HTTP/1.1\r\n\r\n'],
+      [C2S, 'GET /c HTTP/1.1\r\n'],
+    ]);
+    expect(run.exchanges.map((e) => [e.seq, e.request.path, e.response ? bodyText(e.response.body) : null])).toEqual([
+      [0, '/a', 'A'],
+      [1, '/b', 'B'],
+    ]);
+    expect(run.anomalies.get('http_incomplete_message')).toBe(1);
+  });
+
   it('caps the queue of requests waiting for a response (one-sided capture)', () => {
     const many = concat(Array.from({ length: 5 }, (_, i) => `GET /${i} HTTP/1.1\r\n\r\n`));
     const run = feed([[C2S, many]], makeInfo(), { maxPendingRequests: 2 }, false);

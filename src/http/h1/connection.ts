@@ -41,6 +41,9 @@ interface Pending {
   resDone: boolean;
   anomalies: string[];
   sink: AnomalySink;
+  /** The response started before its request head was complete (the directions are delivered
+   * independently, so a capture can show the response first); `request` is filled in later. */
+  awaitingRequest: boolean;
 }
 
 /** What the response parser is currently reading. */
@@ -192,23 +195,23 @@ class Http1Connection implements StreamSink, ParserListener {
 
   // ---- requests ----
 
-  private requestHead(head: RequestHead, startTs: Micros, headBytes: number, ts: Micros): Framing {
+  private newPending(): Pending {
     const exAnomalies: string[] = [];
     const sink = this.exchangeSink(exAnomalies);
-    const reqBody = new BodyBuilder(joined(head.headers, 'content-encoding'), this.limits.maxBodyBytes, sink);
-    const ex: Pending = {
+    const reqBody = new BodyBuilder(null, this.limits.maxBodyBytes, sink);
+    return {
       seq: this.seq++,
       request: {
-        method: head.method,
-        target: head.target,
-        path: head.path,
-        query: head.query,
-        version: head.version,
-        headers: head.headers,
+        method: '',
+        target: '',
+        path: '',
+        query: '',
+        version: '',
+        headers: [],
         body: reqBody.body,
-        start: startTs,
-        end: ts,
-        wireBytes: headBytes,
+        start: 0,
+        end: 0,
+        wireBytes: 0,
       },
       reqBody,
       reqDone: false,
@@ -217,8 +220,30 @@ class Http1Connection implements StreamSink, ParserListener {
       resDone: false,
       anomalies: exAnomalies,
       sink,
+      awaitingRequest: true,
     };
-    this.queue.push(ex);
+  }
+
+  private requestHead(head: RequestHead, startTs: Micros, headBytes: number, ts: Micros): Framing {
+    const early = this.queue.find((e) => e.awaitingRequest);
+    const ex = early ?? this.newPending();
+    if (!early) this.queue.push(ex);
+    ex.awaitingRequest = false;
+    const sink = ex.sink;
+    const reqBody = new BodyBuilder(joined(head.headers, 'content-encoding'), this.limits.maxBodyBytes, sink);
+    ex.reqBody = reqBody;
+    ex.request = {
+      method: head.method,
+      target: head.target,
+      path: head.path,
+      query: head.query,
+      version: head.version,
+      headers: head.headers,
+      body: reqBody.body,
+      start: startTs,
+      end: ts,
+      wireBytes: headBytes,
+    };
     this.curReq = ex;
     const { framing, anomalies } = requestFraming(head);
     for (const a of anomalies) sink.add(a);
@@ -250,6 +275,12 @@ class Http1Connection implements StreamSink, ParserListener {
       this.curRes = { kind: 'discard' };
       return NO_BODY;
     }
+    if (!target && this.requestParser().inHead) {
+      // Its request is still arriving: pair with it once its head is complete.
+      const early = this.newPending();
+      this.queue.push(early);
+      return this.pairResponse(early, head, null, startTs, headBytes, ts);
+    }
     if (!target) {
       this.anomaly(p, 'http_response_without_request');
       if (head.status === 101) {
@@ -260,7 +291,18 @@ class Http1Connection implements StreamSink, ParserListener {
       this.curRes = { kind: 'discard' };
       return responseFraming(head, null).framing;
     }
-    const { framing, anomalies } = responseFraming(head, target.request.method);
+    return this.pairResponse(target, head, target.request.method, startTs, headBytes, ts);
+  }
+
+  private pairResponse(
+    target: Pending,
+    head: ResponseHead,
+    method: string | null,
+    startTs: Micros,
+    headBytes: number,
+    ts: Micros,
+  ): Framing {
+    const { framing, anomalies } = responseFraming(head, method);
     for (const a of anomalies) target.sink.add(a);
     const resBody = new BodyBuilder(joined(head.headers, 'content-encoding'), this.limits.maxBodyBytes, target.sink);
     target.resBody = resBody;
@@ -335,6 +377,11 @@ class Http1Connection implements StreamSink, ParserListener {
 
   /** Emits `ex` as it stands: unfinished parts are marked incomplete. */
   private emit(ex: Pending, ts: Micros): void {
+    if (ex.awaitingRequest) {
+      // The request head never completed: a response alone is not an exchange.
+      this.count('http_response_without_request');
+      return;
+    }
     if (!ex.reqDone) {
       ex.reqBody.finish(ts, ex.request.body.wireBytes, true);
       ex.reqDone = true;
@@ -370,6 +417,10 @@ class Http1Connection implements StreamSink, ParserListener {
 
   private swapRoles(): void {
     for (const p of this.byDir) p.role = p.role === 'request' ? 'response' : 'request';
+  }
+
+  private requestParser(): MessageParser {
+    return this.byDir[0].role === 'request' ? this.byDir[0] : this.byDir[1];
   }
 
   private requestFirst(): MessageParser[] {

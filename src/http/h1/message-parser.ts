@@ -105,9 +105,9 @@ export class MessageParser {
     return this.phase === Phase.Stopped;
   }
 
-  /** True while a message is being received (head started, body not finished). */
-  get inMessage(): boolean {
-    return this.phase !== Phase.Idle && this.phase !== Phase.Resync && this.phase !== Phase.Stopped;
+  /** True while a head has started arriving but is not complete. */
+  get inHead(): boolean {
+    return this.phase === Phase.Head;
   }
 
   /** Ignore every later byte of this direction. */
