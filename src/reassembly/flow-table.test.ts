@@ -584,6 +584,18 @@ describe('FlowTable: FIN, RST, idle, port reuse, eviction', () => {
     expect(t.anomalies.get('tcp_port_reuse_unclosed')).toBe(0);
   });
 
+  it('port reuse seen from the SYN+ACK alone (the new SYN was not captured)', () => {
+    const t = setup();
+    handshake(t);
+    t.feed(t.c.fin(0, 1), t.s.fin(0, 2));
+    const s2 = new Sender(SERVER, CLIENT, 888_888);
+    const c2 = new Sender(CLIENT, SERVER, 777_777);
+    t.feed(s2.synAck(777_777, 10), c2.data(0, 'two', 11));
+    expect(t.sinks.conns).toHaveLength(2);
+    expect(t.sinks.get(1).info.client).toEqual(CLIENT);
+    expect(text(delivered(t.sinks.get(1), Dir.ClientToServer))).toBe('two');
+  });
+
   it('a retransmitted SYN is not a new connection, a SYN with a new ISN on an open one is', () => {
     const t = setup();
     handshake(t);

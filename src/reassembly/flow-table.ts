@@ -10,7 +10,7 @@
  * - Only a SYN or a segment with payload creates a connection: bare ACKs, FINs and RSTs of unknown
  *   flows cost a Map lookup and nothing else.
  * - A closed connection lingers (closedLingerUs) so late retransmits of its last packets are
- *   swallowed; a SYN without ACK on its 4-tuple starts a new connection (port reuse).
+ *   swallowed; a SYN or SYN+ACK on its 4-tuple starts a new connection (port reuse).
  * - Timeouts run on capture time: `advance(now)` expires idle flows, `flush(now)` ends the input.
  */
 import type { AnomalySink } from '../core/anomalies.js';
@@ -275,8 +275,9 @@ export class FlowTable {
 /** Which segments may open a table entry: see the file comment. */
 function startsConnection(flags: number, payloadLength: number, closedEntry: boolean): boolean {
   if ((flags & TcpFlag.RST) !== 0) return false;
-  // A closed entry only yields to a new handshake; late data for it is a retransmit.
-  if (closedEntry) return (flags & SYN_ACK) === TcpFlag.SYN;
+  // A closed entry only yields to a new handshake (a SYN, or a SYN+ACK if the SYN was missed);
+  // data for it is taken for late retransmits or in-flight segments of the old connection.
+  if (closedEntry) return (flags & TcpFlag.SYN) !== 0;
   return (flags & TcpFlag.SYN) !== 0 || payloadLength > 0;
 }
 

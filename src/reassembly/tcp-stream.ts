@@ -147,7 +147,7 @@ export class TcpStream {
         this.next = end;
       } else {
         this.insert(start, end, payload, ts);
-        if (this.ooo[0]!.start <= this.next) this.drain(ts);
+        if (this.ooo[0]!.start <= this.next) this.drain();
         else {
           this.ctx.stats.outOfOrderSegments++;
           this.afterBuffering(ts);
@@ -263,8 +263,12 @@ export class TcpStream {
     }
   }
 
-  /** Deliver buffered chunks that are now in order; `fillTs` is when the hole filled. */
-  private drain(fillTs: Micros): void {
+  /**
+   * Deliver buffered chunks that are now in order. A filled hole is delivered first, so the
+   * monotonic `stamp` gives the bytes behind it the filler's capture time: when they became
+   * deliverable to the application.
+   */
+  private drain(): void {
     const ooo = this.ooo;
     let k = 0;
     while (k < ooo.length) {
@@ -273,7 +277,7 @@ export class TcpStream {
       k++;
       this.unbuffer(c);
       this.next = c.end;
-      this.deliver(c.data, c.ts > fillTs ? c.ts : fillTs);
+      this.deliver(c.data, c.ts);
     }
     if (k > 0) ooo.splice(0, k);
   }
@@ -319,7 +323,7 @@ export class TcpStream {
     this.ctx.anomalies.add('tcp_gap');
     const gapTs = first !== undefined && first.start === target ? first.ts : ts;
     this.sink.onGap(this.dir, gap, this.stamp(gapTs));
-    this.drain(-Infinity);
+    this.drain();
     this.checkFin();
     return true;
   }

@@ -1,0 +1,114 @@
+/**
+ * The replay command as a user meets it: bad input gives one clear line and a non-zero exit;
+ * a truncated capture still yields every complete packet's calls and says where the file ended.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { repoRoot } from '../corpus.js';
+
+const cli = join(repoRoot, 'bin', 'llmtap.js');
+const demo = join(repoRoot, 'examples', 'demo.pcap');
+let dir: string;
+
+function run(...args: string[]) {
+  const r = spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', timeout: 60_000 });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+function records(stdout: string): { kind: string; response_id: string | null }[] {
+  return stdout
+    .split('\n')
+    .filter((l) => l.length > 0)
+    .map((l) => JSON.parse(l) as { kind: string; response_id: string | null });
+}
+
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'llmtap-cli-'));
+  // The CLI runs from dist/: `npm test` builds first; a bare `vitest` run needs the build too.
+  if (spawnSync('npm', ['run', 'build'], { cwd: repoRoot, encoding: 'utf8' }).status !== 0) {
+    throw new Error('npm run build failed');
+  }
+});
+
+describe('llmtap replay', () => {
+  it('decodes the example capture into call records and a summary', () => {
+    const r = run('replay', demo, '--jsonl', '-');
+    expect(r.code).toBe(0);
+    const recs = records(r.stdout);
+    expect(recs.length).toBeGreaterThanOrEqual(8);
+    expect(recs.every((x) => x.kind === 'llm_call')).toBe(true);
+    expect(r.stderr).toMatch(/LLM calls/);
+    // The example carries placeholder keys in headers: none may reach the output.
+    expect(r.stdout).not.toMatch(/sk-demo|sk-ant-api03-demo|AIzaSydemo/);
+  });
+
+  it('says clearly when the file is missing', () => {
+    const r = run('replay', join(dir, 'nope.pcap'), '--jsonl', '-');
+    expect(r.code).not.toBe(0);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toMatch(/^llmtap: .*nope\.pcap/);
+  });
+
+  it('says clearly when the file is not a capture', () => {
+    const f = join(dir, 'notes.txt');
+    writeFileSync(f, 'hello, this is not a capture file at all\n');
+    const r = run('replay', f, '--jsonl', '-');
+    expect(r.code).not.toBe(0);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toMatch(/not a pcap or pcapng/);
+  });
+
+  it('says clearly when the link type is unsupported', () => {
+    // A valid pcap header with LINKTYPE 147 (user-defined) and one packet.
+    const head = Buffer.alloc(24);
+    head.writeUInt32LE(0xa1b2c3d4, 0);
+    head.writeUInt16LE(2, 4);
+    head.writeUInt16LE(4, 6);
+    head.writeUInt32LE(65535, 16);
+    head.writeUInt32LE(147, 20);
+    const rec = Buffer.alloc(16 + 4);
+    rec.writeUInt32LE(1, 0);
+    rec.writeUInt32LE(4, 8);
+    rec.writeUInt32LE(4, 12);
+    const f = join(dir, 'odd.pcap');
+    writeFileSync(f, Buffer.concat([head, rec]));
+    const r = run('replay', f, '--jsonl', '-');
+    expect(r.code).not.toBe(0);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toMatch(/unsupported link type 147/);
+  });
+
+  it('needs an output', () => {
+    const r = run('replay', demo);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(/--jsonl/);
+  });
+
+  it('reads every complete packet of a truncated capture and says where it ended', () => {
+    const full = readFileSync(demo);
+    const whole = records(run('replay', demo, '--jsonl', '-').stdout);
+    // Cut the file a little after its middle, inside a packet record.
+    const cut = Math.floor(full.length * 0.6) + 7;
+    const f = join(dir, 'cut.pcap');
+    writeFileSync(f, full.subarray(0, cut));
+    const r = run('replay', f, '--jsonl', '-');
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(/truncated/);
+    expect(r.stderr).toMatch(/byte [\d,]+/);
+    const part = records(r.stdout);
+    expect(part.length).toBeGreaterThan(0);
+    expect(part.length).toBeLessThanOrEqual(whole.length);
+    // Every call that completed before the cut comes out the same as from the whole file.
+    const wholeIds = new Set(whole.map((x) => x.response_id));
+    expect(part.filter((x) => x.response_id !== null && wholeIds.has(x.response_id)).length).toBeGreaterThan(0);
+  });
+
+  it('writes non-LLM exchanges with --exchanges and no secrets in their headers', () => {
+    const r = run('replay', demo, '--jsonl', '-', '--exchanges');
+    expect(r.code).toBe(0);
+    expect(r.stdout).not.toMatch(/sk-demo|sk-ant-api03-demo|AIzaSydemo/);
+  });
+});
