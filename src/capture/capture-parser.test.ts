@@ -4,7 +4,7 @@ import { AnomalyCounter } from '../core/anomalies.js';
 import { pcapBytes } from '../../test/gen/pcap-writer.js';
 import { CaptureError } from './capture-error.js';
 import { CaptureParser, PCAP_MAX_SNAPLEN, type CaptureFileSummary } from './capture-parser.js';
-import { concat, dsb, epb, idb, pb, pcapFile, shb, spb, text, unknownBlock } from './test-builders.js';
+import { concat, dsb, epb, idb, pb, pcapFile, shb, spb, text, unknownBlock } from './test-builders.test-support.js';
 import { LinkType } from './types.js';
 
 interface Seen {

@@ -6,7 +6,7 @@ import { AnomalyCounter } from '../core/anomalies.js';
 import { openCaptureFile, pcapBytes } from '../../test/gen/pcap-writer.js';
 import { CaptureError, READ_CHUNK, readCaptureFile } from './file-reader.js';
 import { assertSupportedLinkType } from './link.js';
-import { concat, dsb, idb, shb, text } from './test-builders.js';
+import { concat, dsb, idb, shb, text } from './test-builders.test-support.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'llmtap-capture-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

@@ -2,7 +2,7 @@ import { isIPv6 } from 'node:net';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { AddressFormatter, formatIpv6 } from './ip-address.js';
-import { v6addr } from './test-builders.js';
+import { v6addr } from './test-builders.test-support.js';
 
 const fmt = new AddressFormatter();
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { AnomalyCounter } from '../core/anomalies.js';
 import { IpDecoder } from './ip.js';
-import { ahHeader, concat, extHeader, fragHeader, ipv4, ipv6, tcp, text, v6addr } from './test-builders.js';
+import { ahHeader, concat, extHeader, fragHeader, ipv4, ipv6, tcp, text, v6addr } from './test-builders.test-support.js';
 import { TcpFlag } from './types.js';
 
 const body = text('{"model":"x"}');

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { AnomalyCounter } from '../core/anomalies.js';
 import { FragmentReassembler, IPV4_DEFRAG_LIMITS, IPV6_DEFRAG_LIMITS } from './ipv4-defrag.js';
 import { PacketDecoder } from './link.js';
-import { concat, ethernet, fragHeader, ipv4, ipv6, permutations, splitFragments, tcp, text, v6addr } from './test-builders.js';
+import { concat, ethernet, fragHeader, ipv4, ipv6, permutations, splitFragments, tcp, text, v6addr } from './test-builders.test-support.js';
 import { LinkType, TcpFlag } from './types.js';
 
 const bytes = (n: number, seed = 1): Uint8Array => Uint8Array.from({ length: n }, (_, i) => (i * 31 + seed) & 0xff);

@@ -4,7 +4,7 @@ import { AnomalyCounter } from '../core/anomalies.js';
 import { tcpFrame } from '../../test/gen/frames.js';
 import { CaptureError } from './capture-error.js';
 import { assertSupportedLinkType, isSupportedLinkType, PacketDecoder } from './link.js';
-import { ethernet, ipv4, ipv6, mplsStack, nullHeader, sll, sll2, tcp, text, v6addr, Bytes } from './test-builders.js';
+import { ethernet, ipv4, ipv6, mplsStack, nullHeader, sll, sll2, tcp, text, v6addr, Bytes } from './test-builders.test-support.js';
 import { LinkType, TcpFlag, type TcpSegment } from './types.js';
 
 const payload = text('POST /v1/messages HTTP/1.1\r\n');

@@ -18,7 +18,7 @@ import {
   recording,
   splitAnthropicChunks,
   type Recording,
-} from './corpus-recordings.js';
+} from './corpus-recordings.test-support.js';
 import { bodyText, type HeaderList } from '../http/types.js';
 import { arr, num, obj, str, tryParseJson, type JsonObject } from './json.js';
 

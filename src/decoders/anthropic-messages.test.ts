@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { anthropicMessagesDecoder as dec } from './anthropic-messages.js';
-import { makeExchange, sse, sseChunks, T0, type ChunkSpec } from './test-helpers.js';
+import { makeExchange, sse, sseChunks, T0, type ChunkSpec } from './test-helpers.test-support.js';
 import type { HttpRequest } from '../http/types.js';
 import type { DecodedCall } from './types.js';
 

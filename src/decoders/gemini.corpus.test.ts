@@ -9,7 +9,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { corpusDir } from '../../test/corpus.js';
 import { geminiDecoder as dec } from './gemini.js';
-import { cassette, chunksToSse, genaiReplay, manifestFiles, readText, recording, type Recording } from './corpus-recordings.js';
+import { cassette, chunksToSse, genaiReplay, manifestFiles, readText, recording, type Recording } from './corpus-recordings.test-support.js';
 import { bodyText } from '../http/types.js';
 import { arr, num, obj, str, tryParseJson, type JsonObject } from './json.js';
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { geminiDecoder as dec } from './gemini.js';
-import { makeExchange, sse, sseChunks, T0, type ChunkSpec } from './test-helpers.js';
+import { makeExchange, sse, sseChunks, T0, type ChunkSpec } from './test-helpers.test-support.js';
 import type { HttpRequest } from '../http/types.js';
 import type { DecodedCall } from './types.js';
 

@@ -15,7 +15,7 @@ import type { HeaderList, HttpExchange } from '../http/types.js';
 import { openaiChatDecoder } from './openai-chat.js';
 import { openaiResponsesDecoder } from './openai-responses.js';
 import { decodeExchange } from './registry.js';
-import { makeExchange, T0, type ChunkSpec } from './test-helpers.js';
+import { makeExchange, T0, type ChunkSpec } from './test-helpers.test-support.js';
 import type { DecodedCall } from './types.js';
 
 type Json = Record<string, unknown>;

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { openaiResponsesDecoder } from './openai-responses.js';
-import { makeExchange, sse, sseChunks, T0, type ChunkSpec } from './test-helpers.js';
+import { makeExchange, sse, sseChunks, T0, type ChunkSpec } from './test-helpers.test-support.js';
 import type { DecodedCall } from './types.js';
 
 const decode = (ex: Parameters<typeof openaiResponsesDecoder.decode>[0]): DecodedCall => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { classifyExchange, decodeExchange } from './registry.js';
-import { makeExchange, type ExchangeSpec } from './test-helpers.js';
+import { makeExchange, type ExchangeSpec } from './test-helpers.test-support.js';
 
 const chatBody = { model: 'gpt-4o', messages: [{ role: 'user', content: 'hi' }] };
 const anthropicHeaders = { host: 'api.anthropic.com', 'anthropic-version': '2023-06-01', 'content-type': 'application/json' };

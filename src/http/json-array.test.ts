@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { corpusDir } from '../../test/corpus.js';
 import { AnomalyCounter } from '../core/anomalies.js';
 import { JsonArrayStreamParser, parseJsonArrayStream, type JsonArrayOptions, type JsonItem } from './json-array.js';
-import { bytes, expectSplitInvariant, type Harness } from './stream-test-helpers.js';
+import { bytes, expectSplitInvariant, type Harness } from './stream-test-helpers.test-support.js';
 
 function harness(options?: JsonArrayOptions): () => Harness<JsonItem> {
   return () => {

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { corpusDir } from '../../test/corpus.js';
 import { AnomalyCounter } from '../core/anomalies.js';
 import { NdjsonParser, parseNdjson, type JsonItem, type NdjsonOptions } from './ndjson.js';
-import { bytes, expectSplitInvariant, type Harness } from './stream-test-helpers.js';
+import { bytes, expectSplitInvariant, type Harness } from './stream-test-helpers.test-support.js';
 
 function harness(options?: NdjsonOptions): () => Harness<JsonItem> {
   return () => {

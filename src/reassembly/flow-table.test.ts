@@ -15,7 +15,7 @@ import {
   Sender,
   text,
   type RecordedConnection,
-} from './test-helpers.js';
+} from './test-helpers.test-support.js';
 
 const CLIENT = { ip: '10.0.0.2', port: 51000 };
 const SERVER = { ip: '10.0.0.1', port: 443 };

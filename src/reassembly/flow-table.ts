@@ -77,7 +77,7 @@ export class FlowTable {
   ) {
     this.limits = { ...DEFAULT_LIMITS, ...limits };
     this.ctx = { anomalies, limits: this.limits, stats: this.stats };
-    this.wheel = new ExpiryWheel<Connection>(this.limits.sweepIntervalUs);
+    this.wheel = new ExpiryWheel<Connection>(Math.max(1, this.limits.sweepIntervalUs));
   }
 
   /** Open connections (closed ones lingering for late retransmits are not counted). */

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { parse as parseYaml } from 'yaml';
 import type { HeaderList, HttpExchange } from '../http/types.js';
-import { makeExchange } from './test-helpers.js';
+import { makeExchange } from './test-helpers.test-support.js';
 import { arr, isObject, num, obj, str } from './json.js';
 
 /** One exchange rebuilt from a corpus file. */
