@@ -7,22 +7,23 @@
  */
 import type { Micros } from '../core/time.js';
 import type { HttpExchange, HttpRequest, HttpResponse } from '../http/types.js';
-import { bodyText, headerValue } from '../http/types.js';
-import { parseSse } from '../http/sse.js';
+import { headerValue } from '../http/types.js';
 import type { CallError, DecodedCall, ToolCall, Usage, WireDecoder } from './types.js';
 import type { JsonObject } from './json.js';
-import { arr, isObject, num, obj, str, tryParseJson } from './json.js';
+import { arr, isObject, num, obj, str } from './json.js';
 import { normalizeFinishReason } from './finish.js';
 import {
   AnomalyList,
-  SSE_OPTIONS,
   blankCall,
   clipMessage,
-  fillEstimates,
-  httpError,
-  looksLikeSse,
+  decodePathSegment,
+  finishCall,
+  forEachSseObject,
+  isEventStream,
   parseJsonBody,
-  salvageModel,
+  parseRequestObject,
+  requestModelFallback,
+  wireDecoder,
 } from './decode-helpers.js';
 
 const API = 'anthropic.messages';
@@ -103,16 +104,16 @@ interface RequestFacts {
 function readRequest(req: HttpRequest, anomalies: AnomalyList): RequestFacts {
   const vertex = VERTEX_PATH.exec(req.path);
   const facts: RequestFacts = {
-    model: vertex ? decodeURIComponentSafe(vertex[1]!) : null,
+    model: vertex ? decodePathSegment(vertex[1]!) : null,
     stream: vertex?.[2] === 'streamRawPredict',
     tools: [],
     body: null,
   };
   if (req.body.size === 0) return facts;
-  const b = obj(parseJsonBody(req.body));
+  // Counts anthropic_request_truncated / anthropic_request_invalid_json when not an object.
+  const b = parseRequestObject(req, anomalies, 'anthropic');
   if (!b) {
-    anomalies.add(req.body.truncated ? 'anthropic_request_truncated' : 'anthropic_request_invalid_json');
-    facts.model ??= salvageModel(bodyText(req.body));
+    facts.model ??= requestModelFallback(req);
     return facts;
   }
   facts.body = b;
@@ -126,14 +127,6 @@ function readRequest(req: HttpRequest, anomalies: AnomalyList): RequestFacts {
     if (name !== null) facts.tools.push(name);
   }
   return facts;
-}
-
-function decodeURIComponentSafe(s: string): string {
-  try {
-    return decodeURIComponent(s);
-  } catch {
-    return s;
-  }
 }
 
 /** Text of `system` and `messages` (text blocks, tool inputs and results), for estimating input
@@ -397,21 +390,12 @@ class StreamState {
 
 function readStream(res: HttpResponse, anomalies: AnomalyList): Generated {
   const state = new StreamState(anomalies);
-  // flushAtEnd: a body that ends without the final blank line (servers that close right after
-  // the last event) still yields its last event; a truly cut event fails JSON.parse and is counted.
-  for (const ev of parseSse(res.body.chunks, anomalies, SSE_OPTIONS)) {
-    // `[DONE]`: OpenAI's end marker, which some gateways append to every stream they relay.
-    if (ev.data === '' || ev.data === '[DONE]') continue;
-    const d = obj(tryParseJson(ev.data));
-    if (!d) {
-      anomalies.add('sse_invalid_json');
-      continue;
-    }
+  forEachSseObject(res.body, anomalies, (d, ev) => {
     // The payload's own `type` is authoritative; the SSE `event:` line repeats it, and some
     // recorders and proxies drop one or the other.
     if (d['type'] === undefined && ev.event !== '' && ev.event !== 'message') d['type'] = ev.event;
     state.onEvent(d, ev.ts);
-  }
+  });
   return state.result(res.body.incomplete || res.body.truncated);
 }
 
@@ -434,7 +418,7 @@ function decode(ex: HttpExchange): DecodedCall | null {
   }
 
   let g: Generated | null = null;
-  if (looksLikeSse(headerValue(res.headers, 'content-type'), res.body)) {
+  if (isEventStream(res)) {
     call.stream = true;
     g = readStream(res, anomalies);
     if (g.interrupted) anomalies.add('anthropic_stream_interrupted');
@@ -468,29 +452,16 @@ function decode(ex: HttpExchange): DecodedCall | null {
     // interrupted stream keeps null (the wire did not say); the anomaly says why.
     call.finish_reason = normalizeFinishReason(API, g.stopReason);
   }
-  if (res.status >= 400 && call.error === null) call.error = httpError(res.status, bodyText(res.body));
-  if (call.error !== null) call.finish_reason = 'error';
-
-  // DESIGN §3: counts the wire did not carry are estimated; an error that generated nothing
-  // used nothing worth estimating.
-  const generatedSomething = call.output_text !== '' || call.reasoning_text !== '' || call.tool_calls.length > 0;
-  if (generatedSomething || call.error === null) fillEstimates(call, () => promptText(facts.body));
+  finishCall(call, res, () => promptText(facts.body));
   return call;
 }
 
-export const anthropicMessagesDecoder: WireDecoder = {
+export const anthropicMessagesDecoder: WireDecoder = wireDecoder({
   api: API,
   provider: PROVIDER,
+  operation: 'chat',
+  failedAnomaly: 'anthropic_decoder_failed',
   matchRoute,
   matchBody,
-  decode(ex: HttpExchange): DecodedCall | null {
-    try {
-      return decode(ex);
-    } catch {
-      // Defensive only: every read above is narrowed, but a decoder must never throw (DESIGN §3).
-      const call = blankCall(PROVIDER, API, 'chat');
-      call.anomalies = ['anthropic_decoder_failed'];
-      return call;
-    }
-  },
-};
+  decode,
+});

@@ -1,15 +1,16 @@
 /**
- * Small pieces shared by the Anthropic and Gemini decoders (and the registry): body sniffing
- * without building a string, an anomaly collector that is also an AnomalySink, the blank call,
+ * Small pieces shared by all the wire-API decoders (and the registry): body sniffing without
+ * building a string, each body's text and JSON parse computed once per exchange, an anomaly
+ * collector that is also an AnomalySink, the blank call, the never-throwing decoder wrapper,
  * token estimates, error-message trimming.
  */
 import type { AnomalySink } from '../core/anomalies.js';
-import type { HttpBody } from '../http/types.js';
-import type { SseOptions } from '../http/sse.js';
-import { bodyText } from '../http/types.js';
-import { tryParseJson } from './json.js';
+import type { HttpBody, HttpExchange, HttpRequest, HttpResponse } from '../http/types.js';
+import { parseSse, type SseEvent, type SseOptions } from '../http/sse.js';
+import { bodyText, headerValue } from '../http/types.js';
+import { obj, tryParseJson, type JsonObject } from './json.js';
 import { estimateTokens } from './estimate.js';
-import type { CallError, DecodedCall } from './types.js';
+import type { CallError, DecodedCall, Usage, WireDecoder } from './types.js';
 
 /** Decoder-level anomaly names in first-seen order, each once (DecodedCall.anomalies). Passed
  * to the SSE / JSON-array parsers as their sink, so their names land on the call too. */
@@ -50,10 +51,84 @@ export function looksLikeSse(contentType: string | undefined, body: HttpBody): b
   return b === 0x64 /* d */ || b === 0x65 /* e */ || b === 0x69 /* i */ || b === 0x72 /* r */ || b === 0x3a /* : */;
 }
 
-/** Parse a whole body as JSON; undefined when empty or not JSON (e.g. cut by a cap). */
+/** True when the response body is an event stream (by Content-Type, or sniffed: see
+ * looksLikeSse), decided on the bytes without decoding the body. */
+export function isEventStream(res: HttpResponse): boolean {
+  return looksLikeSse(headerValue(res.headers, 'content-type'), res.body);
+}
+
+/**
+ * The last body whose text or JSON was asked for, with what has been computed of it. Decoding
+ * and parsing an agent-sized (100 KB+) request body is the costliest step of a call, and the
+ * registry (pass 2), the decoder and its salvage and error paths all want it: they share one
+ * result. One slot is enough because each body's uses come one after another (request, then
+ * response); a WeakMap keyed by body was measured slower (its entries add garbage-collector
+ * work on every exchange). Keyed by identity: bodies are complete when an exchange is emitted
+ * and never change afterwards. decodeExchange() empties it, so that a body (up to the 64 MiB
+ * body cap, src/http/h1/limits.ts) is not kept alive past its exchange.
+ */
+let memoBody: HttpBody | null = null;
+let memoText: string | undefined;
+let memoJson: unknown;
+let memoParsed = false;
+
+function useMemo(body: HttpBody): void {
+  if (memoBody === body) return;
+  memoBody = body;
+  memoText = undefined;
+  memoJson = undefined;
+  memoParsed = false;
+}
+
+/** Let go of the memoised body (end of an exchange). */
+export function forgetParsedBody(): void {
+  memoBody = null;
+  memoText = undefined;
+  memoJson = undefined;
+  memoParsed = false;
+}
+
+/** A body's text ('' when empty), decoded once per exchange. */
+export function textOf(body: HttpBody): string {
+  if (body.size === 0) return '';
+  useMemo(body);
+  memoText ??= bodyText(body);
+  return memoText;
+}
+
+/** A whole body parsed as JSON, once per exchange; undefined when empty or not JSON (e.g. cut by
+ * a cap). The value is shared by every caller: read it, never change it. */
 export function parseJsonBody(body: HttpBody): unknown {
   if (body.size === 0) return undefined;
-  return tryParseJson(bodyText(body));
+  useMemo(body);
+  if (!memoParsed) {
+    memoJson = tryParseJson(textOf(body));
+    memoParsed = true;
+  }
+  return memoJson;
+}
+
+/** The request body as a JSON object, or null; a body that is not one counts
+ * `<prefix>_request_truncated` (cut by the body cap) or `<prefix>_request_invalid_json`. Callers
+ * return early on an empty body (each decoder's own rule for "empty"). */
+export function parseRequestObject(req: HttpRequest, anomalies: AnomalySink, prefix: string): JsonObject | null {
+  const b = obj(parseJsonBody(req.body));
+  if (b === null) anomalies.add(req.body.truncated ? `${prefix}_request_truncated` : `${prefix}_request_invalid_json`);
+  return b;
+}
+
+/** The JSON object of each SSE event of a body, with its event: empty data and OpenAI's `[DONE]`
+ * end marker (which some gateways append to every stream they relay) are skipped, data that is
+ * not a JSON object is counted `sse_invalid_json`. flushAtEnd (SSE_OPTIONS): a body that ends
+ * without the final blank line (servers that close right after the last event) still yields its
+ * last event; a truly cut event fails JSON.parse and is counted. */
+export function forEachSseObject(body: HttpBody, anomalies: AnomalySink, onObject: (o: JsonObject, ev: SseEvent) => void): void {
+  for (const ev of parseSse(body.chunks, anomalies, SSE_OPTIONS)) {
+    if (ev.data === '' || ev.data === '[DONE]') continue;
+    const o = obj(tryParseJson(ev.data));
+    if (o !== null) onObject(o, ev);
+    else anomalies.add('sse_invalid_json');
+  }
 }
 
 /** Error messages are one sentence from the provider; a non-JSON error page (a proxy's HTML)
@@ -75,6 +150,33 @@ export function salvageModel(text: string): string | null {
   return m ? m[1]! : null;
 }
 
+/** The request model when the body did not parse: the first `"model"` of its text. */
+export function requestModelFallback(req: HttpRequest): string | null {
+  return req.body.size === 0 ? null : salvageModel(textOf(req.body));
+}
+
+/** A path segment percent-decoded, or as sent when it is not valid percent-encoding. */
+export function decodePathSegment(s: string): string {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return s;
+  }
+}
+
+/** Usage with no count known. */
+export function emptyUsage(): Usage {
+  return {
+    input_tokens: null,
+    output_tokens: null,
+    cache_read_tokens: null,
+    cache_write_tokens: null,
+    reasoning_tokens: null,
+    estimated: false,
+    raw: null,
+  };
+}
+
 /** A DecodedCall with nothing known yet; decoders fill it in. */
 export function blankCall(provider: string, api: string, operation: string): DecodedCall {
   return {
@@ -88,15 +190,7 @@ export function blankCall(provider: string, api: string, operation: string): Dec
     error: null,
     finish_reason: null,
     finish_reason_raw: null,
-    usage: {
-      input_tokens: null,
-      output_tokens: null,
-      cache_read_tokens: null,
-      cache_write_tokens: null,
-      reasoning_tokens: null,
-      estimated: false,
-      raw: null,
-    },
+    usage: emptyUsage(),
     tool_calls: [],
     tools_offered: [],
     first_token: null,
@@ -105,6 +199,11 @@ export function blankCall(provider: string, api: string, operation: string): Dec
     reasoning_text: '',
     anomalies: [],
   };
+}
+
+/** The call generated something: text, reasoning or a tool call. */
+export function generatedAnything(call: DecodedCall): boolean {
+  return call.output_text !== '' || call.reasoning_text !== '' || call.tool_calls.length > 0;
 }
 
 /** DESIGN §3: when the wire carries no count, count with the tokenizer and flag it (only the
@@ -134,5 +233,52 @@ export function httpError(status: number, text: string): CallError {
   return { type: `http_${status}`, message: clipMessage(text) };
 }
 
-/** Options for parseSse shared by these decoders (see the call sites). */
+/** The last steps of the Anthropic and Gemini decoders: an HTTP error status is an error even
+ * when the body did not say which (its text is the message); an error's finish reason is
+ * `error`; DESIGN §3: counts the wire did not carry are estimated, except for an error that
+ * generated nothing (it used nothing worth estimating). */
+export function finishCall(call: DecodedCall, res: HttpResponse, promptText: () => string): void {
+  if (res.status >= 400 && call.error === null) call.error = httpError(res.status, textOf(res.body));
+  if (call.error !== null) call.finish_reason = 'error';
+  if (generatedAnything(call) || call.error === null) fillEstimates(call, promptText);
+}
+
+/** Options for parseSse shared by these decoders: flushAtEnd, so that a response that ends
+ * without the final blank line (the server closed right after its last `data:` line) still
+ * delivers that event; the SSE layer counts the anomaly. */
 export const SSE_OPTIONS: SseOptions = { flushAtEnd: true };
+
+/** What makes a WireDecoder: its identity, the registry's two matchers and its decode(). */
+export interface DecoderParts {
+  api: string;
+  provider: string;
+  /** The blank call's operation when decode() throws. */
+  operation: string;
+  /** The anomaly a throwing decode() reports, `<provider family>_decoder_failed`. */
+  failedAnomaly: string;
+  matchRoute(req: HttpRequest): boolean;
+  matchBody(req: HttpRequest, body: unknown): boolean;
+  decode(ex: HttpExchange): DecodedCall | null;
+}
+
+/** A WireDecoder whose decode() never throws (DESIGN §3). Every read in the decoders is
+ * narrowed, so this is defensive only: a throw still reports the call, with what the route
+ * says, marked with `failedAnomaly`. */
+export function wireDecoder(parts: DecoderParts): WireDecoder {
+  const { api, provider, operation, failedAnomaly, decode } = parts;
+  return {
+    api,
+    provider,
+    matchRoute: parts.matchRoute,
+    matchBody: parts.matchBody,
+    decode(ex: HttpExchange): DecodedCall | null {
+      try {
+        return decode(ex);
+      } catch {
+        const call = blankCall(provider, api, operation);
+        call.anomalies = [failedAnomaly];
+        return call;
+      }
+    },
+  };
+}

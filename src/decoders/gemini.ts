@@ -7,25 +7,26 @@
  */
 import type { Micros } from '../core/time.js';
 import type { HttpExchange, HttpRequest, HttpResponse } from '../http/types.js';
-import { bodyText, headerValue } from '../http/types.js';
-import { parseSse } from '../http/sse.js';
 import { parseJsonArrayStream } from '../http/json-array.js';
 import type { CallError, DecodedCall, ToolCall, Usage, WireDecoder } from './types.js';
 import type { JsonObject } from './json.js';
-import { arr, isObject, num, obj, str, tryParseJson } from './json.js';
+import { arr, isObject, num, obj, str } from './json.js';
 import { normalizeFinishReason } from './finish.js';
 import {
   AnomalyList,
-  SSE_OPTIONS,
   BYTE_LBRACKET,
   blankCall,
   clipMessage,
-  fillEstimates,
+  decodePathSegment,
+  emptyUsage,
+  finishCall,
   firstSignificantByte,
-  httpError,
-  looksLikeSse,
+  forEachSseObject,
+  isEventStream,
   parseJsonBody,
-  salvageModel,
+  parseRequestObject,
+  requestModelFallback,
+  wireDecoder,
 } from './decode-helpers.js';
 import { applyPartialArg } from './gemini-partial-args.js';
 
@@ -52,12 +53,7 @@ interface Route {
 function route(path: string): Route | null {
   const m = MODEL_METHOD_PATH.exec(path);
   if (!m || OTHER_PUBLISHER.test(path)) return null;
-  let model = m[2]!;
-  try {
-    model = decodeURIComponent(model);
-  } catch {
-    // keep it as sent
-  }
+  const model = decodePathSegment(m[2]!);
   return { model: m[1] === 'tunedModels' ? `tunedModels/${model}` : model, method: m[3]! };
 }
 
@@ -210,17 +206,7 @@ function readError(e: JsonObject): CallError {
  * of candidatesTokenCount and output includes reasoning. Counts are proto3 JSON, where a zero is
  * omitted: once a usageMetadata with counts is present, a missing count is 0. */
 function normalizeUsage(u: JsonObject | null): Usage {
-  if (!u) {
-    return {
-      input_tokens: null,
-      output_tokens: null,
-      cache_read_tokens: null,
-      cache_write_tokens: null,
-      reasoning_tokens: null,
-      estimated: false,
-      raw: null,
-    };
-  }
+  if (!u) return emptyUsage();
   const prompt = num(u['promptTokenCount']) ?? 0;
   const toolUse = num(u['toolUsePromptTokenCount']) ?? 0;
   const candidates = num(u['candidatesTokenCount']) ?? 0;
@@ -261,16 +247,8 @@ function promptText(body: JsonObject | null): string {
 /** Feed the response body to `state`: SSE (`alt=sse`), a JSON array (streamed without
  * `alt=sse`), or one JSON object. Returns true when the body was a stream. */
 function readResponse(res: HttpResponse, state: ResponseState, anomalies: AnomalyList): boolean {
-  if (looksLikeSse(headerValue(res.headers, 'content-type'), res.body)) {
-    // flushAtEnd: a body that ends without the final blank line (servers that close right after
-    // the last event) still yields its last event; a truly cut event fails JSON.parse and is counted.
-    for (const ev of parseSse(res.body.chunks, anomalies, SSE_OPTIONS)) {
-      // `[DONE]`: OpenAI's end marker, which some gateways append to every stream they relay.
-      if (ev.data === '' || ev.data === '[DONE]') continue;
-      const o = obj(tryParseJson(ev.data));
-      if (o) state.onObject(o, ev.ts);
-      else anomalies.add('sse_invalid_json');
-    }
+  if (isEventStream(res)) {
+    forEachSseObject(res.body, anomalies, (o, ev) => state.onObject(o, ev.ts));
     return true;
   }
   if (firstSignificantByte(res.body) === BYTE_LBRACKET) {
@@ -301,14 +279,14 @@ function decode(ex: HttpExchange): DecodedCall | null {
   let requestModel = r?.model ?? null;
   let reqBody: JsonObject | null = null;
   if (req.body.size > 0) {
-    reqBody = obj(parseJsonBody(req.body));
+    // Counts gemini_request_truncated / gemini_request_invalid_json when not an object.
+    reqBody = parseRequestObject(req, anomalies, 'gemini');
     if (reqBody) {
       call.tools_offered = offeredTools(reqBody);
       // A gateway path without the model: some proxies put it in the body.
       requestModel ??= str(reqBody['model']);
     } else {
-      anomalies.add(req.body.truncated ? 'gemini_request_truncated' : 'gemini_request_invalid_json');
-      requestModel ??= salvageModel(bodyText(req.body));
+      requestModel ??= requestModelFallback(req);
     }
   }
   if (requestModel?.startsWith('models/')) requestModel = requestModel.slice('models/'.length);
@@ -343,29 +321,16 @@ function decode(ex: HttpExchange): DecodedCall | null {
   // An interrupted stream keeps finish_reason null (the wire did not say); the anomaly says why.
   if (streamed && call.error === null && res.status < 400 && (res.body.incomplete || res.body.truncated || raw === null))
     anomalies.add('gemini_stream_interrupted');
-  if (res.status >= 400 && call.error === null) call.error = httpError(res.status, bodyText(res.body));
-  if (call.error !== null) call.finish_reason = 'error';
-
-  // DESIGN §3: counts the wire did not carry are estimated; an error that generated nothing
-  // used nothing worth estimating.
-  const generatedSomething = call.output_text !== '' || call.reasoning_text !== '' || call.tool_calls.length > 0;
-  if (generatedSomething || call.error === null) fillEstimates(call, () => promptText(reqBody));
+  finishCall(call, res, () => promptText(reqBody));
   return call;
 }
 
-export const geminiDecoder: WireDecoder = {
+export const geminiDecoder: WireDecoder = wireDecoder({
   api: API,
   provider: PROVIDER,
+  operation: 'generate_content',
+  failedAnomaly: 'gemini_decoder_failed',
   matchRoute,
   matchBody,
-  decode(ex: HttpExchange): DecodedCall | null {
-    try {
-      return decode(ex);
-    } catch {
-      // Defensive only: every read above is narrowed, but a decoder must never throw (DESIGN §3).
-      const call = blankCall(PROVIDER, API, 'generate_content');
-      call.anomalies = ['gemini_decoder_failed'];
-      return call;
-    }
-  },
-};
+  decode,
+});

@@ -8,23 +8,12 @@
  * keyed by `index`: id and name in the first, `function.arguments` appended after.
  */
 import type { Micros } from '../core/time.js';
-import type { HttpExchange, HttpRequest } from '../http/types.js';
+import type { HttpRequest, HttpResponse } from '../http/types.js';
 import { parseSse } from '../http/sse.js';
 import { normalizeFinishReason } from './finish.js';
 import { arr, num, obj, str, tryParseJson, type JsonObject } from './json.js';
-import { AnomalyList, blankCall, fillEstimates } from './decode-helpers.js';
-import {
-  collectContentText,
-  errorFromJson,
-  httpError,
-  isEventStream,
-  nonEmpty,
-  normalizeOpenAiUsage,
-  parseRequestJson,
-  providerFromHost,
-  requestModelFallback,
-  textOf,
-} from './openai-common.js';
+import { SSE_OPTIONS, decodePathSegment, type AnomalyList } from './decode-helpers.js';
+import { collectContentText, errorFromJson, nonEmpty, normalizeOpenAiUsage, openAiDecoder } from './openai-common.js';
 import type { DecodedCall, ToolCall, WireDecoder } from './types.js';
 
 const API = 'openai.chat_completions';
@@ -36,12 +25,7 @@ const AZURE_DEPLOYMENT = /\/openai\/deployments\/([^/]+)\//;
 
 function azureDeployment(path: string): string | null {
   const m = AZURE_DEPLOYMENT.exec(path);
-  if (m === null) return null;
-  try {
-    return decodeURIComponent(m[1]!);
-  } catch {
-    return m[1]!;
-  }
+  return m === null ? null : decodePathSegment(m[1]!);
 }
 
 /** Anthropic Messages bodies also have `model` + `messages`; these fields are Anthropic-only
@@ -141,47 +125,18 @@ function reasoningOf(m: JsonObject): string | null {
   return str(m['reasoning_content']) ?? str(m['reasoning']);
 }
 
-interface Request {
-  body: JsonObject | null;
-  model: string | null;
-  streamRequested: boolean;
-  includeUsage: boolean;
-}
-
-function readRequest(req: HttpRequest, anomalies: AnomalyList): Request {
-  const body = parseRequestJson(req, anomalies, 'openai');
-  const model =
-    nonEmpty(str(body?.['model'])) ?? (body === null ? requestModelFallback(req) : null) ?? azureDeployment(req.path);
-  return {
-    body,
-    model,
-    streamRequested: body?.['stream'] === true,
-    includeUsage: obj(body?.['stream_options'])?.['include_usage'] === true,
-  };
-}
-
-function decodeJsonResponse(call: DecodedCall, status: number, text: string, anomalies: AnomalyList): void {
-  const json = tryParseJson(text);
-  const body = obj(json);
-  if (status >= 400 || (body !== null && body['error'] !== undefined && body['choices'] === undefined)) {
-    call.error = errorFromJson(json) ?? httpError(status, text);
-    call.finish_reason = 'error';
-    return;
-  }
-  if (body === null) {
-    if (text !== '') anomalies.add('openai_response_invalid_json');
-    return;
-  }
+/** A non-streaming response: the first choice's message. */
+function applyBody(call: DecodedCall, body: JsonObject): void {
   call.response_id = nonEmpty(str(body['id']));
   call.response_model = nonEmpty(str(body['model']));
   const choice = obj(arr(body['choices'])[0]);
   const message = obj(choice?.['message']);
-  const text_: string[] = [];
+  const text: string[] = [];
   const reasoning: string[] = [];
   if (message !== null) {
-    contentPieces(message['content'], text_, reasoning);
+    contentPieces(message['content'], text, reasoning);
     const refusal = str(message['refusal']);
-    if (refusal !== null && refusal !== '') text_.push(refusal);
+    if (refusal !== null && refusal !== '') text.push(refusal);
     const r = reasoningOf(message);
     if (r !== null && r !== '') reasoning.unshift(r);
     for (const tc of arr(message['tool_calls'])) {
@@ -199,7 +154,7 @@ function decodeJsonResponse(call: DecodedCall, status: number, text: string, ano
       call.tool_calls.push(args === null ? { id: null, name: str(fc['name']) ?? '' } : { id: null, name: str(fc['name']) ?? '', arguments: args });
     }
   }
-  call.output_text = text_.join('');
+  call.output_text = text.join('');
   call.reasoning_text = reasoning.join('');
   const raw = str(choice?.['finish_reason']);
   call.finish_reason_raw = raw;
@@ -214,11 +169,9 @@ interface ToolAcc {
   args: string;
 }
 
-function decodeStream(call: DecodedCall, ex: HttpExchange, req: Request, anomalies: AnomalyList): void {
-  const res = ex.response!;
-  // flushAtEnd: a response that ends without the final blank line (the server closed right after
-  // its last `data:` line) still delivers that event; the SSE layer counts the anomaly.
-  const events = parseSse(res.body.chunks, anomalies, { flushAtEnd: true });
+function decodeStream(call: DecodedCall, res: HttpResponse, body: JsonObject | null, anomalies: AnomalyList): void {
+  const includeUsage = obj(body?.['stream_options'])?.['include_usage'] === true;
+  const events = parseSse(res.body.chunks, anomalies, SSE_OPTIONS);
   const text: string[] = [];
   const reasoning: string[] = [];
   const tools: ToolAcc[] = [];
@@ -337,49 +290,18 @@ function decodeStream(call: DecodedCall, ex: HttpExchange, req: Request, anomali
     call.finish_reason = normalizeFinishReason(API, finishRaw, { hasToolCalls: tools.length > 0 });
     const interrupted = res.body.incomplete || (!done && finishRaw === null);
     if (interrupted) anomalies.add('openai_stream_interrupted');
-    else if (usage === null && req.includeUsage) anomalies.add('openai_stream_usage_missing');
+    else if (usage === null && includeUsage) anomalies.add('openai_stream_usage_missing');
   }
 }
 
-function decode(ex: HttpExchange): DecodedCall {
-  const anomalies = new AnomalyList();
-  const call = blankCall(providerFromHost(ex.request, 'openai'), API, 'chat');
-  const req = readRequest(ex.request, anomalies);
-  call.request_model = req.model;
-  call.tools_offered = toolsOffered(req.body);
-  call.stream = req.streamRequested;
-  const res = ex.response;
-  if (res === null) {
-    anomalies.add('openai_no_response');
-    call.anomalies = anomalies.names;
-    return call;
-  }
-  if (isEventStream(ex)) {
-    call.stream = true;
-    decodeStream(call, ex, req, anomalies);
-  } else {
-    decodeJsonResponse(call, res.status, textOf(res.body), anomalies);
-    if (res.body.incomplete || res.body.truncated) anomalies.add('openai_response_incomplete');
-  }
-  // DESIGN §3: no usage on the wire → count with the tokenizer and say so. An error before any
-  // output generated nothing and is not estimated.
-  // An HTTP error status is an error even when the body (an SSE stream, an empty body) did not
-  // say which.
-  if (res.status >= 400 && call.error === null) {
-    call.error = httpError(res.status, '');
-    call.finish_reason = 'error';
-  }
-  const hasOutput = call.output_text !== '' || call.reasoning_text !== '' || call.tool_calls.length > 0;
-  if (call.usage.raw === null && (hasOutput || (call.error === null && res.status < 400))) {
-    fillEstimates(call, () => requestText(req.body));
-  }
-  call.anomalies = anomalies.names;
-  return call;
-}
-
-export const openaiChatDecoder: WireDecoder = {
+export const openaiChatDecoder: WireDecoder = openAiDecoder({
   api: API,
-  provider: 'openai',
+  modelFromPath: azureDeployment,
+  toolsOffered,
+  requestText,
+  isErrorBody: (body) => body['error'] !== undefined && body['choices'] === undefined,
+  applyBody,
+  decodeStream,
   matchRoute(req: HttpRequest): boolean {
     return req.method === 'POST' && req.path.endsWith('/chat/completions');
   },
@@ -388,14 +310,4 @@ export const openaiChatDecoder: WireDecoder = {
     if (b === null || !Array.isArray(b['messages'])) return false;
     return typeof b['model'] === 'string' && !looksAnthropicBody(b);
   },
-  decode(ex: HttpExchange): DecodedCall | null {
-    try {
-      return decode(ex);
-    } catch {
-      // Defensive: a decoder never throws (DESIGN §3). Report the call with what the route says.
-      const call = blankCall('openai', API, 'chat');
-      call.anomalies = ['openai_decoder_failed'];
-      return call;
-    }
-  },
-};
+});

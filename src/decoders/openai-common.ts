@@ -1,53 +1,115 @@
 /**
- * Pieces shared by the OpenAI Chat Completions and Responses decoders: body parsing, usage
+ * Pieces shared by the OpenAI Chat Completions and Responses decoders: the decode steps both
+ * take in the same order (request, response JSON or stream, HTTP error, estimates), usage
  * normalisation (both OpenAI naming families and the Anthropic names some proxies answer with),
- * error extraction, provider from host. (Anomaly list, blank call and estimates come from
- * decode-helpers.ts, shared with the Anthropic and Gemini decoders.)
+ * error extraction, provider from host. (Anomaly list, blank call, body parsing and estimates
+ * come from decode-helpers.ts, shared with the Anthropic and Gemini decoders.)
  */
 import type { AnomalySink } from '../core/anomalies.js';
-import { bodyText, headerValue, type HttpBody, type HttpExchange, type HttpRequest } from '../http/types.js';
-import { clipMessage, looksLikeSse, salvageModel } from './decode-helpers.js';
-import { arr, num, obj, str, tryParseJson, type JsonObject } from './json.js';
-import type { CallError, Usage } from './types.js';
-
-/** True when the response body is an event stream (by Content-Type, or sniffed: see
- * looksLikeSse), decided on the bytes without decoding the body. */
-export function isEventStream(ex: HttpExchange): boolean {
-  const res = ex.response;
-  if (res === null) return false;
-  return looksLikeSse(headerValue(res.headers, 'content-type'), res.body);
-}
-
-function emptyUsage(): Usage {
-  return {
-    input_tokens: null,
-    output_tokens: null,
-    cache_read_tokens: null,
-    cache_write_tokens: null,
-    reasoning_tokens: null,
-    estimated: false,
-    raw: null,
-  };
-}
-
-/** A body's text when it has any; '' otherwise. */
-export function textOf(body: HttpBody | undefined): string {
-  if (body === undefined || body.size === 0) return '';
-  return bodyText(body);
-}
+import { headerValue, type HttpExchange, type HttpRequest, type HttpResponse } from '../http/types.js';
+import {
+  AnomalyList,
+  blankCall,
+  emptyUsage,
+  fillEstimates,
+  generatedAnything,
+  httpError,
+  isEventStream,
+  parseJsonBody,
+  parseRequestObject,
+  requestModelFallback,
+  textOf,
+  wireDecoder,
+} from './decode-helpers.js';
+import { arr, num, obj, str, type JsonObject } from './json.js';
+import type { CallError, DecodedCall, Usage, WireDecoder } from './types.js';
 
 /** The request body parsed as a JSON object, or null (absent, not JSON, truncated). */
-export function parseRequestJson(req: HttpRequest, anomalies: AnomalySink, prefix: string): JsonObject | null {
-  const text = textOf(req.body);
-  if (text === '') return null;
-  const parsed = obj(tryParseJson(text));
-  if (parsed === null) anomalies.add(req.body.truncated ? `${prefix}_request_truncated` : `${prefix}_request_invalid_json`);
-  return parsed;
+function parseRequestJson(req: HttpRequest, anomalies: AnomalySink): JsonObject | null {
+  if (textOf(req.body) === '') return null;
+  return parseRequestObject(req, anomalies, 'openai');
 }
 
-/** The request model when the body did not parse (cut by the body cap): the first `"model"`. */
-export function requestModelFallback(req: HttpRequest): string | null {
-  return req.body.size === 0 ? null : salvageModel(textOf(req.body));
+/** What differs between the two OpenAI wire APIs; decodeOpenAi runs these in the order both
+ * share. */
+export interface OpenAiApi {
+  api: string;
+  /** The model when the body names none (e.g. Azure's deployment in the path), or null. */
+  modelFromPath(path: string): string | null;
+  toolsOffered(body: JsonObject | null): string[];
+  /** The request's text as the model reads it, for estimating input tokens. */
+  requestText(body: JsonObject | null): string;
+  /** A JSON response body of a non-error status that is an error object all the same. */
+  isErrorBody(body: JsonObject): boolean;
+  /** Fill the call from a non-streaming JSON response. */
+  applyBody(call: DecodedCall, body: JsonObject): void;
+  /** Fill the call from an event-stream response; `body` is the parsed request. */
+  decodeStream(call: DecodedCall, res: HttpResponse, body: JsonObject | null, anomalies: AnomalyList): void;
+}
+
+function decodeJsonResponse(call: DecodedCall, res: HttpResponse, api: OpenAiApi, anomalies: AnomalyList): void {
+  const json = parseJsonBody(res.body);
+  const text = textOf(res.body);
+  const body = obj(json);
+  if (res.status >= 400 || (body !== null && api.isErrorBody(body))) {
+    call.error = errorFromJson(json) ?? httpError(res.status, text);
+    call.finish_reason = 'error';
+    return;
+  }
+  if (body === null) {
+    if (text !== '') anomalies.add('openai_response_invalid_json');
+    return;
+  }
+  api.applyBody(call, body);
+}
+
+function decodeOpenAi(ex: HttpExchange, api: OpenAiApi): DecodedCall {
+  const anomalies = new AnomalyList();
+  const call = blankCall(providerFromHost(ex.request, 'openai'), api.api, 'chat');
+  const body = parseRequestJson(ex.request, anomalies);
+  call.request_model =
+    nonEmpty(str(body?.['model'])) ?? (body === null ? requestModelFallback(ex.request) : null) ?? api.modelFromPath(ex.request.path);
+  call.tools_offered = api.toolsOffered(body);
+  call.stream = body?.['stream'] === true;
+  const res = ex.response;
+  if (res === null) {
+    anomalies.add('openai_no_response');
+    call.anomalies = anomalies.names;
+    return call;
+  }
+  if (isEventStream(res)) {
+    call.stream = true;
+    api.decodeStream(call, res, body, anomalies);
+  } else {
+    decodeJsonResponse(call, res, api, anomalies);
+    if (res.body.incomplete || res.body.truncated) anomalies.add('openai_response_incomplete');
+  }
+  // An HTTP error status is an error even when the body (an SSE stream, an empty body) did not
+  // say which.
+  if (res.status >= 400 && call.error === null) {
+    call.error = httpError(res.status, '');
+    call.finish_reason = 'error';
+  }
+  // DESIGN §3: no usage on the wire → count with the tokenizer and say so. An error before any
+  // output generated nothing and is not estimated.
+  if (call.usage.raw === null && (generatedAnything(call) || (call.error === null && res.status < 400))) {
+    fillEstimates(call, () => api.requestText(body));
+  }
+  call.anomalies = anomalies.names;
+  return call;
+}
+
+/** The WireDecoder of an OpenAI wire API: the shared decode steps around `api`'s own. */
+export function openAiDecoder(api: OpenAiApi & Pick<WireDecoder, 'matchRoute' | 'matchBody'>): WireDecoder {
+  return wireDecoder({
+    api: api.api,
+    provider: 'openai',
+    operation: 'chat',
+    failedAnomaly: 'openai_decoder_failed',
+    matchRoute: api.matchRoute,
+    matchBody: api.matchBody,
+    decode: (ex) => decodeOpenAi(ex, api),
+  });
 }
 
 function sumNullable(...xs: (number | null)[]): number | null {
@@ -137,11 +199,6 @@ export function errorFromJson(json: unknown): CallError | null {
   if (typeof detail === 'string') return { type: 'error', message: detail };
   if (Array.isArray(detail)) return { type: 'validation_error', message: JSON.stringify(detail).slice(0, 1000) };
   return null;
-}
-
-/** Error for an HTTP status ≥ 400 whose body we could not read as an error object. */
-export function httpError(status: number, text: string): CallError {
-  return { type: `http_${status}`, message: clipMessage(text) };
 }
 
 /** Known OpenAI-compatible hosts → provider name (the record's `provider`); the wire API stays

@@ -11,23 +11,12 @@
  * rebuilt from `response.output_item.done` events.
  */
 import type { Micros } from '../core/time.js';
-import type { HttpExchange, HttpRequest } from '../http/types.js';
+import type { HttpRequest, HttpResponse } from '../http/types.js';
 import { parseSse } from '../http/sse.js';
 import { normalizeFinishReason } from './finish.js';
 import { arr, num, obj, str, tryParseJson, type JsonObject } from './json.js';
-import { AnomalyList, blankCall, fillEstimates } from './decode-helpers.js';
-import {
-  collectContentText,
-  errorFromJson,
-  httpError,
-  isEventStream,
-  nonEmpty,
-  normalizeOpenAiUsage,
-  parseRequestJson,
-  providerFromHost,
-  requestModelFallback,
-  textOf,
-} from './openai-common.js';
+import { SSE_OPTIONS, type AnomalyList } from './decode-helpers.js';
+import { collectContentText, nonEmpty, normalizeOpenAiUsage, openAiDecoder } from './openai-common.js';
 import type { CallError, DecodedCall, ToolCall, WireDecoder } from './types.js';
 
 const API = 'openai.responses';
@@ -217,18 +206,8 @@ function applyResponse(call: DecodedCall, resp: JsonObject, items: readonly Json
   return ex;
 }
 
-function decodeJsonResponse(call: DecodedCall, status: number, text: string, anomalies: AnomalyList): void {
-  const json = tryParseJson(text);
-  const resp = obj(json);
-  if (status >= 400 || (resp !== null && resp['output'] === undefined && resp['error'] !== undefined && resp['status'] === undefined)) {
-    call.error = errorFromJson(json) ?? httpError(status, text);
-    call.finish_reason = 'error';
-    return;
-  }
-  if (resp === null) {
-    if (text !== '') anomalies.add('openai_response_invalid_json');
-    return;
-  }
+/** A non-streaming response object. */
+function applyBody(call: DecodedCall, resp: JsonObject): void {
   const ex = applyResponse(call, resp, objItems(resp['output']), () => null);
   call.output_text = ex.text;
   call.reasoning_text = ex.reasoning;
@@ -240,11 +219,8 @@ interface StreamItem {
   args: string;
 }
 
-function decodeStream(call: DecodedCall, ex: HttpExchange, anomalies: AnomalyList): void {
-  const res = ex.response!;
-  // flushAtEnd: a response that ends without the final blank line (the server closed right after
-  // its last `data:` line) still delivers that event; the SSE layer counts the anomaly.
-  const events = parseSse(res.body.chunks, anomalies, { flushAtEnd: true });
+function decodeStream(call: DecodedCall, res: HttpResponse, _body: JsonObject | null, anomalies: AnomalyList): void {
+  const events = parseSse(res.body.chunks, anomalies, SSE_OPTIONS);
   const text: string[] = [];
   const reasoning: string[] = [];
   let sawTextDelta = false;
@@ -388,43 +364,15 @@ function decodeStream(call: DecodedCall, ex: HttpExchange, anomalies: AnomalyLis
   }
 }
 
-function decode(ex: HttpExchange): DecodedCall {
-  const anomalies = new AnomalyList();
-  const call = blankCall(providerFromHost(ex.request, 'openai'), API, 'chat');
-  const body = parseRequestJson(ex.request, anomalies, 'openai');
-  call.request_model = nonEmpty(str(body?.['model'])) ?? (body === null ? requestModelFallback(ex.request) : null);
-  call.tools_offered = toolsOffered(body);
-  call.stream = body?.['stream'] === true;
-  const res = ex.response;
-  if (res === null) {
-    anomalies.add('openai_no_response');
-    call.anomalies = anomalies.names;
-    return call;
-  }
-  if (isEventStream(ex)) {
-    call.stream = true;
-    decodeStream(call, ex, anomalies);
-  } else {
-    decodeJsonResponse(call, res.status, textOf(res.body), anomalies);
-    if (res.body.incomplete || res.body.truncated) anomalies.add('openai_response_incomplete');
-  }
-  // An HTTP error status is an error even when the body (an SSE stream, an empty body) did not
-  // say which.
-  if (res.status >= 400 && call.error === null) {
-    call.error = httpError(res.status, '');
-    call.finish_reason = 'error';
-  }
-  const hasOutput = call.output_text !== '' || call.reasoning_text !== '' || call.tool_calls.length > 0;
-  if (call.usage.raw === null && (hasOutput || (call.error === null && res.status < 400))) {
-    fillEstimates(call, () => requestText(body));
-  }
-  call.anomalies = anomalies.names;
-  return call;
-}
-
-export const openaiResponsesDecoder: WireDecoder = {
+export const openaiResponsesDecoder: WireDecoder = openAiDecoder({
   api: API,
-  provider: 'openai',
+  modelFromPath: () => null,
+  toolsOffered,
+  requestText,
+  // An error object, not a response object (which has `output` and `status`, and `error: null`).
+  isErrorBody: (resp) => resp['output'] === undefined && resp['error'] !== undefined && resp['status'] === undefined,
+  applyBody,
+  decodeStream,
   matchRoute(req: HttpRequest): boolean {
     // `/v1/responses`, Azure `/openai/v1/responses`, OpenRouter `/api/v1/responses`, Codex's
     // ChatGPT backend `/backend-api/codex/responses`, and `/responses/compact` (Codex
@@ -439,13 +387,4 @@ export const openaiResponsesDecoder: WireDecoder = {
     if (b['encoding_format'] !== undefined || b['dimensions'] !== undefined) return false;
     return typeof b['model'] === 'string' || b['previous_response_id'] !== undefined;
   },
-  decode(ex: HttpExchange): DecodedCall | null {
-    try {
-      return decode(ex);
-    } catch {
-      const call = blankCall('openai', API, 'chat');
-      call.anomalies = ['openai_decoder_failed'];
-      return call;
-    }
-  },
-};
+});

@@ -8,7 +8,7 @@
  */
 import { headerValue, type HttpExchange, type HttpRequest } from '../http/types.js';
 import { anthropicMessagesDecoder } from './anthropic-messages.js';
-import { BYTE_LBRACE, blankCall, firstSignificantByte, parseJsonBody } from './decode-helpers.js';
+import { BYTE_LBRACE, blankCall, firstSignificantByte, forgetParsedBody, parseJsonBody } from './decode-helpers.js';
 import { geminiDecoder } from './gemini.js';
 import { openaiChatDecoder } from './openai-chat.js';
 import { openaiResponsesDecoder } from './openai-responses.js';
@@ -68,6 +68,7 @@ export function classifyExchange(ex: HttpExchange): Classification {
   for (const [re, reason] of NOT_CALLS) if (re.test(req.path)) return { notLlm: reason };
   for (const d of ROUTE_ORDER) if (safeMatchRoute(d, req)) return { decoder: d };
   if (!looksJson(req)) return { notLlm: 'not_llm_route' };
+  // Parsed once per exchange: the decoder that claims it reads the same value (parseJsonBody).
   const body = parseJsonBody(req.body);
   if (body === undefined) return { notLlm: 'not_llm_route' };
   for (const d of BODY_ORDER) if (safeMatchBody(d, req, body)) return { decoder: d };
@@ -91,6 +92,15 @@ function safeMatchBody(d: WireDecoder, req: HttpRequest, body: unknown): boolean
 }
 
 export function decodeExchange(ex: HttpExchange): { call: DecodedCall } | { notLlm: string } {
+  try {
+    return decodeClassified(ex);
+  } finally {
+    // The parsed body is shared within this exchange only (see parseJsonBody).
+    forgetParsedBody();
+  }
+}
+
+function decodeClassified(ex: HttpExchange): { call: DecodedCall } | { notLlm: string } {
   const c = classifyExchange(ex);
   if ('notLlm' in c) return c;
   let call: DecodedCall | null;

@@ -1,0 +1,68 @@
+/**
+ * Types the API shares with whoever runs it (the CLI wires the pipeline's health and the live feed
+ * in). The store's types live in src/store/types.ts; the API only reads through that interface.
+ */
+
+/** One ingress source (DESIGN §1): a capture file, a live interface, a probe, eBPF, the proxy. */
+export interface SourceHealth {
+  /** Source id, the same string every record of this source carries in `source`. */
+  id: string;
+  kind: 'file' | 'interface' | 'probe' | 'ebpf' | 'proxy';
+  state: 'starting' | 'running' | 'drained' | 'stopped' | 'error';
+  packets: number;
+  /** Captured bytes (what the capture holds, not the file size). */
+  bytes: number;
+  /** How far a finite source has got (file bytes read / file size); null for live sources. */
+  progress: { done: number; total: number } | null;
+  /**
+   * Packets lost before llmtap saw them. `kernel` and `interface` are what libpcap's
+   * pcap_stats reports (ps_drop, ps_ifdrop), null when the source cannot know (a file);
+   * `pipeline` counts packets llmtap itself dropped (a full queue).
+   */
+  drops: { kernel: number | null; interface: number | null; pipeline: number };
+  /** Capture time of the first and last packet (ISO 8601, µs), null before any. */
+  first_packet: string | null;
+  last_packet: string | null;
+  /** Why the source stopped, when state is 'error'. */
+  error: string | null;
+}
+
+/** Totals across sources, from the pipeline's counters. */
+export interface PipelineCounts {
+  packets: number;
+  bytes: number;
+  tcp_segments: number;
+  connections: number;
+  exchanges: number;
+  calls: number;
+  other_exchanges: number;
+}
+
+/** What the store says about itself; every field optional so a backend reports what it knows. */
+export interface DbStats {
+  backend: string;
+  path: string | null;
+  size_bytes: number | null;
+  calls: number | null;
+  exchanges: number | null;
+  /** Records written and batches committed since start. */
+  written: number | null;
+  batches: number | null;
+  /** Records accepted but not yet committed. */
+  pending: number | null;
+  /** Last write error, if writes are failing. */
+  last_error: string | null;
+}
+
+/** `GET /api/v1/health`: the pipeline's own view of itself (DESIGN §4 self-metrics, §6). */
+export interface HealthInfo {
+  status: 'ok' | 'degraded' | 'error';
+  version: string;
+  /** Wall-clock start of this process (ISO 8601). */
+  started_at: string;
+  sources: SourceHealth[];
+  /** Anomaly counts by name (`<layer>_<condition>`, DESIGN §1). */
+  anomalies: Record<string, number>;
+  counts: PipelineCounts;
+  db: DbStats | null;
+}

@@ -1,0 +1,441 @@
+/**
+ * The storage interface (DESIGN §6). Every database access in llmtap goes through `Store`; only
+ * src/store/ imports a database client. DuckDB is the embedded default; ClickHouse will implement
+ * the same interface. Values cross this boundary as plain JSON-friendly data: timestamps as ISO
+ * 8601 strings with µs (src/core/time.ts `isoMicros`) in results, `Micros` numbers in filters.
+ */
+import type { LlmCallRecord } from '../core/record.js';
+import type { Micros } from '../core/time.js';
+
+// ───────────────────────────── records written ─────────────────────────────
+
+/** One server-sent / NDJSON / event-stream event of a streamed response, with its capture time. */
+export interface StoredEvent {
+  /** Capture time of the packet that completed the event, ISO 8601 with µs. */
+  ts: string;
+  /** SSE `event:` name ('' when absent; 'message' is the WHATWG default but we keep what was sent). */
+  event: string;
+  /** The event's data as text (already redacted by the pipeline). */
+  data: string;
+}
+
+/**
+ * A raw HTTP exchange as stored: every exchange, LLM call or not, so nothing on the wire is
+ * invisible. When the exchange is an LLM call, `id` equals the call's id and `call_id` = `id`.
+ * Everything here is already redacted by the pipeline (DESIGN §7); the store writes exactly what
+ * it is given, except that it enforces the caps below (see `STORE_CAPS`) if the caller did not.
+ */
+export interface StoredExchange {
+  id: string;
+  call_id: string | null;
+  kind: 'llm_call' | 'other';
+  /** Why it is not an LLM call (HttpExchangeRecord.reason, e.g. "not_llm_route"); null for calls. */
+  reason: string | null;
+  source: string;
+  connection_id: string;
+  client: { ip: string; port: number };
+  server: { ip: string; port: number; host: string | null };
+  method: string;
+  /** Request target (path + query), redacted. */
+  target: string;
+  status_code: number | null;
+  request_headers: [string, string][];
+  response_headers: [string, string][];
+  /** Bytes on the wire (head + body). */
+  request_bytes: number;
+  response_bytes: number;
+  /** Decoded body text (head + tail when truncated), or null when there was none / not captured. */
+  request_body: string | null;
+  response_body: string | null;
+  /** Size of the whole decoded body in bytes, before the store's head+tail cap. */
+  request_body_size: number;
+  response_body_size: number;
+  /** True when the stored text is head + "…" + tail of a longer body (or the pipeline's cap hit). */
+  request_body_truncated: boolean;
+  response_body_truncated: boolean;
+  /** Events of a streamed response in order, or null when not streamed. */
+  response_events: StoredEvent[] | null;
+  /** Number of events in the response before the count cap. */
+  response_events_total: number;
+  response_events_truncated: boolean;
+  /** Set by retention when bodies and events were dropped (bodies expire sooner than rows). */
+  bodies_expired: boolean;
+  request_start: string;
+  request_end: string | null;
+  response_start: string | null;
+  response_end: string | null;
+  anomalies: string[];
+}
+
+/** The list view of an exchange: no bodies, events or headers. */
+export type ExchangeListItem = Omit<
+  StoredExchange,
+  'request_body' | 'response_body' | 'response_events' | 'request_headers' | 'response_headers'
+>;
+
+/** The list view of a call: the record without its content, plus a short preview of the output. */
+export type CallListItem = Omit<LlmCallRecord, 'content'> & {
+  /** First `STORE_CAPS.previewChars` characters of content.output_text. */
+  output_preview: string;
+};
+
+export interface CallDetail {
+  call: LlmCallRecord;
+  /** The raw exchange the call was decoded from (same id), or null if none was stored. */
+  exchange: StoredExchange | null;
+}
+
+// ───────────────────────────── filters and pages ─────────────────────────────
+
+/**
+ * Status filter: an exact code, a class, 'error' (status ≥ 400 OR an error event in the record,
+ * DESIGN §4), or 'none' (no response at all). Unknown strings match nothing.
+ */
+export type StatusFilter = number | '1xx' | '2xx' | '3xx' | '4xx' | '5xx' | 'error' | 'none';
+
+/**
+ * Filter over calls. Every field optional; AND across fields, OR within an array field.
+ * Values are bound as parameters, never spliced into SQL; a value that matches nothing
+ * (including any injection attempt) simply returns no rows.
+ */
+export interface CallFilter {
+  /** request_start ≥ from (µs since epoch, inclusive). */
+  from?: Micros;
+  /** request_start < to (exclusive). */
+  to?: Micros;
+  provider?: string[];
+  api?: string[];
+  /** Matches request_model OR response_model. */
+  model?: string[];
+  status?: StatusFilter[];
+  finish_reason?: string[];
+  stream?: boolean;
+  agent?: string[];
+  session_id?: string[];
+  source?: string[];
+  /** Client IP, exact. */
+  client_ip?: string[];
+  /** Server IP or Host header, exact. */
+  server?: string[];
+  api_key_fingerprint?: string[];
+  /**
+   * Case-insensitive substring search (ILIKE with % _ \ escaped) in output_text, reasoning_text
+   * and the stored request and response bodies of the call's exchange. Max 1,000 chars (longer
+   * is rejected with StoreError 'invalid_argument').
+   */
+  q?: string;
+}
+
+/** Filter over raw exchanges (same semantics as CallFilter). */
+export interface ExchangeFilter {
+  from?: Micros;
+  to?: Micros;
+  kind?: ('llm_call' | 'other')[];
+  reason?: string[];
+  method?: string[];
+  status?: StatusFilter[];
+  source?: string[];
+  client_ip?: string[];
+  /** Server IP or Host header, exact. */
+  server?: string[];
+  connection_id?: string[];
+  /** Case-insensitive substring search in target and the request/response bodies. */
+  q?: string;
+}
+
+/** Cursor pagination, newest first by default. */
+export interface PageRequest {
+  /** 1..500, default 50; values outside are clamped. */
+  limit?: number;
+  /** `next_cursor` of the previous page; opaque. A malformed cursor → StoreError 'invalid_cursor'. */
+  cursor?: string | null;
+  /** 'desc' (newest first, default) or 'asc'. A cursor only continues a walk in the same order. */
+  order?: 'asc' | 'desc';
+}
+
+export interface Page<T> {
+  items: T[];
+  /** Pass back to get the next page; null at the end. Stable under concurrent inserts:
+   * it encodes (request_start, id) of the last item, so new rows never shift a walk. */
+  next_cursor: string | null;
+}
+
+// ───────────────────────────── aggregates ─────────────────────────────
+
+/** Exact percentiles (DuckDB quantile_cont, linear interpolation) over non-null values. */
+export interface Percentiles {
+  /** Number of non-null values the percentiles are computed from. */
+  count: number;
+  p50: number | null;
+  p95: number | null;
+  p99: number | null;
+  avg: number | null;
+  max: number | null;
+}
+
+export interface Summary {
+  calls: number;
+  /** status ≥ 400 or an error in the record. */
+  errors: number;
+  /** errors / calls, null when calls = 0. */
+  error_rate: number | null;
+  status_429: number;
+  status_5xx: number;
+  /** Calls that got no response at all. */
+  no_response: number;
+  streamed: number;
+  input_tokens: number;
+  output_tokens: number;
+  cache_read_tokens: number;
+  cache_write_tokens: number;
+  reasoning_tokens: number;
+  /** Calls whose usage was estimated with a tokenizer. */
+  estimated_usage: number;
+  /** sum(cache_read) / sum(input) over calls that report both; null when no input. */
+  cache_hit_ratio: number | null;
+  /** Sum of priced calls' cost, null when no call is priced. */
+  cost_usd: number | null;
+  /** Earliest / latest request_start in the selection (ISO µs), null when empty. */
+  first_call: string | null;
+  last_call: string | null;
+  ttfb_ms: Percentiles;
+  ttft_ms: Percentiles;
+  tpot_ms: Percentiles;
+  e2e_ms: Percentiles;
+  output_tokens_per_second: Percentiles;
+}
+
+/** Count-like series: one number per bucket (0 when empty). */
+export type TimeseriesCountMetric =
+  | 'calls'
+  | 'errors'
+  | 'status_429'
+  | 'status_5xx'
+  | 'input_tokens'
+  | 'output_tokens'
+  | 'cache_read_tokens'
+  | 'cost_usd'
+  /** Calls whose [request_start, response_end] overlaps the bucket (of calls selected by the filter). */
+  | 'active_calls';
+/** Latency series: yields `<metric>_p50`, `<metric>_p95`, `<metric>_p99` (null when no value). */
+export type TimeseriesLatencyMetric = 'ttfb_ms' | 'ttft_ms' | 'tpot_ms' | 'e2e_ms' | 'output_tokens_per_second';
+export type TimeseriesMetric = TimeseriesCountMetric | TimeseriesLatencyMetric;
+
+/** Columns a time series or model list can be grouped by. */
+export type GroupByField =
+  | 'provider'
+  | 'api'
+  | 'model'
+  | 'status_class'
+  | 'finish_reason'
+  | 'agent'
+  | 'server'
+  | 'client_ip'
+  | 'api_key_fingerprint'
+  | 'source';
+
+export interface TimeseriesOptions {
+  /** Bucket width in ms, ≥ 1. The range (filter from/to, else the data's) / bucketMs must be
+   * ≤ STORE_CAPS.maxBuckets, else StoreError 'invalid_argument'. */
+  bucketMs: number;
+  metrics: TimeseriesMetric[];
+  groupBy?: GroupByField;
+  /** With groupBy: keep the top N groups by call count (1..50, default 10); the rest are summed
+   * into the group "(other)". */
+  groupLimit?: number;
+}
+
+export interface TimeseriesSeries {
+  /** Group value; null when not grouped (or the value is null in the data: shown as null). */
+  group: string | null;
+  /** One array per requested metric (latency metrics expand to _p50/_p95/_p99), aligned with
+   * `buckets`. Count metrics are 0 in empty buckets; percentiles are null there. */
+  values: Record<string, (number | null)[]>;
+}
+
+export interface TimeseriesResult {
+  bucket_ms: number;
+  /** Bucket starts, dense and ascending (ISO µs); empty when there is no data. */
+  buckets: string[];
+  series: TimeseriesSeries[];
+}
+
+export interface ModelStats {
+  /** coalesce(response_model, request_model); null when neither is known. */
+  model: string | null;
+  provider: string;
+  calls: number;
+  errors: number;
+  input_tokens: number;
+  output_tokens: number;
+  cache_read_tokens: number;
+  cost_usd: number | null;
+  last_seen: string;
+  ttft_ms: Percentiles;
+  tpot_ms: Percentiles;
+  e2e_ms: Percentiles;
+  output_tokens_per_second: Percentiles;
+}
+
+export interface ErrorGroup {
+  status_code: number | null;
+  /** record.error.type, null when the error is only the status code. */
+  error_type: string | null;
+  model: string | null;
+  count: number;
+  first_seen: string;
+  last_seen: string;
+  /** Id of the most recent call in the group. */
+  example_id: string;
+  example_message: string | null;
+}
+
+/** Fields `filterValues` reports, with the CallFilter field each one feeds. */
+export type FilterField =
+  | 'provider'
+  | 'api'
+  | 'model'
+  | 'status'
+  | 'finish_reason'
+  | 'agent'
+  | 'session_id'
+  | 'source'
+  | 'client_ip'
+  | 'server'
+  | 'api_key_fingerprint';
+
+export interface FilterValue {
+  value: string;
+  count: number;
+}
+
+/** Per field, the most frequent values first, at most STORE_CAPS.filterValues each. */
+export type FilterValues = Record<FilterField, FilterValue[]>;
+
+export interface StoreStats {
+  path: string;
+  schema_version: number;
+  /** Rows per table: calls, exchanges, turns, alerts, annotations. */
+  tables: Record<string, number>;
+  /** Size of the database file and of its write-ahead log, bytes (0 when absent). */
+  file_bytes: number;
+  wal_bytes: number;
+  retention: RetentionPolicy | false;
+}
+
+// ───────────────────────────── retention ─────────────────────────────
+
+/** Retention per table, in days. */
+export interface RetentionPolicy {
+  callsDays: number;
+  exchangesDays: number;
+  /** Exchange bodies and events are dropped sooner than the rows (they are most of the bytes). */
+  bodiesDays: number;
+}
+
+export interface RetentionResult {
+  /** Reference time the ages were measured from (ISO µs), null when the store is empty. */
+  reference: string | null;
+  calls_deleted: number;
+  exchanges_deleted: number;
+  bodies_dropped: number;
+}
+
+// ───────────────────────────── the interface ─────────────────────────────
+
+export interface StoreOptions {
+  /** Database file path. Created with its directory's existing permissions; the parent must exist. */
+  path: string;
+  /** Default DEFAULT_RETENTION; false = keep everything (`--no-retention`). */
+  retention?: RetentionPolicy | false;
+  /** Open without writing (for `llmtap serve` on a file another process owns). Default false. */
+  readOnly?: boolean;
+}
+
+export interface Store {
+  /**
+   * One transaction per call. Idempotent: rows whose id is already stored are ignored (ids are
+   * deterministic, src/pipeline/call-record.ts exchangeId). Returns the number of rows inserted.
+   * Resolves only once the transaction is committed (durable in the WAL).
+   */
+  insertCalls(records: LlmCallRecord[]): Promise<number>;
+  insertExchanges(records: StoredExchange[]): Promise<number>;
+
+  listCalls(filter: CallFilter, page?: PageRequest): Promise<Page<CallListItem>>;
+  getCall(id: string): Promise<CallDetail | null>;
+  listExchanges(filter: ExchangeFilter, page?: PageRequest): Promise<Page<ExchangeListItem>>;
+  getExchange(id: string): Promise<StoredExchange | null>;
+
+  summary(filter: CallFilter): Promise<Summary>;
+  timeseries(filter: CallFilter, opts: TimeseriesOptions): Promise<TimeseriesResult>;
+  /** Per model, most calls first, at most STORE_CAPS.models. */
+  models(filter: CallFilter): Promise<ModelStats[]>;
+  /** Grouped by status + error type + model, most frequent first, at most STORE_CAPS.errorGroups. */
+  errors(filter: CallFilter): Promise<ErrorGroup[]>;
+  /** Distinct values per filterable field over the calls matching `filter` (default: all). */
+  filterValues(filter?: CallFilter): Promise<FilterValues>;
+  stats(): Promise<StoreStats>;
+
+  /**
+   * Delete rows older than the policy. Reference time: `now` when given, else
+   * min(wall clock, newest stored request_start) — so replaying an old capture into an empty
+   * store does not delete what it just wrote, and a bogus future timestamp cannot wipe the store.
+   * A no-op returning zeros when retention is false. The store also runs it on open and at most
+   * every STORE_CAPS.retentionEveryMs of wall time after inserts.
+   */
+  applyRetention(now?: Micros): Promise<RetentionResult>;
+  close(): Promise<void>;
+}
+
+/** What went wrong, for the caller to map: open/write failures are fatal (one clear line on
+ * stderr, DESIGN §6); invalid_argument / invalid_cursor are the API client's fault (HTTP 400). */
+export type StoreErrorCode =
+  | 'open_failed'
+  | 'write_failed'
+  | 'read_failed'
+  | 'migration_failed'
+  | 'invalid_argument'
+  | 'invalid_cursor'
+  | 'closed';
+
+export class StoreError extends Error {
+  override readonly name = 'StoreError';
+  constructor(
+    readonly code: StoreErrorCode,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+export const DEFAULT_RETENTION: RetentionPolicy = { callsDays: 30, exchangesDays: 30, bodiesDays: 7 };
+
+/** Caps on everything that grows with input (DESIGN §7). */
+export const STORE_CAPS = {
+  /** Head of a stored body: 256 KiB holds the whole of nearly every chat request we have seen in
+   * the corpus (large agent prompts run ~100–200 KiB), so the conversation view stays complete. */
+  bodyHeadBytes: 256 * 1024,
+  /** Tail of a stored body: 64 KiB keeps the end of a long stream (final usage, finish reason). */
+  bodyTailBytes: 64 * 1024,
+  /** Events kept per streamed response (head 16,000 + tail 4,000): a 16k-token completion
+   * streamed one token per event fits whole. */
+  eventsHead: 16_000,
+  eventsTail: 4_000,
+  /** Per event data, bytes: a single SSE event larger than this is not a token delta. */
+  eventDataBytes: 64 * 1024,
+  /** Page size limit for list calls (issue 3). */
+  pageMax: 500,
+  pageDefault: 50,
+  /** Characters of output_text in a list item. */
+  previewChars: 200,
+  /** Time series: a chart is at most a few thousand pixels wide. */
+  maxBuckets: 10_000,
+  /** Distinct values per filter field. */
+  filterValues: 100,
+  models: 500,
+  errorGroups: 500,
+  /** Max length of the `q` search string. */
+  qChars: 1_000,
+  retentionEveryMs: 10 * 60 * 1000,
+} as const;
