@@ -119,11 +119,9 @@ export function parseRequestObject(req: HttpRequest, anomalies: AnomalySink, pre
 
 /** The JSON object of each SSE event of a body, with its event: empty data and OpenAI's `[DONE]`
  * end marker (which some gateways append to every stream they relay) are skipped, data that is
- * not a JSON object is counted `sse_invalid_json`. flushAtEnd (SSE_OPTIONS): a body that ends
- * without the final blank line (servers that close right after the last event) still yields its
- * last event; a truly cut event fails JSON.parse and is counted. */
+ * not a JSON object is counted `sse_invalid_json`. See sseOptions for the last, unterminated event. */
 export function forEachSseObject(body: HttpBody, anomalies: AnomalySink, onObject: (o: JsonObject, ev: SseEvent) => void): void {
-  for (const ev of parseSse(body.chunks, anomalies, SSE_OPTIONS)) {
+  for (const ev of parseSse(body.chunks, anomalies, sseOptions(body))) {
     if (ev.data === '' || ev.data === '[DONE]') continue;
     const o = obj(tryParseJson(ev.data));
     if (o !== null) onObject(o, ev);
@@ -243,10 +241,15 @@ export function finishCall(call: DecodedCall, res: HttpResponse, promptText: () 
   if (generatedAnything(call) || call.error === null) fillEstimates(call, promptText);
 }
 
-/** Options for parseSse shared by these decoders: flushAtEnd, so that a response that ends
- * without the final blank line (the server closed right after its last `data:` line) still
- * delivers that event; the SSE layer counts the anomaly. */
-export const SSE_OPTIONS: SseOptions = { flushAtEnd: true };
+/** Options for parseSse shared by these decoders: flushAtEnd, so that a complete response that
+ * ends without the final blank line (the server closed right after its last `data:` line) still
+ * delivers that event; the SSE layer counts the anomaly. A body cut short (connection lost, gap)
+ * does not flush: its last event is a fragment, and the interruption is already named. */
+const SSE_FLUSH: SseOptions = { flushAtEnd: true };
+const SSE_NO_FLUSH: SseOptions = {};
+export function sseOptions(body: HttpBody): SseOptions {
+  return body.incomplete ? SSE_NO_FLUSH : SSE_FLUSH;
+}
 
 /** What makes a WireDecoder: its identity, the registry's two matchers and its decode(). */
 export interface DecoderParts {

@@ -12,7 +12,7 @@ import type { HttpRequest, HttpResponse } from '../http/types.js';
 import { parseSse } from '../http/sse.js';
 import { normalizeFinishReason } from './finish.js';
 import { arr, num, obj, str, tryParseJson, type JsonObject } from './json.js';
-import { SSE_OPTIONS, decodePathSegment, type AnomalyList } from './decode-helpers.js';
+import { sseOptions, decodePathSegment, type AnomalyList } from './decode-helpers.js';
 import { collectContentText, errorFromJson, nonEmpty, normalizeOpenAiUsage, openAiDecoder } from './openai-common.js';
 import type { DecodedCall, ToolCall, WireDecoder } from './types.js';
 
@@ -171,7 +171,7 @@ interface ToolAcc {
 
 function decodeStream(call: DecodedCall, res: HttpResponse, body: JsonObject | null, anomalies: AnomalyList): void {
   const includeUsage = obj(body?.['stream_options'])?.['include_usage'] === true;
-  const events = parseSse(res.body.chunks, anomalies, SSE_OPTIONS);
+  const events = parseSse(res.body.chunks, anomalies, sseOptions(res.body));
   const text: string[] = [];
   const reasoning: string[] = [];
   const tools: ToolAcc[] = [];

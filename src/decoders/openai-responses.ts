@@ -15,7 +15,7 @@ import type { HttpRequest, HttpResponse } from '../http/types.js';
 import { parseSse } from '../http/sse.js';
 import { normalizeFinishReason } from './finish.js';
 import { arr, num, obj, str, tryParseJson, type JsonObject } from './json.js';
-import { SSE_OPTIONS, type AnomalyList } from './decode-helpers.js';
+import { sseOptions, type AnomalyList } from './decode-helpers.js';
 import { collectContentText, nonEmpty, normalizeOpenAiUsage, openAiDecoder } from './openai-common.js';
 import type { CallError, DecodedCall, ToolCall, WireDecoder } from './types.js';
 
@@ -220,7 +220,7 @@ interface StreamItem {
 }
 
 function decodeStream(call: DecodedCall, res: HttpResponse, _body: JsonObject | null, anomalies: AnomalyList): void {
-  const events = parseSse(res.body.chunks, anomalies, SSE_OPTIONS);
+  const events = parseSse(res.body.chunks, anomalies, sseOptions(res.body));
   const text: string[] = [];
   const reasoning: string[] = [];
   let sawTextDelta = false;
