@@ -24,6 +24,9 @@ export interface ReadCaptureOptions {
   anomalies?: AnomalySink;
   /** pcapng Decryption Secrets Blocks (type, copy of the data). */
   onSecrets?: (type: number, data: Uint8Array) => void;
+  /** Awaited after each read: where a slower consumer (a database writer) holds the reader back,
+   * so memory stays bounded however fast the file can be read. */
+  afterChunk?: () => Promise<void> | void;
   /** Each interface as it is declared; throwing here (assertSupportedLinkType) aborts the read. */
   onInterface?: (iface: CaptureInterface, index: number, format: 'pcap' | 'pcapng') => void;
 }
@@ -54,6 +57,7 @@ export async function readCaptureFile(
       // The parser copies whatever it keeps past this call, so `buf` can be reused.
       parser.push(bytesRead === buf.length ? buf : buf.subarray(0, bytesRead));
       opts.onProgress?.(done, Math.max(total, done));
+      if (opts.afterChunk) await opts.afterChunk();
     }
     return parser.end();
   } finally {

@@ -3,7 +3,6 @@
  * reassembly → HTTP/1.1 → wire-API decoders → records. Parallel workers come with issue 6; the
  * stages are the same objects, so they will move into workers unchanged.
  */
-import { AnomalyCounter } from '../core/anomalies.js';
 import type { HttpExchangeRecord, LlmCallRecord } from '../core/record.js';
 import type { Micros } from '../core/time.js';
 import { readCaptureFile, type CaptureFileSummary } from '../capture/file-reader.js';
@@ -15,12 +14,18 @@ import { createHttp1Sink } from '../http/h1/connection.js';
 import type { HttpExchange } from '../http/types.js';
 import { FlowTable } from '../reassembly/flow-table.js';
 import { buildCallRecord, buildExchangeRecord, type RecordOptions } from './call-record.js';
+import { PipelineStats } from './stats.js';
 
 export interface ReplayOptions extends RecordOptions {
-  onCall(record: LlmCallRecord): void;
-  /** Every exchange that is not an LLM call (`--exchanges`). */
-  onOtherExchange?(record: HttpExchangeRecord): void;
+  /** Each LLM call, with the exchange it came from (for stores that keep the raw bytes). */
+  onCall(record: LlmCallRecord, ex: HttpExchange): void;
+  /** Every exchange that is not an LLM call (`--exchanges`, the store). */
+  onOtherExchange?(record: HttpExchangeRecord, ex: HttpExchange): void;
   onProgress?(bytesRead: number, totalBytes: number): void;
+  /** Awaited between reads of the file: backpressure from a slower sink. */
+  afterChunk?(): Promise<void> | void;
+  /** Counters to fill while running (read live by the health endpoint); a fresh one if absent. */
+  stats?: PipelineStats;
 }
 
 export interface ReplaySummary {
@@ -47,45 +52,44 @@ function unsupportedError(linkType: number): CaptureError {
 
 export async function replayFile(path: string, opts: ReplayOptions): Promise<ReplaySummary> {
   const started = performance.now();
-  const anomalies = new AnomalyCounter();
-  let exchanges = 0;
-  let calls = 0;
-  let otherExchanges = 0;
-  let tcpSegments = 0;
+  const stats = opts.stats ?? new PipelineStats();
+  const anomalies = stats.anomalies;
 
   const onExchange = (ex: HttpExchange): void => {
-    exchanges++;
+    stats.exchanges++;
     const result = decodeExchange(ex);
     if ('call' in result) {
-      calls++;
+      stats.calls++;
       for (const a of result.call.anomalies) anomalies.add(a);
-      opts.onCall(buildCallRecord(ex, result.call, opts));
+      opts.onCall(buildCallRecord(ex, result.call, opts), ex);
     } else {
-      otherExchanges++;
-      opts.onOtherExchange?.(buildExchangeRecord(ex, result.notLlm, opts));
+      stats.otherExchanges++;
+      opts.onOtherExchange?.(buildExchangeRecord(ex, result.notLlm, opts), ex);
     }
   };
 
   const flows = new FlowTable((info) => createHttp1Sink(info, onExchange, anomalies), anomalies);
   const decoder = new PacketDecoder(anomalies);
-  let firstTs: Micros | null = null;
   let lastTs: Micros | null = null;
   let nextAdvance = 0;
   const unsupported: number[] = [];
   const onSegment = (seg: TcpSegment): void => {
-    tcpSegments++;
+    stats.tcpSegments++;
     flows.onSegment(seg);
   };
 
   const capture = await readCaptureFile(
     path,
     (pkt) => {
-      if (firstTs === null) firstTs = pkt.ts;
+      stats.packets++;
+      stats.captureBytes += pkt.data.length;
+      stats.firstTs ??= pkt.ts;
       // Capture time only moves forward for the pipeline, even if a file's packets do not.
-      if (lastTs === null || pkt.ts > lastTs) lastTs = pkt.ts;
+      if (lastTs === null || pkt.ts > lastTs) stats.lastTs = lastTs = pkt.ts;
       decoder.decode(pkt, onSegment);
       if (lastTs >= nextAdvance) {
         flows.advance(lastTs);
+        stats.connections = flows.stats.connections;
         nextAdvance = lastTs + ADVANCE_EVERY_US;
       }
     },
@@ -98,7 +102,12 @@ export async function replayFile(path: string, opts: ReplayOptions): Promise<Rep
         // A pcapng file may mix link types: skip that interface's packets and read the others.
         if (format === 'pcap') throw unsupportedError(iface.linkType);
       },
-      ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
+      onProgress: (done, total) => {
+        stats.bytesRead = done;
+        stats.totalBytes = total;
+        opts.onProgress?.(done, total);
+      },
+      ...(opts.afterChunk ? { afterChunk: opts.afterChunk } : {}),
     },
   );
   decoder.flush();
@@ -107,19 +116,20 @@ export async function replayFile(path: string, opts: ReplayOptions): Promise<Rep
   }
   // End of input flushes everything (DESIGN §5): open connections close as 'eof'.
   flows.flush(lastTs ?? 0);
+  stats.connections = flows.stats.connections;
 
   return {
     capture,
     packets: capture.packets,
     captureBytes: capture.bytes,
-    tcpSegments,
-    connections: flows.stats.connections,
-    exchanges,
-    calls,
-    otherExchanges,
+    tcpSegments: stats.tcpSegments,
+    connections: stats.connections,
+    exchanges: stats.exchanges,
+    calls: stats.calls,
+    otherExchanges: stats.otherExchanges,
     anomalies: anomalies.entries(),
     elapsedMs: performance.now() - started,
-    firstPacketTs: firstTs,
+    firstPacketTs: stats.firstTs,
     lastPacketTs: lastTs,
   };
 }

@@ -191,7 +191,8 @@ export interface Summary {
   reasoning_tokens: number;
   /** Calls whose usage was estimated with a tokenizer. */
   estimated_usage: number;
-  /** sum(cache_read) / sum(input) over calls that report both; null when no input. */
+  /** sum(cache_read) / sum(input) over calls that report input (no cache_read counts as 0);
+   * null when no input. */
   cache_hit_ratio: number | null;
   /** Sum of priced calls' cost, null when no call is priced. */
   cost_usd: number | null;
@@ -246,7 +247,8 @@ export interface TimeseriesOptions {
 }
 
 export interface TimeseriesSeries {
-  /** Group value; null when not grouped (or the value is null in the data: shown as null). */
+  /** Group value; null when not grouped. A null value in the data is the group "(none)"; groups
+   * beyond groupLimit are summed into "(other)". */
   group: string | null;
   /** One array per requested metric (latency metrics expand to _p50/_p95/_p99), aligned with
    * `buckets`. Count metrics are 0 in empty buckets; percentiles are null there. */
@@ -437,5 +439,7 @@ export const STORE_CAPS = {
   errorGroups: 500,
   /** Max length of the `q` search string. */
   qChars: 1_000,
+  /** Values per array filter field (a multi-select, not a bulk lookup). */
+  filterListMax: 100,
   retentionEveryMs: 10 * 60 * 1000,
 } as const;

@@ -1,0 +1,80 @@
+/**
+ * The raw side of an exchange as the store keeps it (issue 3): redacted headers, bodies capped
+ * head and tail, and each streamed event with its capture time, so the console can show the
+ * request and response down to the byte and the event.
+ */
+import type { HttpExchangeRecord, LlmCallRecord } from '../core/record.js';
+import { isoMicros } from '../core/time.js';
+import { parseJsonArrayStream } from '../http/json-array.js';
+import { parseNdjson } from '../http/ndjson.js';
+import { parseSse } from '../http/sse.js';
+import { bodyText, headerValue, type HttpBody, type HttpExchange } from '../http/types.js';
+import { redactHeaders, redactText } from '../redact/secrets.js';
+import { capBodyText, capEvents } from '../store/caps.js';
+import type { StoredEvent, StoredExchange } from '../store/types.js';
+
+function cappedBody(body: HttpBody): { text: string | null; truncated: boolean; size: number } {
+  if (body.size === 0) return { text: null, truncated: body.truncated, size: 0 };
+  const capped = capBodyText(redactText(bodyText(body)));
+  return { text: capped.text, truncated: capped.truncated || body.truncated, size: body.size };
+}
+
+/** The events of a streamed response body, by its framing; null for a plain body. */
+function streamEvents(ex: HttpExchange): StoredEvent[] | null {
+  const res = ex.response;
+  if (!res || res.body.size === 0) return null;
+  const type = (headerValue(res.headers, 'content-type') ?? '').toLowerCase();
+  if (type.startsWith('text/event-stream')) {
+    return parseSse(res.body.chunks).map((e) => ({ ts: isoMicros(e.ts), event: e.event, data: redactText(e.data) }));
+  }
+  if (type.includes('ndjson') || type.includes('jsonl')) {
+    return parseNdjson(res.body.chunks).map((e) => ({ ts: isoMicros(e.ts), event: 'line', data: redactText(e.raw) }));
+  }
+  // Gemini streams one JSON array when `alt=sse` is not asked for (DESIGN §3).
+  if (ex.request.path.endsWith(':streamGenerateContent')) {
+    return parseJsonArrayStream(res.body.chunks).map((e) => ({ ts: isoMicros(e.ts), event: 'element', data: redactText(e.raw) }));
+  }
+  return null;
+}
+
+export function buildStoredExchange(ex: HttpExchange, record: LlmCallRecord | HttpExchangeRecord): StoredExchange {
+  const req = ex.request;
+  const res = ex.response;
+  const isCall = record.kind === 'llm_call';
+  const reqBody = cappedBody(req.body);
+  const resBody = res ? cappedBody(res.body) : { text: null, truncated: false, size: 0 };
+  const events = streamEvents(ex);
+  const capped = events ? capEvents(events) : null;
+  return {
+    id: record.id,
+    call_id: isCall ? record.id : null,
+    kind: isCall ? 'llm_call' : 'other',
+    reason: isCall ? null : record.reason,
+    source: record.source,
+    connection_id: ex.connection.id,
+    client: record.client,
+    server: record.server,
+    method: req.method,
+    target: isCall ? record.http.path : record.target,
+    status_code: res?.status ?? null,
+    request_headers: redactHeaders(req.headers),
+    response_headers: res ? redactHeaders(res.headers) : [],
+    request_bytes: req.wireBytes,
+    response_bytes: res?.wireBytes ?? 0,
+    request_body: reqBody.text,
+    response_body: resBody.text,
+    request_body_size: reqBody.size,
+    response_body_size: resBody.size,
+    request_body_truncated: reqBody.truncated,
+    response_body_truncated: resBody.truncated,
+    response_events: capped ? capped.events : null,
+    response_events_total: capped ? capped.total : 0,
+    response_events_truncated: capped ? capped.truncated : false,
+    bodies_expired: false,
+    request_start: isoMicros(req.start),
+    request_end: isoMicros(req.end),
+    response_start: res ? isoMicros(res.start) : null,
+    response_end: res ? isoMicros(res.end) : null,
+    anomalies: ex.anomalies,
+  };
+}

@@ -1,0 +1,85 @@
+/**
+ * Head + tail caps for what the store keeps of bodies and stream events (DESIGN §6: "bodies capped
+ * head+tail"). The head holds the request's conversation and the start of the answer; the tail
+ * holds the stream's end (final usage, finish reason, in-stream errors). Sizes: STORE_CAPS.
+ */
+import { STORE_CAPS, type StoredEvent } from './types.js';
+
+export interface CappedText {
+  text: string;
+  truncated: boolean;
+  /** UTF-8 byte length of the input. */
+  size: number;
+}
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder('utf-8');
+
+/** Start of the UTF-8 sequence containing byte `i` (never splits a character). */
+function charStart(b: Uint8Array, i: number): number {
+  while (i > 0 && i < b.length && (b[i]! & 0xc0) === 0x80) i--;
+  return i;
+}
+
+/** Marker between head and tail, so a reader of the raw text sees where the cut is. */
+export function omissionMarker(omittedBytes: number): string {
+  return `\n[… llmtap: ${omittedBytes} bytes omitted …]\n`;
+}
+
+/**
+ * Keep the first `headBytes` and last `tailBytes` bytes of `text` (cut on character boundaries)
+ * with an omission marker between them when it is longer than both together.
+ */
+export function capBodyText(
+  text: string,
+  headBytes: number = STORE_CAPS.bodyHeadBytes,
+  tailBytes: number = STORE_CAPS.bodyTailBytes,
+): CappedText {
+  // A UTF-16 code unit is at most 3 UTF-8 bytes: short strings need no encoding to be sure.
+  if (text.length * 3 <= headBytes + tailBytes) return { text, truncated: false, size: byteLength(text) };
+  const bytes = encoder.encode(text);
+  if (bytes.length <= headBytes + tailBytes) return { text, truncated: false, size: bytes.length };
+  const headEnd = charStart(bytes, headBytes);
+  const tailStart = charStart(bytes, bytes.length - tailBytes);
+  const head = decoder.decode(bytes.subarray(0, headEnd));
+  const tail = decoder.decode(bytes.subarray(tailStart));
+  return { text: head + omissionMarker(tailStart - headEnd) + tail, truncated: true, size: bytes.length };
+}
+
+export function byteLength(text: string): number {
+  return Buffer.byteLength(text, 'utf8');
+}
+
+export interface CappedEvents {
+  events: StoredEvent[];
+  total: number;
+  truncated: boolean;
+}
+
+/**
+ * Keep the first STORE_CAPS.eventsHead and last STORE_CAPS.eventsTail events, each event's data
+ * capped at STORE_CAPS.eventDataBytes (head only). `truncated` when anything was cut.
+ */
+export function capEvents(
+  events: StoredEvent[],
+  head: number = STORE_CAPS.eventsHead,
+  tail: number = STORE_CAPS.eventsTail,
+  dataBytes: number = STORE_CAPS.eventDataBytes,
+): CappedEvents {
+  let truncated = false;
+  let kept = events;
+  if (events.length > head + tail) {
+    kept = events.slice(0, head).concat(events.slice(events.length - tail));
+    truncated = true;
+  }
+  let out: StoredEvent[] | null = null;
+  for (let i = 0; i < kept.length; i++) {
+    const e = kept[i]!;
+    const capped = capBodyText(e.data, dataBytes, 0);
+    if (!capped.truncated) continue;
+    truncated = true;
+    out ??= kept.slice();
+    out[i] = { ts: e.ts, event: e.event, data: capped.text };
+  }
+  return { events: out ?? kept, total: events.length, truncated };
+}
