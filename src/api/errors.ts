@@ -11,6 +11,7 @@ export type ErrorCode =
   | 'method_not_allowed'
   | 'not_implemented'
   | 'payload_too_large'
+  | 'unavailable'
   | 'internal';
 
 export interface ErrorBody {

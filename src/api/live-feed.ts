@@ -8,6 +8,8 @@
  * slower than we are) is checked against a cap. The browser's EventSource reconnects by itself and
  * the console reloads the list, so a drop costs the client a refresh, not the server its memory.
  */
+import type { LlmCallRecord } from '../core/record.js';
+import { STORE_CAPS, type CallListItem } from '../store/types.js';
 
 /** How a connected client is written to; `http.ServerResponse` fits via `sseClientFor`. */
 export interface LiveClient {
@@ -36,12 +38,16 @@ export const LIVE_DEFAULTS = {
   maxClients: 64,
 } as const;
 
-/** Something with an id, as every call row has; the id becomes the SSE `id:` field. */
-export interface LiveEventData {
-  id: string;
+/**
+ * The list row of a call, as `GET /api/v1/calls` returns it (src/store/types.ts CallListItem): the
+ * live event carries the same shape, so the console can put it straight into its table.
+ */
+export function callListItem(record: LlmCallRecord): CallListItem {
+  const { content, ...rest } = record;
+  return { ...rest, output_preview: content.output_text.slice(0, STORE_CAPS.previewChars) };
 }
 
-export class LiveFeed<T extends LiveEventData = LiveEventData> {
+export class LiveFeed {
   readonly maxPendingBytes: number;
   readonly heartbeatMs: number;
   readonly maxClients: number;
@@ -77,11 +83,15 @@ export class LiveFeed<T extends LiveEventData = LiveEventData> {
     return () => this.remove(client);
   }
 
-  /** Sends a new call to every client. Never throws: a client whose write fails is dropped. */
-  publish(call: T): void {
+  /**
+   * Sends a new call to every client. Never throws: a client whose write fails is dropped. Publish
+   * after the store has committed the call, so a client that opens it finds it.
+   */
+  publish(record: LlmCallRecord): void {
     if (this.closed) return;
     this.stats.published++;
     if (this.clients.size === 0) return;
+    const call = callListItem(record);
     // JSON.stringify escapes CR and LF inside strings, so the data is one line and cannot end the
     // event or inject fields (SSE line ends are CR, LF, CRLF only: WHATWG HTML §9.2.6).
     const frame = `event: call\nid: ${sseSafe(call.id)}\ndata: ${JSON.stringify(call)}\n\n`;

@@ -1,3 +1,5 @@
+import type { StoreStats } from '../store/types.js';
+
 /**
  * Types the API shares with whoever runs it (the CLI wires the pipeline's health and the live feed
  * in). The store's types live in src/store/types.ts; the API only reads through that interface.
@@ -38,23 +40,19 @@ export interface PipelineCounts {
   other_exchanges: number;
 }
 
-/** What the store says about itself; every field optional so a backend reports what it knows. */
-export interface DbStats {
-  backend: string;
-  path: string | null;
-  size_bytes: number | null;
-  calls: number | null;
-  exchanges: number | null;
-  /** Records written and batches committed since start. */
-  written: number | null;
-  batches: number | null;
+/** The store writer's side (batches committed, what is waiting); the store's own view of its
+ * tables comes from `Store.stats()` and is added by the API. */
+export interface WriterHealth {
+  /** Records committed since start. */
+  written: number;
+  batches: number;
   /** Records accepted but not yet committed. */
-  pending: number | null;
+  pending: number;
   /** Last write error, if writes are failing. */
   last_error: string | null;
 }
 
-/** `GET /api/v1/health`: the pipeline's own view of itself (DESIGN §4 self-metrics, §6). */
+/** What the pipeline reports about itself for `GET /api/v1/health` (DESIGN §4 self-metrics, §6). */
 export interface HealthInfo {
   status: 'ok' | 'degraded' | 'error';
   version: string;
@@ -64,5 +62,14 @@ export interface HealthInfo {
   /** Anomaly counts by name (`<layer>_<condition>`, DESIGN §1). */
   anomalies: Record<string, number>;
   counts: PipelineCounts;
-  db: DbStats | null;
+  /** null when nothing writes (`llmtap serve`). */
+  writer: WriterHealth | null;
+}
+
+/** The health endpoint's body: the pipeline's view plus the store's and the live feed's. */
+export interface HealthResponse extends HealthInfo {
+  db: StoreStats | null;
+  /** Set when `Store.stats()` failed: the page should say the database is unreadable. */
+  db_error: string | null;
+  live: { clients: number; published: number; delivered: number; dropped: number };
 }

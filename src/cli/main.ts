@@ -5,6 +5,7 @@
 import { Command, CommanderError } from 'commander';
 import { UserError } from './errors.js';
 import { runReplay, type ReplayCommandOptions } from './replay-command.js';
+import { runServe, type ServeCommandOptions } from './serve-command.js';
 
 const program = new Command();
 program
@@ -18,13 +19,31 @@ program
   .command('replay')
   .description('decode a pcap or pcapng capture into LLM call records')
   .argument('<file>', 'capture file (pcap or pcapng)')
-  .option('--jsonl <path>', 'write records as JSON lines to PATH (- for standard output)')
-  .option('--exchanges', 'also write every non-LLM HTTP exchange (kind "http_exchange")')
+  .option('--jsonl <path>', 'write records as JSON lines to PATH (- for standard output); alone, a pure conversion')
+  .option('--exchanges', 'with --jsonl: also write every non-LLM HTTP exchange (kind "http_exchange")')
+  .option('--db <path>', 'DuckDB database to store calls and exchanges in (default ./llmtap.duckdb)')
+  .option('--listen <addr>', 'serve the API and console on [HOST:]PORT (default 127.0.0.1:3000)')
+  .option('--exit-after-drain', 'exit once the capture is read instead of serving until interrupted')
+  .option('--no-retention', 'keep everything (retention would otherwise delete old rows)')
+  .option('--token <token>', 'access token for the API (required off loopback; env LLMTAP_TOKEN)')
+  .option('--insecure-no-token', 'serve a non-loopback address without a token (not recommended)')
   .option('--source <id>', 'source id carried on every record (default: the file name)')
   .option('--fingerprint-salt <salt>', 'salt for api_key_fingerprint (env LLMTAP_FINGERPRINT_SALT)')
   .option('-q, --quiet', 'no summary or progress on stderr')
   .action(async (file: string, opts: ReplayCommandOptions) => {
     await runReplay(file, opts);
+  });
+
+program
+  .command('serve')
+  .description('browse a database made by an earlier run: API and console')
+  .option('--db <path>', 'DuckDB database (default ./llmtap.duckdb)')
+  .option('--listen <addr>', 'serve on [HOST:]PORT (default 127.0.0.1:3000)')
+  .option('--no-retention', 'do not apply retention to the database')
+  .option('--token <token>', 'access token for the API (required off loopback; env LLMTAP_TOKEN)')
+  .option('--insecure-no-token', 'serve a non-loopback address without a token (not recommended)')
+  .action(async (opts: ServeCommandOptions) => {
+    await runServe(opts);
   });
 
 try {

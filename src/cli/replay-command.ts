@@ -2,9 +2,13 @@ import { basename } from 'node:path';
 import { CaptureError } from '../capture/file-reader.js';
 import { replayFile, type ReplaySummary } from '../pipeline/replay.js';
 import { JsonlWriter } from '../pipeline/jsonl-writer.js';
+import { PipelineStats } from '../pipeline/stats.js';
+import { StoreSink } from '../pipeline/store-sink.js';
 import { DEFAULT_FINGERPRINT_SALT } from '../redact/secrets.js';
 import { UserError } from './errors.js';
+import { healthOf, type FileSourceState } from './health.js';
 import { ProgressBar } from './progress.js';
+import { asUserError, openServing, untilInterrupted, type Serving } from './serving.js';
 
 export interface ReplayCommandOptions {
   jsonl?: string;
@@ -12,50 +16,109 @@ export interface ReplayCommandOptions {
   source?: string;
   fingerprintSalt?: string;
   quiet?: boolean;
+  db?: string;
+  listen?: string;
+  exitAfterDrain?: boolean;
+  retention?: boolean; // commander: --no-retention sets false
+  token?: string;
+  insecureNoToken?: boolean;
 }
 
+/**
+ * `llmtap replay FILE`: with only --jsonl, a pure conversion; otherwise the calls and exchanges
+ * go into the database, the API serves them while the file drains and, unless
+ * --exit-after-drain, afterwards until interrupted.
+ */
 export async function runReplay(file: string, o: ReplayCommandOptions): Promise<void> {
-  if (!o.jsonl) {
-    throw new UserError('replay needs an output: --jsonl PATH (or --jsonl - for standard output)', 2);
+  const pureConversion = o.jsonl !== undefined && o.db === undefined && o.listen === undefined;
+  const writer = o.jsonl !== undefined ? openJsonl(o.jsonl) : null;
+  const stats = new PipelineStats();
+  const source: FileSourceState = { id: o.source ?? basename(file), stats, state: 'running', error: null };
+  let serving: Serving | null = null;
+  let sink: StoreSink | null = null;
+  if (!pureConversion) {
+    const listen = o.listen ?? (o.exitAfterDrain ? false : '127.0.0.1:3000');
+    serving = await openServing({
+      ...(o.db !== undefined ? { db: o.db } : {}),
+      retention: o.retention !== false,
+      listen,
+      ...tokenOptions(o),
+      health: () => healthOf(source, sink),
+    });
+    const live = serving.liveFeed;
+    sink = new StoreSink(serving.store, (calls) => {
+      for (const c of calls) live.publish(c);
+    });
+    if (!o.quiet) {
+      process.stderr.write(`llmtap: storing into ${serving.dbPath}${serving.url ? `, serving ${serving.url}` : ''}\n`);
+    }
   }
-  if (o.exchanges && !o.jsonl) throw new UserError('--exchanges writes into the --jsonl output: give --jsonl too', 2);
-  let writer: JsonlWriter;
-  try {
-    writer = new JsonlWriter(o.jsonl);
-  } catch (err) {
-    throw new UserError(`cannot write ${o.jsonl}: ${(err as Error).message}`);
-  }
+
   const bar = o.quiet ? null : ProgressBar.forStderr(basename(file));
-  let calls = 0;
   let summary: ReplaySummary;
   try {
     summary = await replayFile(file, {
-      source: o.source ?? basename(file),
+      source: source.id,
+      stats,
       fingerprintSalt: o.fingerprintSalt ?? process.env['LLMTAP_FINGERPRINT_SALT'] ?? DEFAULT_FINGERPRINT_SALT,
-      onCall: (r) => {
-        calls++;
-        writer.write(r);
+      onCall: (r, ex) => {
+        writer?.write(r);
+        sink?.addCall(r, ex);
       },
-      ...(o.exchanges ? { onOtherExchange: (r: object) => writer.write(r) } : {}),
-      ...(bar ? { onProgress: (done: number, total: number) => bar.update(done, total, `${calls} calls`) } : {}),
+      ...(o.exchanges || sink
+        ? {
+            onOtherExchange: (r, ex) => {
+              if (o.exchanges) writer?.write(r);
+              sink?.addOther(r, ex);
+            },
+          }
+        : {}),
+      ...(bar ? { onProgress: (done: number, total: number) => bar.update(done, total, `${stats.calls} calls`) } : {}),
+      ...(sink ? { afterChunk: () => sink.drain() } : {}),
     });
+    await sink?.flush();
   } catch (err) {
-    // Whatever was decoded before the failure is already written: keep it.
-    writer.close();
+    // Whatever was decoded and committed before the failure stays: close cleanly and say why.
     bar?.clear();
+    writer?.close();
+    source.state = 'error';
+    await serving?.close().catch(() => undefined);
     if (err instanceof CaptureError) throw new UserError(err.message);
-    throw err;
+    throw asUserError(err);
   }
-  writer.close();
+  writer?.close();
   bar?.clear();
-  if (!o.quiet) process.stderr.write(formatSummary(file, summary));
+  source.state = 'drained';
+  if (!o.quiet) process.stderr.write(formatSummary(file, summary, sink));
+  if (!serving) return;
+  if (serving.url && !o.exitAfterDrain) {
+    if (!o.quiet) process.stderr.write(`llmtap: capture drained; serving ${serving.url} until interrupted (Ctrl-C)\n`);
+    await untilInterrupted();
+  }
+  await serving.close();
+}
+
+function openJsonl(path: string): JsonlWriter {
+  try {
+    return new JsonlWriter(path);
+  } catch (err) {
+    throw new UserError(`cannot write ${path}: ${(err as Error).message}`);
+  }
+}
+
+export function tokenOptions(o: { token?: string; insecureNoToken?: boolean }): { token?: string; insecure?: boolean } {
+  const token = o.token ?? process.env['LLMTAP_TOKEN'];
+  if (o.insecureNoToken) {
+    process.stderr.write('llmtap: WARNING: --insecure-no-token: the API and console are open to anyone who can reach this address\n');
+  }
+  return { ...(token ? { token } : {}), ...(o.insecureNoToken ? { insecure: true } : {}) };
 }
 
 function n(x: number): string {
   return x.toLocaleString('en-US');
 }
 
-export function formatSummary(file: string, s: ReplaySummary): string {
+export function formatSummary(file: string, s: ReplaySummary, sink: StoreSink | null = null): string {
   const secs = s.elapsedMs / 1000;
   const mb = s.captureBytes / 1e6;
   const lines = [
@@ -64,11 +127,18 @@ export function formatSummary(file: string, s: ReplaySummary): string {
     `  ${n(s.calls)} LLM calls, ${n(s.otherExchanges)} other exchanges`,
     `  ${secs.toFixed(2)} s, ${(mb / Math.max(secs, 1e-6)).toFixed(1)} MB/s, ${n(Math.round(s.packets / Math.max(secs, 1e-6)))} packets/s`,
   ];
+  if (sink) {
+    const dup = s.calls - sink.callsInserted;
+    lines.push(`  stored ${n(sink.callsInserted)} new calls${dup > 0 ? ` (${n(dup)} already in the database)` : ''}`);
+  }
   if (s.anomalies.length > 0) {
     lines.push(`  anomalies: ${s.anomalies.map(([name, count]) => `${name} ${n(count)}`).join(', ')}`);
   }
   if (s.capture.truncatedAt !== null) {
     lines.push(`  the capture ends mid-packet at byte ${n(s.capture.truncatedAt)} (truncated file): every complete packet before it was read`);
+  }
+  if (s.capture.stoppedAt !== null) {
+    lines.push(`  reading stopped at byte ${n(s.capture.stoppedAt)}: the file is damaged there`);
   }
   return `${lines.join('\n')}\n`;
 }

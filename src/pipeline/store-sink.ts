@@ -20,6 +20,8 @@ export class StoreSink {
   private exchanges: StoredExchange[] = [];
   callsInserted = 0;
   exchangesInserted = 0;
+  batches = 0;
+  lastError: string | null = null;
 
   constructor(
     private readonly store: Store,
@@ -35,6 +37,10 @@ export class StoreSink {
     this.exchanges.push(buildStoredExchange(ex, record));
   }
 
+  get pending(): number {
+    return this.calls.length + this.exchanges.length;
+  }
+
   /** Write a batch when one is full. */
   async drain(): Promise<void> {
     if (this.calls.length >= BATCH_CALLS || this.exchanges.length >= BATCH_EXCHANGES) await this.flush();
@@ -42,7 +48,17 @@ export class StoreSink {
 
   /** Write everything queued: calls first, so a call is never missing while its exchange exists. */
   async flush(): Promise<void> {
+    try {
+      await this.writeAll();
+    } catch (err) {
+      this.lastError = err instanceof Error ? err.message : String(err);
+      throw err;
+    }
+  }
+
+  private async writeAll(): Promise<void> {
     while (this.calls.length > 0 || this.exchanges.length > 0) {
+      this.batches++;
       const calls = this.calls.splice(0, BATCH_CALLS);
       const exchanges = this.exchanges.splice(0, BATCH_EXCHANGES);
       if (calls.length > 0) {

@@ -81,10 +81,22 @@ describe('llmtap replay', () => {
     expect(r.stderr).toMatch(/unsupported link type 147/);
   });
 
-  it('needs an output', () => {
-    const r = run('replay', demo);
+  it('stores into a database, and a second replay of the same file adds nothing', () => {
+    const db = join(dir, 'twice.duckdb');
+    const first = run('replay', demo, '--db', db, '--exit-after-drain');
+    expect(first.code).toBe(0);
+    const calls = records(run('replay', demo, '--jsonl', '-').stdout).length;
+    expect(first.stderr).toContain(`stored ${calls} new calls`);
+    const second = run('replay', demo, '--db', db, '--exit-after-drain');
+    expect(second.code).toBe(0);
+    expect(second.stderr).toContain(`stored 0 new calls (${calls} already in the database)`);
+  });
+
+  it('says clearly when the database cannot be written', () => {
+    const r = run('replay', demo, '--db', '/proc/llmtap-test.duckdb', '--exit-after-drain');
     expect(r.code).not.toBe(0);
-    expect(r.stderr).toMatch(/--jsonl/);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toMatch(/^llmtap: .*llmtap-test\.duckdb/);
   });
 
   it('reads every complete packet of a truncated capture and says where it ended', () => {

@@ -1,0 +1,94 @@
+/**
+ * What `replay` (without a pure --jsonl conversion) and `serve` share: the DuckDB store, the API
+ * server with its live feed, and a clean shutdown.
+ */
+import { resolve } from 'node:path';
+import { LiveFeed } from '../api/live-feed.js';
+import { createServer, ServerConfigError, type ApiServer } from '../api/server.js';
+import type { HealthInfo } from '../api/types.js';
+import { openStore, StoreError, type Store } from '../store/index.js';
+import { UserError } from './errors.js';
+import { parseListen } from './listen-address.js';
+
+/** The default database file: in the working directory, where a user looks for it. */
+export const DEFAULT_DB_PATH = 'llmtap.duckdb';
+
+export interface ServingOptions {
+  db?: string;
+  retention: boolean;
+  readOnly?: boolean;
+  /** `--listen` value, or false to not serve (replay --exit-after-drain without --listen). */
+  listen: string | false;
+  token?: string;
+  insecure?: boolean;
+  health: () => HealthInfo;
+}
+
+export interface Serving {
+  store: Store;
+  dbPath: string;
+  liveFeed: LiveFeed;
+  url: string | null;
+  close(): Promise<void>;
+}
+
+export async function openServing(o: ServingOptions): Promise<Serving> {
+  const dbPath = resolve(o.db ?? DEFAULT_DB_PATH);
+  let store: Store;
+  try {
+    store = await openStore({ path: dbPath, ...(o.retention ? {} : { retention: false }), ...(o.readOnly ? { readOnly: true } : {}) });
+  } catch (err) {
+    throw asUserError(err);
+  }
+  const liveFeed = new LiveFeed();
+  let server: ApiServer | null = null;
+  let url: string | null = null;
+  if (o.listen !== false) {
+    const { host, port } = parseListen(o.listen);
+    server = createServer({
+      store,
+      liveFeed,
+      health: o.health,
+      ...(o.token ? { token: o.token } : {}),
+      ...(o.insecure ? { insecure: true } : {}),
+      onError: (err) => process.stderr.write(`llmtap: api error: ${err instanceof Error ? err.message : String(err)}\n`),
+    });
+    try {
+      url = await server.listen({ host, port });
+    } catch (err) {
+      await store.close();
+      if (err instanceof ServerConfigError) throw new UserError(err.message, 2);
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'EADDRINUSE') throw new UserError(`cannot listen on ${host}:${port}: the address is in use (choose another with --listen)`);
+      if (code === 'EACCES') throw new UserError(`cannot listen on ${host}:${port}: permission denied`);
+      throw err;
+    }
+  }
+  return {
+    store,
+    dbPath,
+    liveFeed,
+    url,
+    close: async () => {
+      await server?.close();
+      await store.close();
+    },
+  };
+}
+
+export function asUserError(err: unknown): unknown {
+  return err instanceof StoreError ? new UserError(err.message) : err;
+}
+
+/** Resolves on the first SIGINT or SIGTERM (Ctrl-C ends a serving llmtap cleanly). */
+export function untilInterrupted(): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      process.off('SIGINT', done);
+      process.off('SIGTERM', done);
+      resolve();
+    };
+    process.on('SIGINT', done);
+    process.on('SIGTERM', done);
+  });
+}

@@ -1,0 +1,261 @@
+/**
+ * How records map to table columns, both ways. Inserts name their columns (never `SELECT *`), so a
+ * later migration that adds a column with a default does not break older code paths.
+ */
+import { DuckDBTimestampValue, type DuckDBAppender } from '@duckdb/node-api';
+import type { LlmCallRecord } from '../../core/record.js';
+import { isoMicros } from '../../core/time.js';
+import type { CallListItem, ExchangeListItem, StoredEvent, StoredExchange } from '../types.js';
+import { StoreError } from '../types.js';
+import { bool, int, num, str, type Row } from './connection.js';
+import { parseIsoMicros } from './timestamps.js';
+
+type Kind = 'varchar' | 'ts' | 'int' | 'bigint' | 'double' | 'bool';
+type Cell = string | number | boolean | null;
+
+export interface ColumnSpec<R> {
+  name: string;
+  kind: Kind;
+  get(r: R): Cell;
+}
+
+function col<R>(name: string, kind: Kind, get: (r: R) => Cell): ColumnSpec<R> {
+  return { name, kind, get };
+}
+
+/** A call as prepared for insert: record + derived values computed once. */
+export interface CallRow {
+  id: string;
+  r: LlmCallRecord;
+  start: number;
+  end: number | null;
+  json: string;
+}
+
+export function toCallRow(r: LlmCallRecord): CallRow {
+  const start = parseIsoMicros(r.timing?.request_start);
+  if (start === null) {
+    throw new StoreError('invalid_argument', `call ${String(r.id)}: timing.request_start is not an ISO 8601 time`);
+  }
+  // The detail JSON leaves out content: it has its own columns (searched, and previewed in lists).
+  const { content: _content, ...rest } = r;
+  return { id: r.id, r, start, end: parseIsoMicros(r.timing.response_end), json: JSON.stringify(rest) };
+}
+
+export const CALL_COLUMNS: ColumnSpec<CallRow>[] = [
+  col('id', 'varchar', (c) => c.r.id),
+  col('request_start', 'ts', (c) => c.start),
+  col('response_end', 'ts', (c) => c.end),
+  col('source', 'varchar', (c) => c.r.source),
+  col('provider', 'varchar', (c) => c.r.provider),
+  col('api', 'varchar', (c) => c.r.api),
+  col('operation', 'varchar', (c) => c.r.operation),
+  col('stream', 'bool', (c) => c.r.stream === true),
+  col('request_model', 'varchar', (c) => c.r.request_model),
+  col('response_model', 'varchar', (c) => c.r.response_model),
+  col('model', 'varchar', (c) => c.r.response_model ?? c.r.request_model),
+  col('status_code', 'int', (c) => c.r.status_code),
+  // DESIGN §4: an error is status ≥ 400 or an error event (e.g. Anthropic's in-stream error).
+  col('is_error', 'bool', (c) => (c.r.status_code !== null && c.r.status_code >= 400) || c.r.error !== null),
+  col('error_type', 'varchar', (c) => c.r.error?.type ?? null),
+  col('error_message', 'varchar', (c) => c.r.error?.message ?? null),
+  col('finish_reason', 'varchar', (c) => c.r.finish_reason),
+  col('input_tokens', 'bigint', (c) => c.r.usage.input_tokens),
+  col('output_tokens', 'bigint', (c) => c.r.usage.output_tokens),
+  col('cache_read_tokens', 'bigint', (c) => c.r.usage.cache_read_tokens),
+  col('cache_write_tokens', 'bigint', (c) => c.r.usage.cache_write_tokens),
+  col('reasoning_tokens', 'bigint', (c) => c.r.usage.reasoning_tokens),
+  col('usage_estimated', 'bool', (c) => c.r.usage.estimated === true),
+  col('cost_usd', 'double', (c) => c.r.cost_usd),
+  col('ttfb_ms', 'double', (c) => c.r.ttfb_ms),
+  col('ttft_ms', 'double', (c) => c.r.ttft_ms),
+  col('tpot_ms', 'double', (c) => c.r.tpot_ms),
+  col('e2e_ms', 'double', (c) => c.r.e2e_ms),
+  col('output_tokens_per_second', 'double', (c) => c.r.output_tokens_per_second),
+  col('client_ip', 'varchar', (c) => c.r.client.ip),
+  col('server_ip', 'varchar', (c) => c.r.server.ip),
+  col('server_host', 'varchar', (c) => c.r.server.host),
+  col('agent', 'varchar', (c) => c.r.agent),
+  col('session_id', 'varchar', (c) => c.r.session_id),
+  col('turn_id', 'varchar', (c) => c.r.turn_id),
+  col('api_key_fingerprint', 'varchar', (c) => c.r.api_key_fingerprint),
+  col('output_text', 'varchar', (c) => c.r.content?.output_text ?? ''),
+  col('reasoning_text', 'varchar', (c) => c.r.content?.reasoning_text ?? ''),
+  col('record', 'varchar', (c) => c.json),
+];
+
+export interface ExchangeRow {
+  id: string;
+  x: StoredExchange;
+  start: number;
+  requestEnd: number | null;
+  responseStart: number | null;
+  responseEnd: number | null;
+  events: string | null;
+}
+
+export function toExchangeRow(x: StoredExchange): ExchangeRow {
+  const start = parseIsoMicros(x.request_start);
+  if (start === null) {
+    throw new StoreError('invalid_argument', `exchange ${String(x.id)}: request_start is not an ISO 8601 time`);
+  }
+  return {
+    id: x.id,
+    x,
+    start,
+    requestEnd: parseIsoMicros(x.request_end),
+    responseStart: parseIsoMicros(x.response_start),
+    responseEnd: parseIsoMicros(x.response_end),
+    events: x.response_events === null ? null : JSON.stringify(x.response_events),
+  };
+}
+
+export const EXCHANGE_COLUMNS: ColumnSpec<ExchangeRow>[] = [
+  col('id', 'varchar', (e) => e.x.id),
+  col('call_id', 'varchar', (e) => e.x.call_id),
+  col('kind', 'varchar', (e) => e.x.kind),
+  col('reason', 'varchar', (e) => e.x.reason),
+  col('source', 'varchar', (e) => e.x.source),
+  col('connection_id', 'varchar', (e) => e.x.connection_id),
+  col('client_ip', 'varchar', (e) => e.x.client.ip),
+  col('client_port', 'int', (e) => e.x.client.port),
+  col('server_ip', 'varchar', (e) => e.x.server.ip),
+  col('server_port', 'int', (e) => e.x.server.port),
+  col('server_host', 'varchar', (e) => e.x.server.host),
+  col('method', 'varchar', (e) => e.x.method),
+  col('target', 'varchar', (e) => e.x.target),
+  col('status_code', 'int', (e) => e.x.status_code),
+  col('request_headers', 'varchar', (e) => JSON.stringify(e.x.request_headers)),
+  col('response_headers', 'varchar', (e) => JSON.stringify(e.x.response_headers)),
+  col('request_bytes', 'bigint', (e) => e.x.request_bytes),
+  col('response_bytes', 'bigint', (e) => e.x.response_bytes),
+  col('request_body', 'varchar', (e) => e.x.request_body),
+  col('response_body', 'varchar', (e) => e.x.response_body),
+  col('request_body_size', 'bigint', (e) => e.x.request_body_size),
+  col('response_body_size', 'bigint', (e) => e.x.response_body_size),
+  col('request_body_truncated', 'bool', (e) => e.x.request_body_truncated === true),
+  col('response_body_truncated', 'bool', (e) => e.x.response_body_truncated === true),
+  col('response_events', 'varchar', (e) => e.events),
+  col('response_events_total', 'int', (e) => e.x.response_events_total),
+  col('response_events_truncated', 'bool', (e) => e.x.response_events_truncated === true),
+  col('bodies_expired', 'bool', (e) => e.x.bodies_expired === true),
+  col('request_start', 'ts', (e) => e.start),
+  col('request_end', 'ts', (e) => e.requestEnd),
+  col('response_start', 'ts', (e) => e.responseStart),
+  col('response_end', 'ts', (e) => e.responseEnd),
+  col('anomalies', 'varchar', (e) => JSON.stringify(e.x.anomalies)),
+];
+
+const INT32_MAX = 2 ** 31 - 1;
+
+/** Append one row. Values of the wrong type or out of range become NULL rather than failing the batch. */
+export function appendRow<R>(a: DuckDBAppender, cols: ColumnSpec<R>[], row: R): void {
+  for (const c of cols) {
+    const v = c.get(row);
+    switch (c.kind) {
+      case 'varchar':
+        if (typeof v === 'string') a.appendVarchar(v);
+        else a.appendNull();
+        break;
+      case 'ts':
+        if (typeof v === 'number' && Number.isSafeInteger(v)) a.appendTimestamp(new DuckDBTimestampValue(BigInt(v)));
+        else a.appendNull();
+        break;
+      case 'int':
+        if (typeof v === 'number' && Number.isInteger(v) && Math.abs(v) <= INT32_MAX) a.appendInteger(v);
+        else a.appendNull();
+        break;
+      case 'bigint':
+        if (typeof v === 'number' && Number.isSafeInteger(v)) a.appendBigInt(BigInt(v));
+        else a.appendNull();
+        break;
+      case 'double':
+        if (typeof v === 'number' && Number.isFinite(v)) a.appendDouble(v);
+        else a.appendNull();
+        break;
+      case 'bool':
+        if (typeof v === 'boolean') a.appendBoolean(v);
+        else a.appendNull();
+        break;
+    }
+  }
+  a.endRow();
+}
+
+// ───────────────────────────── reading back ─────────────────────────────
+
+/** Select list for exchanges: timestamps as µs (BIGINT) so no precision is lost. */
+export const EXCHANGE_LIST_SELECT = `id, call_id, kind, reason, source, connection_id, client_ip, client_port,
+  server_ip, server_port, server_host, method, target, status_code, request_bytes, response_bytes,
+  request_body_size, response_body_size, request_body_truncated, response_body_truncated,
+  response_events_total, response_events_truncated, bodies_expired, epoch_us(request_start) AS request_start_us,
+  epoch_us(request_end) AS request_end_us, epoch_us(response_start) AS response_start_us,
+  epoch_us(response_end) AS response_end_us, anomalies`;
+
+export const EXCHANGE_DETAIL_SELECT = `${EXCHANGE_LIST_SELECT}, request_headers, response_headers, request_body,
+  response_body, response_events`;
+
+function isoOrNull(row: Row, key: string): string | null {
+  const v = num(row, key);
+  return v === null ? null : isoMicros(v);
+}
+
+function parseJson<T>(text: string | null, fallback: T): T {
+  if (text === null) return fallback;
+  try {
+    return JSON.parse(text) as T;
+  } catch {
+    return fallback;
+  }
+}
+
+export function exchangeListItem(row: Row): ExchangeListItem {
+  return {
+    id: str(row, 'id') ?? '',
+    call_id: str(row, 'call_id'),
+    kind: str(row, 'kind') === 'llm_call' ? 'llm_call' : 'other',
+    reason: str(row, 'reason'),
+    source: str(row, 'source') ?? '',
+    connection_id: str(row, 'connection_id') ?? '',
+    client: { ip: str(row, 'client_ip') ?? '', port: int(row, 'client_port') },
+    server: { ip: str(row, 'server_ip') ?? '', port: int(row, 'server_port'), host: str(row, 'server_host') },
+    method: str(row, 'method') ?? '',
+    target: str(row, 'target') ?? '',
+    status_code: num(row, 'status_code'),
+    request_bytes: int(row, 'request_bytes'),
+    response_bytes: int(row, 'response_bytes'),
+    request_body_size: int(row, 'request_body_size'),
+    response_body_size: int(row, 'response_body_size'),
+    request_body_truncated: bool(row, 'request_body_truncated'),
+    response_body_truncated: bool(row, 'response_body_truncated'),
+    response_events_total: int(row, 'response_events_total'),
+    response_events_truncated: bool(row, 'response_events_truncated'),
+    bodies_expired: bool(row, 'bodies_expired'),
+    request_start: isoOrNull(row, 'request_start_us') ?? '',
+    request_end: isoOrNull(row, 'request_end_us'),
+    response_start: isoOrNull(row, 'response_start_us'),
+    response_end: isoOrNull(row, 'response_end_us'),
+    anomalies: parseJson<string[]>(str(row, 'anomalies'), []),
+  };
+}
+
+export function storedExchange(row: Row): StoredExchange {
+  return {
+    ...exchangeListItem(row),
+    request_headers: parseJson<[string, string][]>(str(row, 'request_headers'), []),
+    response_headers: parseJson<[string, string][]>(str(row, 'response_headers'), []),
+    request_body: str(row, 'request_body'),
+    response_body: str(row, 'response_body'),
+    response_events: parseJson<StoredEvent[] | null>(str(row, 'response_events'), null),
+  };
+}
+
+export function callListItem(row: Row): CallListItem {
+  const rec = parseJson<Omit<LlmCallRecord, 'content'>>(str(row, 'record'), {} as Omit<LlmCallRecord, 'content'>);
+  return { ...rec, output_preview: str(row, 'output_preview') ?? '' };
+}
+
+export function callRecord(row: Row): LlmCallRecord {
+  const rec = parseJson<Omit<LlmCallRecord, 'content'>>(str(row, 'record'), {} as Omit<LlmCallRecord, 'content'>);
+  return { ...rec, content: { output_text: str(row, 'output_text') ?? '', reasoning_text: str(row, 'reasoning_text') ?? '' } };
+}

@@ -1,0 +1,135 @@
+/**
+ * WHERE clauses from filters. Column names come from this file only; every value is a bound
+ * parameter (params.ts). A value that matches nothing yields no rows, never an error.
+ */
+import type { CallFilter, ExchangeFilter, StatusFilter } from '../types.js';
+import { STORE_CAPS, StoreError } from '../types.js';
+import type { Params } from './params.js';
+
+function checkList(name: string, values: readonly unknown[] | undefined): values is readonly string[] {
+  if (values === undefined) return false;
+  if (!Array.isArray(values)) throw new StoreError('invalid_argument', `filter ${name} must be a list`);
+  if (values.length > STORE_CAPS.filterListMax) {
+    throw new StoreError('invalid_argument', `filter ${name} has more than ${STORE_CAPS.filterListMax} values`);
+  }
+  return true;
+}
+
+function checkTime(name: string, v: number | undefined): v is number {
+  if (v === undefined) return false;
+  if (typeof v !== 'number' || !Number.isSafeInteger(v)) {
+    throw new StoreError('invalid_argument', `filter ${name} must be integer µs since the epoch`);
+  }
+  return true;
+}
+
+/** An empty list matches nothing (the user selected no value), like SQL `IN ()` would. */
+function inList(p: Params, expr: string, name: string, values: readonly string[] | undefined, out: string[]): void {
+  if (!checkList(name, values)) return;
+  out.push(values.length === 0 ? 'FALSE' : p.inStr(expr, values.map(String)));
+}
+
+/** LIKE pattern matching `q` literally anywhere (ESCAPE '\'). */
+export function containsPattern(q: string): string {
+  return `%${q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+}
+
+function checkQ(q: string | undefined): q is string {
+  if (q === undefined || q === '') return false;
+  if (typeof q !== 'string') throw new StoreError('invalid_argument', 'filter q must be a string');
+  if (q.length > STORE_CAPS.qChars) {
+    throw new StoreError('invalid_argument', `filter q is longer than ${STORE_CAPS.qChars} characters`);
+  }
+  return true;
+}
+
+const STATUS_CLASSES: Record<string, [number, number]> = {
+  '1xx': [100, 199],
+  '2xx': [200, 299],
+  '3xx': [300, 399],
+  '4xx': [400, 499],
+  '5xx': [500, 599],
+};
+
+/** status ≥ 400 or an error: `errorExpr` is the table's notion of an error. */
+function statusTerm(p: Params, s: StatusFilter, errorExpr: string): string {
+  if (typeof s === 'number') {
+    return Number.isInteger(s) && s >= 0 && s <= 999 ? `status_code = ${p.int(s)}` : 'FALSE';
+  }
+  const range = STATUS_CLASSES[s];
+  if (range) return `status_code BETWEEN ${p.int(range[0])} AND ${p.int(range[1])}`;
+  if (s === 'error') return errorExpr;
+  if (s === 'none') return 'status_code IS NULL';
+  return 'FALSE';
+}
+
+function statusFilter(p: Params, values: readonly StatusFilter[] | undefined, errorExpr: string, out: string[]): void {
+  if (!checkList('status', values)) return;
+  if (values.length === 0) out.push('FALSE');
+  else out.push(`(${values.map((s) => statusTerm(p, s, errorExpr)).join(' OR ')})`);
+}
+
+function timeRange(p: Params, f: { from?: number; to?: number }, out: string[]): void {
+  if (checkTime('from', f.from)) out.push(`request_start >= ${p.ts(f.from)}`);
+  if (checkTime('to', f.to)) out.push(`request_start < ${p.ts(f.to)}`);
+}
+
+/** Conditions over `calls` (unqualified column names), ANDed by the caller. */
+export function callConditions(f: CallFilter, p: Params): string[] {
+  const out: string[] = [];
+  timeRange(p, f, out);
+  inList(p, 'provider', 'provider', f.provider, out);
+  inList(p, 'api', 'api', f.api, out);
+  if (checkList('model', f.model)) {
+    if (f.model.length === 0) out.push('FALSE');
+    else out.push(`(${p.inStr('request_model', f.model)} OR ${p.inStr('response_model', f.model)})`);
+  }
+  statusFilter(p, f.status, 'is_error', out);
+  inList(p, 'finish_reason', 'finish_reason', f.finish_reason, out);
+  if (f.stream !== undefined) out.push(f.stream === true ? 'stream' : 'NOT stream');
+  inList(p, 'agent', 'agent', f.agent, out);
+  inList(p, 'session_id', 'session_id', f.session_id, out);
+  inList(p, 'source', 'source', f.source, out);
+  inList(p, 'client_ip', 'client_ip', f.client_ip, out);
+  if (checkList('server', f.server)) {
+    if (f.server.length === 0) out.push('FALSE');
+    else out.push(`(${p.inStr('server_ip', f.server)} OR ${p.inStr('server_host', f.server)})`);
+  }
+  inList(p, 'api_key_fingerprint', 'api_key_fingerprint', f.api_key_fingerprint, out);
+  if (checkQ(f.q)) {
+    const pat = p.str(containsPattern(f.q));
+    const like = (col: string): string => `${col} ILIKE ${pat} ESCAPE '\\'`;
+    out.push(
+      `(${like('output_text')} OR ${like('reasoning_text')} OR id IN (SELECT id FROM exchanges WHERE ${like(
+        'request_body',
+      )} OR ${like('response_body')}))`,
+    );
+  }
+  return out;
+}
+
+export function exchangeConditions(f: ExchangeFilter, p: Params): string[] {
+  const out: string[] = [];
+  timeRange(p, f, out);
+  inList(p, 'kind', 'kind', f.kind, out);
+  inList(p, 'reason', 'reason', f.reason, out);
+  inList(p, 'method', 'method', f.method, out);
+  statusFilter(p, f.status, 'coalesce(status_code >= 400, FALSE)', out);
+  inList(p, 'source', 'source', f.source, out);
+  inList(p, 'client_ip', 'client_ip', f.client_ip, out);
+  if (checkList('server', f.server)) {
+    if (f.server.length === 0) out.push('FALSE');
+    else out.push(`(${p.inStr('server_ip', f.server)} OR ${p.inStr('server_host', f.server)})`);
+  }
+  inList(p, 'connection_id', 'connection_id', f.connection_id, out);
+  if (checkQ(f.q)) {
+    const pat = p.str(containsPattern(f.q));
+    const like = (col: string): string => `${col} ILIKE ${pat} ESCAPE '\\'`;
+    out.push(`(${like('target')} OR ${like('request_body')} OR ${like('response_body')})`);
+  }
+  return out;
+}
+
+export function whereClause(conds: string[]): string {
+  return conds.length === 0 ? '' : `WHERE ${conds.join(' AND ')}`;
+}

@@ -1,0 +1,76 @@
+import { DuckDBInstance } from '@duckdb/node-api';
+import { describe, expect, test } from 'vitest';
+import { syntheticCall } from '../synthetic-records.js';
+import { T0, tempDbPath } from '../test-helpers.test-support.js';
+import { openDuckDbStore } from './duckdb-store.js';
+import { MIGRATIONS } from './migrations/index.js';
+
+async function tables(path: string): Promise<string[]> {
+  const inst = await DuckDBInstance.create(path);
+  const c = await inst.connect();
+  const rows = (await c.runAndReadAll("SELECT table_name FROM information_schema.tables WHERE table_schema = 'main' ORDER BY 1")).getRowObjectsJS();
+  c.closeSync();
+  inst.closeSync();
+  return rows.map((r) => String(r.table_name));
+}
+
+describe('schema migrations', () => {
+  test('a version-1 database with data migrates to the latest and keeps its rows', async () => {
+    const path = tempDbPath();
+    const v1 = await openDuckDbStore({ path, retention: false }, MIGRATIONS.slice(0, 1));
+    const rec = syntheticCall(1, { start: T0, stepUs: 1 });
+    await v1.insertCalls([rec]);
+    expect((await v1.stats()).schema_version).toBe(1);
+    await v1.close();
+    expect(await tables(path)).toEqual(['calls', 'exchanges', 'schema_migrations']);
+
+    const latest = await openDuckDbStore({ path, retention: false });
+    expect((await latest.stats()).schema_version).toBe(MIGRATIONS.length);
+    expect((await latest.getCall(rec.id))?.call).toEqual(rec);
+    await latest.close();
+    expect(await tables(path)).toEqual(['alerts', 'annotations', 'calls', 'exchanges', 'schema_migrations', 'turns']);
+  });
+
+  test('reopening an up-to-date database applies nothing again', async () => {
+    const path = tempDbPath();
+    await (await openDuckDbStore({ path })).close();
+    await (await openDuckDbStore({ path })).close();
+    const inst = await DuckDBInstance.create(path);
+    const c = await inst.connect();
+    const rows = (await c.runAndReadAll('SELECT version FROM schema_migrations ORDER BY 1')).getRowObjectsJS();
+    c.closeSync();
+    inst.closeSync();
+    expect(rows.map((r) => r.version)).toEqual(MIGRATIONS.map((m) => m.version));
+  });
+
+  test('a database from a newer llmtap is refused with a clear error', async () => {
+    const path = tempDbPath();
+    await (await openDuckDbStore({ path })).close();
+    const inst = await DuckDBInstance.create(path);
+    const c = await inst.connect();
+    await c.run("INSERT INTO schema_migrations (version, name) VALUES (99, 'future')");
+    c.closeSync();
+    inst.closeSync();
+    await expect(openDuckDbStore({ path })).rejects.toMatchObject({ code: 'migration_failed', message: expect.stringMatching(/version 99.*upgrade llmtap/) });
+  });
+
+  test('a failing migration rolls back to the previous version', async () => {
+    const path = tempDbPath();
+    const broken = [...MIGRATIONS, { version: MIGRATIONS.length + 1, name: 'broken', up: ['CREATE TABLE half (x INTEGER)', 'SELECT * FROM no_such_table'] }];
+    await expect(openDuckDbStore({ path }, broken)).rejects.toMatchObject({ code: 'migration_failed' });
+    expect(await tables(path)).not.toContain('half');
+    const s = await openDuckDbStore({ path });
+    expect((await s.stats()).schema_version).toBe(MIGRATIONS.length);
+    await s.close();
+  });
+
+  test('read-only open of an unmigrated file says what to do', async () => {
+    const path = tempDbPath();
+    await (await openDuckDbStore({ path }, MIGRATIONS.slice(0, 1))).close();
+    await expect(openDuckDbStore({ path, readOnly: true })).rejects.toMatchObject({ code: 'open_failed', message: expect.stringMatching(/without read-only/) });
+    await (await openDuckDbStore({ path })).close();
+    const ro = await openDuckDbStore({ path, readOnly: true });
+    await expect(ro.insertCalls([syntheticCall(1, { start: T0, stepUs: 1 })])).rejects.toMatchObject({ code: 'write_failed' });
+    await ro.close();
+  });
+});

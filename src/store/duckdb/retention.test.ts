@@ -1,0 +1,74 @@
+import { describe, expect, test } from 'vitest';
+import { isoMicros } from '../../core/time.js';
+import { openStore } from '../index.js';
+import { syntheticCall, syntheticExchange } from '../synthetic-records.js';
+import { T0, tempDbPath } from '../test-helpers.test-support.js';
+
+const DAY = 86_400_000_000;
+
+/** One call (and exchange) per day, days 0..39 after T0. */
+function daily(): { calls: ReturnType<typeof syntheticCall>[] } {
+  return { calls: Array.from({ length: 40 }, (_, i) => syntheticCall(i, { start: T0, stepUs: DAY })) };
+}
+
+describe('retention', () => {
+  test('default policy, measured from the newest stored call: rows after 30 days, bodies after 7', async () => {
+    const path = tempDbPath();
+    const s = await openStore({ path }); // retention on by default
+    const { calls } = daily();
+    await s.insertCalls(calls);
+    await s.insertExchanges(calls.map(syntheticExchange));
+    const r = await s.applyRetention();
+    // Newest is day 39 (an old capture: 2026-02-09, before the wall clock), so that is the reference.
+    expect(r.reference).toBe(isoMicros(T0 + 39 * DAY));
+    expect(r.calls_deleted).toBe(9); // days 0..8 are older than 30 days
+    expect(r.exchanges_deleted).toBe(9);
+    expect(r.bodies_dropped).toBe(23); // days 9..31 are older than 7 days
+    const stats = await s.stats();
+    expect(stats.tables).toMatchObject({ calls: 31, exchanges: 31 });
+    const old = (await s.getExchange(calls[20]!.id))!;
+    expect(old).toMatchObject({ request_body: null, response_body: null, response_events: null, bodies_expired: true });
+    expect((await s.getExchange(calls[35]!.id))!.request_body).not.toBeNull();
+    // Again: nothing more to do.
+    expect(await s.applyRetention()).toMatchObject({ calls_deleted: 0, exchanges_deleted: 0, bodies_dropped: 0 });
+    await s.close();
+  });
+
+  test('an explicit reference time and a custom policy', async () => {
+    const s = await openStore({ path: tempDbPath(), retention: { callsDays: 1, exchangesDays: 2, bodiesDays: 1 } });
+    const { calls } = daily();
+    await s.insertCalls(calls);
+    const r = await s.applyRetention(T0 + 10 * DAY);
+    expect(r.calls_deleted).toBe(9);
+    expect((await s.stats()).tables.calls).toBe(31);
+    await s.close();
+  });
+
+  test('a bogus far-future timestamp cannot wipe the store: the reference is capped at the wall clock', async () => {
+    const s = await openStore({ path: tempDbPath() });
+    const now = Date.now() * 1000;
+    const recent = syntheticCall(1, { start: now - DAY, stepUs: 1 });
+    const future = syntheticCall(2, { start: now + 50 * 365 * DAY, stepUs: 1 });
+    await s.insertCalls([recent, future]);
+    const r = await s.applyRetention();
+    expect(r.calls_deleted).toBe(0);
+    expect((await s.stats()).tables.calls).toBe(2);
+    await s.close();
+  });
+
+  test('retention: false keeps everything', async () => {
+    const s = await openStore({ path: tempDbPath(), retention: false });
+    const { calls } = daily();
+    await s.insertCalls(calls);
+    expect(await s.applyRetention(T0 + 1000 * DAY)).toMatchObject({ reference: null, calls_deleted: 0 });
+    expect((await s.stats()).tables.calls).toBe(40);
+    expect((await s.stats()).retention).toBe(false);
+    await s.close();
+  });
+
+  test('an invalid policy is refused at open', async () => {
+    await expect(openStore({ path: tempDbPath(), retention: { callsDays: 0, exchangesDays: 1, bodiesDays: 1 } })).rejects.toMatchObject({
+      code: 'invalid_argument',
+    });
+  });
+});
