@@ -3,6 +3,8 @@
  * that do not depend on the data. Every method records its arguments and answers from
  * `answers`; the data tests run against the real DuckDB store (api.duckdb.test.ts).
  */
+import type { LlmCallRecord } from '../core/record.js';
+import type { HealthInfo } from './types.js';
 import type {
   CallDetail,
   CallFilter,
@@ -133,7 +135,6 @@ export class FakeStore implements Store {
   async close(): Promise<void> {}
 }
 
-import type { HealthInfo } from './types.js';
 
 export function fakeHealth(): HealthInfo {
   return {
@@ -160,7 +161,6 @@ export function fakeHealth(): HealthInfo {
   };
 }
 
-import type { LlmCallRecord } from '../core/record.js';
 
 /** A plausible call record for tests that need one without a capture. */
 export function sampleRecord(id: string, outputText = 'Hello there.'): LlmCallRecord {

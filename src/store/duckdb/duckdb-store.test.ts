@@ -82,6 +82,18 @@ describe('round trip', () => {
   });
 });
 
+describe('bad records', () => {
+  test('a record without a valid request_start refuses its batch with invalid_argument, storing nothing', async () => {
+    const store = await tempStore();
+    const good = syntheticCall(1, { start: T0, stepUs: 1 });
+    const bad = { ...syntheticCall(2, { start: T0, stepUs: 1 }), timing: { ...good.timing, request_start: 'yesterday' } };
+    await expect(store.insertCalls([good, bad])).rejects.toMatchObject({ code: 'invalid_argument', message: expect.stringContaining(bad.id) });
+    expect((await store.stats()).tables.calls).toBe(0);
+    expect(await store.insertCalls([good])).toBe(1);
+    await store.close();
+  });
+});
+
 describe('idempotent inserts', () => {
   test('the same batch twice stores each row once; duplicates inside a batch too', async () => {
     const store = await tempStore();

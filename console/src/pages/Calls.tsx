@@ -1,0 +1,170 @@
+import { useCallback, useMemo, useState, type FormEvent } from 'react';
+import type { CallListItem, FilterValues, Query } from '../api.js';
+import { ErrorBox, PageHeader, StatusBadge, Tag } from '../components.js';
+import { int, ms, time } from '../format.js';
+import { useApi } from '../hooks.js';
+import { useLiveCalls } from '../live.js';
+import { usePaged } from '../paged.js';
+import { Link, navigate, useLocation } from '../router.js';
+import { VirtualTable, type Column } from '../vtable.js';
+
+/** Filters kept in the address (the API's own parameter names, so a URL is also an API query). */
+const FILTER_KEYS = ['provider', 'api', 'model', 'status', 'finish_reason', 'stream', 'q'] as const;
+type FilterKey = (typeof FILTER_KEYS)[number];
+
+const STATUS_CHOICES = ['2xx', '4xx', '5xx', 'error', 'none'];
+const FINISH_CHOICES = ['stop', 'length', 'tool_call', 'content_filter', 'error', 'cancelled', 'other'];
+
+const COLUMNS: Column<CallListItem>[] = [
+  { key: 'time', label: 'Time (UTC)', width: '172px', render: (c) => <Link to={`/calls/${c.id}`}>{time(c.timing.request_start)}</Link> },
+  { key: 'api', label: 'API', width: '170px', render: (c) => <span className="mono">{c.api}</span> },
+  { key: 'model', label: 'Model', width: 'minmax(150px, 1fr)', render: (c) => <span className="mono">{c.response_model ?? c.request_model ?? '–'}</span> },
+  { key: 'status', label: 'Status', width: '64px', render: (c) => <StatusBadge code={c.status_code} error={c.error !== null} /> },
+  { key: 'finish', label: 'Finish', width: '84px', render: (c) => c.finish_reason ?? '–' },
+  { key: 'stream', label: 'Stream', width: '58px', render: (c) => (c.stream ? 'yes' : 'no') },
+  { key: 'input', label: 'In', width: '64px', num: true, render: (c) => int(c.usage.input_tokens) },
+  { key: 'output', label: 'Out', width: '56px', num: true, render: (c) => int(c.usage.output_tokens) },
+  { key: 'ttft', label: 'TTFT', width: '72px', num: true, render: (c) => ms(c.ttft_ms) },
+  { key: 'e2e', label: 'E2E', width: '72px', num: true, render: (c) => ms(c.e2e_ms) },
+  {
+    key: 'tools',
+    label: 'Tools called',
+    width: '130px',
+    render: (c) => (c.tool_calls.length === 0 ? <span className="muted">–</span> : <span className="mono">{c.tool_calls.map((t) => t.name).join(', ')}</span>),
+  },
+  { key: 'preview', label: 'Output', width: 'minmax(160px, 2fr)', render: (c) => <span className="preview">{c.error ? c.error.message : c.output_preview}</span> },
+];
+
+function filtersFrom(search: URLSearchParams): Partial<Record<FilterKey, string>> {
+  const f: Partial<Record<FilterKey, string>> = {};
+  for (const k of FILTER_KEYS) {
+    const v = search.get(k);
+    if (v !== null && v !== '') f[k] = v;
+  }
+  return f;
+}
+
+function setFilter(search: URLSearchParams, key: FilterKey, value: string): void {
+  const next = new URLSearchParams(search);
+  if (value === '') next.delete(key);
+  else next.set(key, value);
+  const s = next.toString();
+  navigate(`/calls${s ? `?${s}` : ''}`, true);
+}
+
+function Select({ label, name, value, choices, search }: { label: string; name: FilterKey; value: string; choices: { value: string; count?: number }[]; search: URLSearchParams }) {
+  // Keep a value from the URL selectable even when the filter list does not (yet) contain it.
+  const all = value !== '' && !choices.some((c) => c.value === value) ? [{ value }, ...choices] : choices;
+  return (
+    <label className="filter">
+      <span>{label}</span>
+      <select name={name} value={value} onChange={(e) => setFilter(search, name, e.target.value)}>
+        <option value="">all</option>
+        {all.map((c) => (
+          <option key={c.value} value={c.value}>
+            {c.value}
+            {c.count !== undefined ? ` (${c.count})` : ''}
+          </option>
+        ))}
+      </select>
+    </label>
+  );
+}
+
+export function CallsPage() {
+  const { search } = useLocation();
+  const filters = filtersFrom(search);
+  const filterKey = JSON.stringify(filters);
+  const query = useMemo<Query>(() => ({ ...(JSON.parse(filterKey) as Query) }), [filterKey]);
+  const values = useApi<FilterValues>('/filters');
+  const paged = usePaged<CallListItem>('/calls', query);
+  const [q, setQ] = useState(filters.q ?? '');
+  const [unseen, setUnseen] = useState(0);
+  const filtered = Object.keys(filters).length > 0;
+
+  const { prepend } = paged;
+  useLiveCalls(
+    useCallback(
+      (call: CallListItem) => {
+        // Unfiltered, the newest-first list simply grows at the top; with filters the server
+        // decides what matches, so offer a reload instead of guessing.
+        if (!filtered) prepend([call]);
+        else setUnseen((n) => n + 1);
+      },
+      [filtered, prepend],
+    ),
+  );
+
+  const submitSearch = (e: FormEvent): void => {
+    e.preventDefault();
+    setFilter(search, 'q', q.trim());
+  };
+
+  const v = values.data;
+  const opts = (field: keyof FilterValues) => v?.[field] ?? [];
+  return (
+    <div className="page page-fill">
+      <PageHeader title="Calls">
+        {unseen > 0 && (
+          <button type="button" className="btn" onClick={() => window.location.reload()}>
+            {unseen} new — reload
+          </button>
+        )}
+      </PageHeader>
+      <div className="filters" data-testid="filters">
+        <Select label="Provider" name="provider" value={filters.provider ?? ''} choices={opts('provider')} search={search} />
+        <Select label="API" name="api" value={filters.api ?? ''} choices={opts('api')} search={search} />
+        <Select label="Model" name="model" value={filters.model ?? ''} choices={opts('model')} search={search} />
+        <Select label="Status" name="status" value={filters.status ?? ''} choices={[...opts('status'), ...STATUS_CHOICES.map((value) => ({ value }))]} search={search} />
+        <Select
+          label="Finish"
+          name="finish_reason"
+          value={filters.finish_reason ?? ''}
+          choices={opts('finish_reason').length > 0 ? opts('finish_reason') : FINISH_CHOICES.map((value) => ({ value }))}
+          search={search}
+        />
+        <Select label="Stream" name="stream" value={filters.stream ?? ''} choices={[{ value: 'true' }, { value: 'false' }]} search={search} />
+        <form className="filter search" onSubmit={submitSearch}>
+          <span>Search content</span>
+          <input type="search" name="q" placeholder="text in prompts and answers" value={q} onChange={(e) => setQ(e.target.value)} />
+        </form>
+        {filtered && (
+          <button
+            type="button"
+            className="btn btn-link"
+            onClick={() => {
+              setQ('');
+              navigate('/calls', true);
+            }}
+          >
+            clear filters
+          </button>
+        )}
+      </div>
+      {paged.error && <ErrorBox error={paged.error} />}
+      <VirtualTable
+        testId="calls-table"
+        rows={paged.items}
+        columns={COLUMNS}
+        rowKey={(c) => c.id}
+        onEndReached={paged.hasMore ? paged.loadMore : undefined}
+        rowClass={(c) => (c.status_code !== null && c.status_code >= 400) || c.error ? 'row-err' : ''}
+        onRowClick={(c) => navigate(`/calls/${c.id}`)}
+        footer={
+          <>
+            <span data-testid="calls-count">
+              {int(paged.items.length)} calls shown{paged.hasMore ? ', more available' : ''}
+            </span>
+            {paged.loading && <Tag>loading…</Tag>}
+            {paged.hasMore && !paged.loading && (
+              <button type="button" className="btn" onClick={paged.loadMore}>
+                Load more
+              </button>
+            )}
+            {!paged.loading && paged.items.length === 0 && !paged.error && <span className="muted">No calls match.</span>}
+          </>
+        }
+      />
+    </div>
+  );
+}

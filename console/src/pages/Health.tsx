@@ -1,0 +1,124 @@
+import type { HealthResponse } from '../api.js';
+import { Card, Empty, ErrorBox, Facts, Loading, PageHeader, Panel, Tag } from '../components.js';
+import { bytes, int, pct, time } from '../format.js';
+import { useApi } from '../hooks.js';
+import { Meter } from './Models.js';
+
+export function HealthPage() {
+  const r = useApi<HealthResponse>('/health', {}, 3_000);
+  const h = r.data;
+  const anomalies = h ? Object.entries(h.anomalies).sort((a, b) => b[1] - a[1]) : [];
+  return (
+    <div className="page">
+      <PageHeader title="Pipeline health">
+        {h && (
+          <>
+            <Tag tone={h.status === 'ok' ? 'ok' : 'err'}>{h.status}</Tag>
+            <span className="muted">
+              llmtap {h.version} · started {time(h.started_at)}
+            </span>
+          </>
+        )}
+      </PageHeader>
+      {r.error && <ErrorBox error={r.error} />}
+      {!h && !r.error && <Loading />}
+      {h && (
+        <>
+          <div className="cards" data-testid="health-counts">
+            <Card label="Packets" value={int(h.counts.packets)} sub={bytes(h.counts.bytes)} testId="count-packets" />
+            <Card label="TCP connections" value={int(h.counts.connections)} sub={`${int(h.counts.tcp_segments)} segments`} />
+            <Card label="HTTP exchanges" value={int(h.counts.exchanges)} sub={`${int(h.counts.other_exchanges)} not LLM calls`} testId="count-exchanges" />
+            <Card label="LLM calls" value={int(h.counts.calls)} testId="count-calls" />
+            <Card label="Anomalies" value={int(anomalies.reduce((a, [, n]) => a + n, 0))} sub={`${anomalies.length} kinds`} tone={anomalies.length > 0 ? 'err' : undefined} />
+          </div>
+          <Panel title="Sources">
+            {h.sources.length === 0 ? (
+              <Empty>No capture source: this server browses a stored database.</Empty>
+            ) : (
+              <table className="table" data-testid="sources-table">
+                <thead>
+                  <tr>
+                    <th>Source</th>
+                    <th>Kind</th>
+                    <th>State</th>
+                    <th className="num">Packets</th>
+                    <th className="num">Bytes</th>
+                    <th>Progress</th>
+                    <th className="num">Drops (kernel / iface / pipeline)</th>
+                    <th>First → last packet</th>
+                  </tr>
+                </thead>
+                <tbody>
+                  {h.sources.map((s) => (
+                    <tr key={s.id}>
+                      <td className="mono">{s.id}</td>
+                      <td>{s.kind}</td>
+                      <td>
+                        <Tag tone={s.state === 'error' ? 'err' : s.state === 'running' ? 'live' : 'ok'}>{s.state}</Tag>
+                        {s.error && <div className="err-text">{s.error}</div>}
+                      </td>
+                      <td className="num">{int(s.packets)}</td>
+                      <td className="num">{bytes(s.bytes)}</td>
+                      <td className="progress-cell">
+                        {s.progress ? (
+                          <>
+                            <Meter value={s.progress.total > 0 ? s.progress.done / s.progress.total : 0} />
+                            <span className="muted">{pct(s.progress.total > 0 ? s.progress.done / s.progress.total : 0, 0)}</span>
+                          </>
+                        ) : (
+                          'live'
+                        )}
+                      </td>
+                      <td className="num">
+                        {s.drops.kernel ?? '–'} / {s.drops.interface ?? '–'} / {s.drops.pipeline}
+                      </td>
+                      <td className="nowrap">
+                        {time(s.first_packet)} → {time(s.last_packet)}
+                      </td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            )}
+          </Panel>
+          <div className="grid-2">
+            <Panel title="Anomalies by name">
+              {anomalies.length === 0 ? (
+                <Empty>None.</Empty>
+              ) : (
+                <table className="table" data-testid="anomalies-table">
+                  <tbody>
+                    {anomalies.map(([name, n]) => (
+                      <tr key={name} data-anomaly={name}>
+                        <td className="mono">{name}</td>
+                        <td className="num">{int(n)}</td>
+                      </tr>
+                    ))}
+                  </tbody>
+                </table>
+              )}
+            </Panel>
+            <Panel title="Storage">
+              {h.db_error && <ErrorBox error={`database unreadable: ${h.db_error}`} />}
+              <Facts
+                rows={[
+                  ['Writer', h.writer ? `${int(h.writer.written)} written in ${int(h.writer.batches)} batches, ${int(h.writer.pending)} pending` : 'not writing (serve mode)'],
+                  ['Last write error', h.writer?.last_error ?? 'none'],
+                  ['Database', h.db ? <span className="mono">{h.db.path}</span> : '–'],
+                  ['Schema version', h.db ? String(h.db.schema_version) : '–'],
+                  ['File / WAL', h.db ? `${bytes(h.db.file_bytes)} / ${bytes(h.db.wal_bytes)}` : '–'],
+                  ['Rows', h.db ? Object.entries(h.db.tables).map(([t, n]) => `${t} ${int(n)}`).join(' · ') : '–'],
+                  [
+                    'Retention',
+                    h.db ? (h.db.retention === false ? 'off' : `calls ${h.db.retention.callsDays} d · exchanges ${h.db.retention.exchangesDays} d · bodies ${h.db.retention.bodiesDays} d`) : '–',
+                  ],
+                  ['Live feed', `${h.live.clients} clients · ${int(h.live.published)} published · ${int(h.live.delivered)} delivered · ${int(h.live.dropped)} dropped`],
+                ]}
+              />
+            </Panel>
+          </div>
+        </>
+      )}
+    </div>
+  );
+}

@@ -1,0 +1,25 @@
+import type { TimeseriesResult } from './api.js';
+import { epochMs } from './format.js';
+import { useApi } from './hooks.js';
+
+export interface SeriesData {
+  x: number[];
+  get: (name: string) => (number | null)[];
+  bucketMs: number;
+}
+
+/** GET /api/v1/timeseries for some metrics, ungrouped; the server picks the bucket width. */
+export function useSeries(metrics: string[], refreshMs?: number): { data: SeriesData | null; error: string | null } {
+  const r = useApi<TimeseriesResult>('/timeseries', { metrics: metrics.join(',') }, refreshMs);
+  if (!r.data) return { data: null, error: r.error };
+  const res = r.data;
+  const values = res.series[0]?.values ?? {};
+  return {
+    data: {
+      x: res.buckets.map(epochMs),
+      get: (name) => values[name] ?? res.buckets.map(() => null),
+      bucketMs: res.bucket_ms,
+    },
+    error: r.error,
+  };
+}
