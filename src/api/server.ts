@@ -76,7 +76,7 @@ export function createServer(opts: ServerOptions): ApiServer {
   const app = Fastify({
     logger: false,
     // Paths longer than this are not ours (ids are 36 characters).
-    maxParamLength: 200,
+    routerOptions: { maxParamLength: 200 },
     // The API takes no request bodies; 64 KiB bounds what a client can make us buffer.
     bodyLimit: 64 * 1024,
     // Closing ends every connection: live-feed streams never finish by themselves, and a client
