@@ -15,9 +15,15 @@ export interface CappedText {
 const encoder = new TextEncoder();
 const decoder = new TextDecoder('utf-8');
 
-/** Start of the UTF-8 sequence containing byte `i` (never splits a character). */
+/** Start of the UTF-8 sequence containing byte `i` (a head cut there never splits a character). */
 function charStart(b: Uint8Array, i: number): number {
   while (i > 0 && i < b.length && (b[i]! & 0xc0) === 0x80) i--;
+  return i;
+}
+
+/** Start of the first UTF-8 sequence at or after byte `i` (a tail from there stays within its cap). */
+function nextCharStart(b: Uint8Array, i: number): number {
+  while (i < b.length && (b[i]! & 0xc0) === 0x80) i++;
   return i;
 }
 
@@ -40,7 +46,7 @@ export function capBodyText(
   const bytes = encoder.encode(text);
   if (bytes.length <= headBytes + tailBytes) return { text, truncated: false, size: bytes.length };
   const headEnd = charStart(bytes, headBytes);
-  const tailStart = charStart(bytes, bytes.length - tailBytes);
+  const tailStart = nextCharStart(bytes, bytes.length - tailBytes);
   const head = decoder.decode(bytes.subarray(0, headEnd));
   const tail = decoder.decode(bytes.subarray(tailStart));
   return { text: head + omissionMarker(tailStart - headEnd) + tail, truncated: true, size: bytes.length };

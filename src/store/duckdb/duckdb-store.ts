@@ -164,7 +164,8 @@ function afterCursor(p: Params, cursor: string | null | undefined, order: 'asc' 
   const t = p.ts(c.t);
   const id = p.str(c.id);
   const op = order === 'desc' ? '<' : '>';
-  return `(request_start ${op} ${t} OR (request_start = ${t} AND id ${op} ${id}))`;
+  // The first, redundant term is a plain range on request_start: zone maps skip row groups with it.
+  return `request_start ${op}= ${t} AND (request_start ${op} ${t} OR (request_start = ${t} AND id ${op} ${id}))`;
 }
 
 function wrapRead(err: unknown): StoreError {
@@ -313,18 +314,32 @@ class DuckDbStore implements Store {
     if (after) conds.push(after);
     const dir = order === 'desc' ? 'DESC' : 'ASC';
     try {
-      const rows = await this.reader.all(
-        `SELECT record, left(output_text, ${STORE_CAPS.previewChars}) AS output_preview,
-           epoch_us(request_start) AS t, id
-         FROM calls ${whereClause(conds)} ORDER BY request_start ${dir}, id ${dir} LIMIT ${limit + 1}`,
+      // Two steps: find the page's keys reading only narrow columns, then fetch those rows. A
+      // one-step top-N would read the wide record column of every row before a deep cursor.
+      const keys = await this.reader.all(
+        `SELECT epoch_us(request_start) AS t, id FROM calls ${whereClause(conds)}
+         ORDER BY request_start ${dir}, id ${dir} LIMIT ${limit + 1}`,
         p.values,
       );
-      const more = rows.length > limit;
-      const pageRows = more ? rows.slice(0, limit) : rows;
-      const last = pageRows[pageRows.length - 1];
+      const more = keys.length > limit;
+      const pageKeys = more ? keys.slice(0, limit) : keys;
+      const last = pageKeys[pageKeys.length - 1];
+      if (!last) return { items: [], next_cursor: null };
+      const q = new Params();
+      const ts = pageKeys.map((k) => num(k, 't') ?? 0);
+      const rows = await this.reader.all(
+        `SELECT record, left(output_text, ${STORE_CAPS.previewChars}) AS output_preview, id
+         FROM calls WHERE request_start BETWEEN ${q.ts(Math.min(...ts))} AND ${q.ts(Math.max(...ts))}
+           AND ${q.inStr('id', pageKeys.map((k) => str(k, 'id') ?? ''))}`,
+        q.values,
+      );
+      const byId = new Map(rows.map((r) => [str(r, 'id'), r]));
       return {
-        items: pageRows.map(callListItem),
-        next_cursor: more && last ? encodeCursor({ t: num(last, 't') ?? 0, id: str(last, 'id') ?? '', o: order }) : null,
+        items: pageKeys.flatMap((k) => {
+          const row = byId.get(str(k, 'id'));
+          return row ? [callListItem(row)] : [];
+        }),
+        next_cursor: more ? encodeCursor({ t: num(last, 't') ?? 0, id: str(last, 'id') ?? '', o: order }) : null,
       };
     } catch (err) {
       throw wrapRead(err);

@@ -1,0 +1,69 @@
+import fc from 'fast-check';
+import { describe, expect, test } from 'vitest';
+import { capBodyText, capEvents, omissionMarker } from './caps.js';
+
+describe('capBodyText', () => {
+  test('short text is kept whole, with its UTF-8 size', () => {
+    expect(capBodyText('héllo', 4, 4)).toEqual({ text: 'héllo', truncated: false, size: 6 });
+  });
+
+  test('long text keeps head and tail bytes with a marker between', () => {
+    const r = capBodyText('abcdefghijklmnopqrstuvwxyz', 5, 3);
+    expect(r).toEqual({ text: `abcde${omissionMarker(18)}xyz`, truncated: true, size: 26 });
+  });
+
+  test('never splits a multi-byte character (property: head/tail are prefix/suffix of the input)', () => {
+    fc.assert(
+      fc.property(fc.string({ unit: 'grapheme', maxLength: 300 }), fc.nat(64), fc.nat(64), (s, h, t) => {
+        const r = capBodyText(s, h, t);
+        const size = Buffer.byteLength(s);
+        expect(r.size).toBe(size);
+        if (!r.truncated) {
+          expect(r.text).toBe(s);
+          return;
+        }
+        const cut = r.text.indexOf('\n[… llmtap: ');
+        const head = r.text.slice(0, cut);
+        const tail = r.text.slice(r.text.indexOf(' bytes omitted …]\n') + ' bytes omitted …]\n'.length);
+        expect(s.startsWith(head)).toBe(true);
+        expect(s.endsWith(tail)).toBe(true);
+        expect(Buffer.byteLength(head)).toBeLessThanOrEqual(h);
+        expect(Buffer.byteLength(tail)).toBeLessThanOrEqual(t);
+        expect(head).not.toContain('\uFFFD');
+      }),
+    );
+  });
+});
+
+test('any string, lone surrogates included, is capped without throwing', () => {
+  fc.assert(
+    fc.property(fc.string({ unit: 'binary', maxLength: 300 }), fc.nat(64), fc.nat(64), (s, h, t) => {
+      const r = capBodyText(s, h, t);
+      if (r.truncated) expect(Buffer.byteLength(r.text)).toBeLessThanOrEqual(h + t + Buffer.byteLength(omissionMarker(r.size)));
+      else expect(r.text).toBe(s);
+    }),
+  );
+});
+
+describe('capEvents', () => {
+  const ev = (i: number, data = String(i)) => ({ ts: '2026-01-01T00:00:00.000000Z', event: 'e', data });
+
+  test('keeps head and tail events and counts the total', () => {
+    const r = capEvents(Array.from({ length: 10 }, (_, i) => ev(i)), 3, 2);
+    expect(r.events.map((e) => e.data)).toEqual(['0', '1', '2', '8', '9']);
+    expect(r).toMatchObject({ total: 10, truncated: true });
+  });
+
+  test('caps a single oversized event without touching the input', () => {
+    const input = [ev(0, 'x'.repeat(100))];
+    const r = capEvents(input, 10, 10, 10);
+    expect(r.truncated).toBe(true);
+    expect(r.events[0]!.data.startsWith('x'.repeat(10))).toBe(true);
+    expect(input[0]!.data.length).toBe(100);
+  });
+
+  test('small lists pass through unchanged', () => {
+    const input = [ev(0), ev(1)];
+    expect(capEvents(input)).toEqual({ events: input, total: 2, truncated: false });
+  });
+});
