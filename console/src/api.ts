@@ -52,8 +52,13 @@ export function queryString(q: Query): string {
   return s === '' ? '' : `?${s}`;
 }
 
-export async function apiGet<T>(path: string, q: Query = {}, signal?: AbortSignal): Promise<T> {
-  const res = await fetch(`/api/v1${path}${queryString(q)}`, {
+export function apiGet<T>(path: string, q: Query = {}, signal?: AbortSignal): Promise<T> {
+  return apiGetUrl<T>(`${path}${queryString(q)}`, signal);
+}
+
+/** GET `/api/v1` + `pathAndQuery` (already encoded). */
+export async function apiGetUrl<T>(pathAndQuery: string, signal?: AbortSignal): Promise<T> {
+  const res = await fetch(`/api/v1${pathAndQuery}`, {
     headers: { accept: 'application/json' },
     credentials: 'same-origin',
     ...(signal ? { signal } : {}),

@@ -17,6 +17,7 @@ export function short(n: number | null | undefined): string {
 /** A duration in ms: "850 ms", "1.24 s", "2m 05s". */
 export function ms(v: number | null | undefined): string {
   if (v === null || v === undefined) return '–';
+  if (v === 0) return '0 ms';
   if (v < 1) return `${v.toFixed(2)} ms`;
   if (v < 1000) return `${v < 10 ? v.toFixed(1) : Math.round(v)} ms`;
   if (v < 60_000) return `${(v / 1000).toFixed(v < 10_000 ? 2 : 1)} s`;

@@ -1,5 +1,5 @@
-import { useCallback, useEffect, useRef, useState } from 'react';
-import { apiGet, queryString, type Query } from './api.js';
+import { useCallback, useEffect, useState } from 'react';
+import { apiGetUrl, queryString, type Query } from './api.js';
 
 export interface Loaded<T> {
   data: T | null;
@@ -16,13 +16,11 @@ export function useApi<T>(path: string | null, query: Query = {}, refreshMs?: nu
   const key = path === null ? null : `${path}${queryString(query)}`;
   const [state, setState] = useState<{ key: string | null; data: T | null; error: string | null }>({ key: null, data: null, error: null });
   const [tick, setTick] = useState(0);
-  const queryRef = useRef(query);
-  queryRef.current = query;
 
   useEffect(() => {
-    if (path === null) return;
+    if (key === null) return;
     const ctl = new AbortController();
-    apiGet<T>(path, queryRef.current, ctl.signal).then(
+    apiGetUrl<T>(key, ctl.signal).then(
       (data) => setState({ key, data, error: null }),
       (err: unknown) => {
         if (ctl.signal.aborted) return;
@@ -30,7 +28,7 @@ export function useApi<T>(path: string | null, query: Query = {}, refreshMs?: nu
       },
     );
     return () => ctl.abort();
-  }, [key, path, tick]);
+  }, [key, tick]);
 
   useEffect(() => {
     if (refreshMs === undefined) return;

@@ -1,5 +1,5 @@
-import { useCallback, useEffect, useRef, useState } from 'react';
-import { apiGet, queryString, type Page, type Query } from './api.js';
+import { useCallback, useEffect, useState } from 'react';
+import { apiGetUrl, queryString, type Page, type Query } from './api.js';
 
 export interface Paged<T> {
   items: T[];
@@ -11,8 +11,30 @@ export interface Paged<T> {
   prepend: (rows: T[]) => void;
 }
 
-/** Page size: a screenful or three; the API allows up to 500 (STORE_CAPS.pageMax). */
+/** Page size: a few screenfuls; the API allows up to 500 (STORE_CAPS.pageMax). */
 export const PAGE_SIZE = 100;
+
+interface State<T> {
+  key: string;
+  items: T[];
+  cursor: string | null;
+  done: boolean;
+  error: string | null;
+  pending: boolean;
+}
+
+function pageUrl(key: string, cursor: string | null): string {
+  const [path, qs = ''] = key.split('?', 2) as [string, string?];
+  const p = new URLSearchParams(qs);
+  p.set('limit', String(PAGE_SIZE));
+  if (cursor !== null) p.set('cursor', cursor);
+  return `${path}?${p.toString()}`;
+}
+
+function merge<T extends { id: string }>(base: T[], more: T[]): T[] {
+  const seen = new Set(base.map((x) => x.id));
+  return [...base, ...more.filter((x) => !seen.has(x.id))];
+}
 
 /**
  * Cursor pagination over a list endpoint (newest first). Never fetches everything: one page at a
@@ -20,54 +42,32 @@ export const PAGE_SIZE = 100;
  */
 export function usePaged<T extends { id: string }>(path: string, query: Query): Paged<T> {
   const key = `${path}${queryString(query)}`;
-  const [state, setState] = useState<{ key: string; items: T[]; cursor: string | null; done: boolean; error: string | null }>({
-    key,
-    items: [],
-    cursor: null,
-    done: false,
-    error: null,
-  });
-  const [loading, setLoading] = useState(false);
-  const inflight = useRef<AbortController | null>(null);
-  const queryRef = useRef(query);
-  queryRef.current = query;
-
-  const fetchPage = useCallback(
-    (cursor: string | null, reset: boolean) => {
-      inflight.current?.abort();
-      const ctl = new AbortController();
-      inflight.current = ctl;
-      setLoading(true);
-      apiGet<Page<T>>(path, { ...queryRef.current, limit: PAGE_SIZE, cursor }, ctl.signal).then(
-        (page) => {
-          if (ctl.signal.aborted) return;
-          setState((s) => {
-            const base = reset ? [] : s.items;
-            const seen = new Set(base.map((x) => x.id));
-            return { key, items: [...base, ...page.items.filter((x) => !seen.has(x.id))], cursor: page.next_cursor, done: page.next_cursor === null, error: null };
-          });
-          setLoading(false);
-        },
-        (err: unknown) => {
-          if (ctl.signal.aborted) return;
-          setState((s) => ({ ...s, key, error: err instanceof Error ? err.message : String(err) }));
-          setLoading(false);
-        },
-      );
-    },
-    [key, path],
-  );
+  const [state, setState] = useState<State<T>>({ key: '', items: [], cursor: null, done: false, error: null, pending: false });
 
   useEffect(() => {
-    setState({ key, items: [], cursor: null, done: false, error: null });
-    fetchPage(null, true);
-    return () => inflight.current?.abort();
-  }, [key, fetchPage]);
+    const ctl = new AbortController();
+    apiGetUrl<Page<T>>(pageUrl(key, null), ctl.signal).then(
+      (page) => setState({ key, items: page.items, cursor: page.next_cursor, done: page.next_cursor === null, error: null, pending: false }),
+      (err: unknown) => {
+        if (!ctl.signal.aborted) setState({ key, items: [], cursor: null, done: true, error: err instanceof Error ? err.message : String(err), pending: false });
+      },
+    );
+    return () => ctl.abort();
+  }, [key]);
+
+  const fresh = state.key === key;
+  const canLoad = fresh && !state.pending && !state.done && state.cursor !== null;
+  const cursor = state.cursor;
 
   const loadMore = useCallback(() => {
-    if (loading || state.done || state.cursor === null || state.key !== key) return;
-    fetchPage(state.cursor, false);
-  }, [loading, state.done, state.cursor, state.key, key, fetchPage]);
+    if (!canLoad) return;
+    setState((s) => ({ ...s, pending: true }));
+    apiGetUrl<Page<T>>(pageUrl(key, cursor)).then(
+      (page) =>
+        setState((s) => (s.key !== key ? s : { ...s, items: merge(s.items, page.items), cursor: page.next_cursor, done: page.next_cursor === null, pending: false })),
+      (err: unknown) => setState((s) => (s.key !== key ? s : { ...s, pending: false, error: err instanceof Error ? err.message : String(err) })),
+    );
+  }, [canLoad, key, cursor]);
 
   const prepend = useCallback((rows: T[]) => {
     setState((s) => {
@@ -77,10 +77,9 @@ export function usePaged<T extends { id: string }>(path: string, query: Query): 
     });
   }, []);
 
-  const fresh = state.key === key;
   return {
     items: fresh ? state.items : [],
-    loading: loading || !fresh,
+    loading: !fresh || state.pending,
     error: fresh ? state.error : null,
     hasMore: fresh && !state.done,
     loadMore,

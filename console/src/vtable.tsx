@@ -31,6 +31,9 @@ const ROW_HEIGHT = 34;
 export function VirtualTable<T>({ rows, columns, rowKey, onEndReached, rowClass, onRowClick, testId, footer }: Props<T>) {
   const scrollRef = useRef<HTMLDivElement | null>(null);
   const template = columns.map((c) => c.width).join(' ');
+  // Every row must lay its grid out over the same width, or flexible tracks would follow each
+  // row's own content: the sum of the tracks' minimum widths, and at least the table's width.
+  const minWidth = columns.reduce((sum, c) => sum + (Number(/(\d+)px/.exec(c.width)?.[1]) || 0), 0);
   // eslint-disable-next-line react-hooks/incompatible-library -- the virtualizer is built for this use
   const virtualizer = useVirtualizer({
     count: rows.length,
@@ -49,14 +52,14 @@ export function VirtualTable<T>({ rows, columns, rowKey, onEndReached, rowClass,
   return (
     <div className="vtable" data-testid={testId}>
       <div className="vtable-scroll" ref={scrollRef}>
-        <div className="vtable-head" role="row" style={{ gridTemplateColumns: template }}>
+        <div className="vtable-head" role="row" style={{ gridTemplateColumns: template, minWidth }}>
           {columns.map((c) => (
             <div key={c.key} className={`vcell${c.num ? ' num' : ''}`} role="columnheader">
               {c.label}
             </div>
           ))}
         </div>
-        <div className="vtable-body" style={{ height: `${virtualizer.getTotalSize()}px` }}>
+        <div className="vtable-body" style={{ height: `${virtualizer.getTotalSize()}px`, minWidth }}>
           {items.map((vi) => {
             const row = rows[vi.index]!;
             return (

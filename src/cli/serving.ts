@@ -2,13 +2,19 @@
  * What `replay` (without a pure --jsonl conversion) and `serve` share: the DuckDB store, the API
  * server with its live feed, and a clean shutdown.
  */
-import { resolve } from 'node:path';
+import { existsSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { LiveFeed } from '../api/live-feed.js';
 import { createServer, ServerConfigError, type ApiServer } from '../api/server.js';
 import type { HealthInfo } from '../api/types.js';
 import { openStore, StoreError, type Store } from '../store/index.js';
 import { UserError } from './errors.js';
 import { parseListen } from './listen-address.js';
+
+/** The built console (`npm run build`): console/dist at the package root; this file runs from
+ * dist/src/cli/. */
+const CONSOLE_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../../../console/dist');
 
 /** The default database file: in the working directory, where a user looks for it. */
 export const DEFAULT_DB_PATH = 'llmtap.duckdb';
@@ -49,6 +55,7 @@ export async function openServing(o: ServingOptions): Promise<Serving> {
       store,
       liveFeed,
       health: o.health,
+      ...(existsSync(CONSOLE_DIR) ? { consoleDir: CONSOLE_DIR } : {}),
       ...(o.token ? { token: o.token } : {}),
       ...(o.insecure ? { insecure: true } : {}),
       onError: (err) => process.stderr.write(`llmtap: api error: ${err instanceof Error ? err.message : String(err)}\n`),

@@ -3,16 +3,71 @@
  * stream, a proxy that strips usage): counted with a real BPE tokenizer and flagged
  * `usage.estimated`. o200k_base is the encoding of current OpenAI models; for other providers it
  * is an approximation, which is what `estimated` says.
+ *
+ * Agent traffic resends the same system prompt and the growing conversation on every call, so the
+ * text is counted in paragraph segments with a cache: each paragraph is tokenized once however
+ * many calls repeat it. BPE pre-tokenization splits at newline runs, so counting per paragraph
+ * gives the same total as counting the whole text (checked in estimate.test.ts).
  */
 import { countTokens } from 'gpt-tokenizer/encoding/o200k_base';
 
 /** Tokenizing is O(n) but not free: beyond this many characters we scale from a prefix sample.
  * 2 MB is far above any single generated answer and covers most agent-sized requests whole. */
 const EXACT_LIMIT_CHARS = 2_000_000;
+/** Segments shorter than this are counted directly: caching them costs more than it saves. */
+const CACHE_MIN_CHARS = 256;
+/** Cache bound: 8 M characters of segment text (~16 MB), a few hundred agent conversations. */
+const CACHE_MAX_CHARS = 8_000_000;
+
+const cache = new Map<string, number>();
+let cachedChars = 0;
+
+function countSegment(seg: string): number {
+  if (seg.length < CACHE_MIN_CHARS) return countTokens(seg);
+  const hit = cache.get(seg);
+  if (hit !== undefined) {
+    // Refresh its place in the LRU order (Map iteration order is insertion order).
+    cache.delete(seg);
+    cache.set(seg, hit);
+    return hit;
+  }
+  const n = countTokens(seg);
+  cache.set(seg, n);
+  cachedChars += seg.length;
+  for (const [key] of cache) {
+    if (cachedChars <= CACHE_MAX_CHARS) break;
+    cache.delete(key);
+    cachedChars -= key.length;
+  }
+  return n;
+}
+
+/**
+ * Segment ends: after a run of blank lines that is followed by a non-space character. The o200k
+ * pre-tokenizer makes a newline run one piece (`\s*[\r\n]+`) and never starts a piece after it
+ * with a newline, so no piece crosses such a boundary and the counts add up exactly.
+ */
+function countText(text: string): number {
+  let total = 0;
+  let start = 0;
+  let from = 0;
+  while (start < text.length) {
+    const at = text.indexOf('\n\n', from);
+    if (at < 0) break;
+    let end = at + 2;
+    while (end < text.length && (text.charCodeAt(end) === 10 || text.charCodeAt(end) === 13)) end++;
+    from = end;
+    if (end >= text.length || /\s/.test(text[end]!)) continue;
+    total += countSegment(text.slice(start, end));
+    start = end;
+  }
+  if (start < text.length) total += countSegment(text.slice(start));
+  return total;
+}
 
 export function estimateTokens(text: string): number {
   if (text.length === 0) return 0;
-  if (text.length <= EXACT_LIMIT_CHARS) return countTokens(text);
+  if (text.length <= EXACT_LIMIT_CHARS) return countText(text);
   const sample = text.slice(0, EXACT_LIMIT_CHARS);
-  return Math.round((countTokens(sample) * text.length) / sample.length);
+  return Math.round((countText(sample) * text.length) / sample.length);
 }

@@ -17,11 +17,11 @@ const FINISH_CHOICES = ['stop', 'length', 'tool_call', 'content_filter', 'error'
 
 const COLUMNS: Column<CallListItem>[] = [
   { key: 'time', label: 'Time (UTC)', width: '172px', render: (c) => <Link to={`/calls/${c.id}`}>{time(c.timing.request_start)}</Link> },
-  { key: 'api', label: 'API', width: '170px', render: (c) => <span className="mono">{c.api}</span> },
-  { key: 'model', label: 'Model', width: 'minmax(150px, 1fr)', render: (c) => <span className="mono">{c.response_model ?? c.request_model ?? '–'}</span> },
+  { key: 'api', label: 'API', width: '178px', render: (c) => <span className="mono">{c.api}</span> },
+  { key: 'model', label: 'Model', width: '190px', render: (c) => <span className="mono">{c.response_model ?? c.request_model ?? '–'}</span> },
   { key: 'status', label: 'Status', width: '64px', render: (c) => <StatusBadge code={c.status_code} error={c.error !== null} /> },
   { key: 'finish', label: 'Finish', width: '84px', render: (c) => c.finish_reason ?? '–' },
-  { key: 'stream', label: 'Stream', width: '58px', render: (c) => (c.stream ? 'yes' : 'no') },
+  { key: 'stream', label: 'Stream', width: '62px', render: (c) => (c.stream ? 'yes' : 'no') },
   { key: 'input', label: 'In', width: '64px', num: true, render: (c) => int(c.usage.input_tokens) },
   { key: 'output', label: 'Out', width: '56px', num: true, render: (c) => int(c.usage.output_tokens) },
   { key: 'ttft', label: 'TTFT', width: '72px', num: true, render: (c) => ms(c.ttft_ms) },
