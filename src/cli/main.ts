@@ -5,7 +5,7 @@
 import { Command, CommanderError } from 'commander';
 import { UserError } from './errors.js';
 import { runReplay, type ReplayCommandOptions } from './replay-command.js';
-import { runServe, type ServeCommandOptions } from './serve-command.js';
+import type { ServeCommandOptions } from './serve-command.js';
 
 const program = new Command();
 program
@@ -43,6 +43,7 @@ program
   .option('--token <token>', 'access token for the API (required off loopback; env LLMTAP_TOKEN)')
   .option('--insecure-no-token', 'serve a non-loopback address without a token (not recommended)')
   .action(async (opts: ServeCommandOptions) => {
+    const { runServe } = await import('./serve-command.js');
     await runServe(opts);
   });
 

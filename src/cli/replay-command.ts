@@ -5,10 +5,11 @@ import { JsonlWriter } from '../pipeline/jsonl-writer.js';
 import { PipelineStats } from '../pipeline/stats.js';
 import { StoreSink } from '../pipeline/store-sink.js';
 import { DEFAULT_FINGERPRINT_SALT } from '../redact/secrets.js';
-import { UserError } from './errors.js';
+import { asUserError, UserError } from './errors.js';
 import { healthOf, type FileSourceState } from './health.js';
 import { ProgressBar } from './progress.js';
-import { asUserError, openServing, untilInterrupted, type Serving } from './serving.js';
+// The database and the HTTP server load only when used: a pure --jsonl conversion starts faster.
+import type { Serving } from './serving.js';
 
 export interface ReplayCommandOptions {
   jsonl?: string;
@@ -38,6 +39,7 @@ export async function runReplay(file: string, o: ReplayCommandOptions): Promise<
   let sink: StoreSink | null = null;
   if (!pureConversion) {
     const listen = o.listen ?? (o.exitAfterDrain ? false : '127.0.0.1:3000');
+    const { openServing } = await import('./serving.js');
     serving = await openServing({
       ...(o.db !== undefined ? { db: o.db } : {}),
       retention: o.retention !== false,
@@ -93,6 +95,7 @@ export async function runReplay(file: string, o: ReplayCommandOptions): Promise<
   if (!serving) return;
   if (serving.url && !o.exitAfterDrain) {
     if (!o.quiet) process.stderr.write(`llmtap: capture drained; serving ${serving.url} until interrupted (Ctrl-C)\n`);
+    const { untilInterrupted } = await import('./serving.js');
     await untilInterrupted();
   }
   await serving.close();

@@ -8,8 +8,8 @@ import { fileURLToPath } from 'node:url';
 import { LiveFeed } from '../api/live-feed.js';
 import { createServer, ServerConfigError, type ApiServer } from '../api/server.js';
 import type { HealthInfo } from '../api/types.js';
-import { openStore, StoreError, type Store } from '../store/index.js';
-import { UserError } from './errors.js';
+import { openStore, type Store } from '../store/index.js';
+import { asUserError, UserError } from './errors.js';
 import { parseListen } from './listen-address.js';
 
 /** The built console (`npm run build`): console/dist at the package root; this file runs from
@@ -81,10 +81,6 @@ export async function openServing(o: ServingOptions): Promise<Serving> {
       await store.close();
     },
   };
-}
-
-export function asUserError(err: unknown): unknown {
-  return err instanceof StoreError ? new UserError(err.message) : err;
 }
 
 /** Resolves on the first SIGINT or SIGTERM (Ctrl-C ends a serving llmtap cleanly). */
