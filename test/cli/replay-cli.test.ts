@@ -2,7 +2,7 @@
  * The replay command as a user meets it: bad input gives one clear line and a non-zero exit;
  * a truncated capture still yields every complete packet's calls and says where the file ended.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -123,4 +123,39 @@ describe('llmtap replay', () => {
     expect(r.code).toBe(0);
     expect(r.stdout).not.toMatch(/sk-demo|sk-ant-api03-demo|AIzaSydemo/);
   });
+
+  it('serves the API after the capture drains until interrupted, and serve browses the database', async () => {
+    const db = join(dir, 'served.duckdb');
+    const port = 21000 + (process.pid % 20000);
+    const replay = spawn(process.execPath, [cli, 'replay', demo, '--db', db, '--listen', `127.0.0.1:${port}`]);
+    await waitForLine(replay, /serving .* until interrupted/);
+    const calls = records(run('replay', demo, '--jsonl', '-').stdout);
+    const summary = (await (await fetch(`http://127.0.0.1:${port}/api/v1/summary`)).json()) as { calls: number };
+    expect(summary.calls).toBe(calls.length);
+    expect(await stopWithSigint(replay)).toBe(0);
+
+    const serve = spawn(process.execPath, [cli, 'serve', '--db', db, '--listen', `127.0.0.1:${port + 1}`]);
+    await waitForLine(serve, /serving .* until interrupted/);
+    const page = (await (await fetch(`http://127.0.0.1:${port + 1}/api/v1/calls?limit=500`)).json()) as { items: { response_id: string | null }[] };
+    expect(page.items.map((c) => c.response_id).sort()).toEqual(calls.map((c) => c.response_id).sort());
+    expect(await stopWithSigint(serve)).toBe(0);
+  });
 });
+
+function waitForLine(child: ChildProcess, re: RegExp): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let seen = '';
+    child.stderr?.on('data', (d: Buffer) => {
+      seen += d.toString();
+      if (re.test(seen)) resolve();
+    });
+    child.once('exit', (code) => reject(new Error(`exited ${String(code)} before ${String(re)}: ${seen}`)));
+  });
+}
+
+function stopWithSigint(child: ChildProcess): Promise<number | null> {
+  return new Promise((resolve) => {
+    child.once('exit', (code) => resolve(code));
+    child.kill('SIGINT');
+  });
+}
