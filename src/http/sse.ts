@@ -141,7 +141,6 @@ export class SseParser {
     if (this.eventBytes + this.tail.length > this.maxEventBytes) this.overflow(true);
   }
 
-  /** The line is tail + chunk[start, end). */
   /** The line is tail + chunk[start, end). Offsets, not a subarray, in the common case of a line
    * within one chunk: a Buffer subarray costs more than the rest of a short line's handling. */
   private endLine(chunk: Uint8Array, start: number, end: number, ts: Micros): void {

@@ -1,5 +1,6 @@
 /**
- * Small byte helpers shared by the streaming body parsers (sse.ts, ndjson.ts, json-array.ts).
+ * Small byte helpers shared by the streaming body parsers (sse.ts, ndjson.ts, json-array.ts) and
+ * the HTTP/1 connection (asBuffer).
  * They keep the hot paths free of string building until a complete unit (line, element) is known.
  */
 
@@ -8,8 +9,12 @@
  * faster than TextDecoder on the short strings these parsers make. No copy: a Buffer view is made
  * over the same memory. */
 export function utf8Slice(bytes: Uint8Array, start = 0, end = bytes.length): string {
-  const buf = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  return buf.toString('utf8', start, end);
+  return asBuffer(bytes).toString('utf8', start, end);
+}
+
+/** `bytes` as a Buffer over the same memory (no copy), for Buffer's native indexOf/toString. */
+export function asBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
 /**

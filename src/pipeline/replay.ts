@@ -54,6 +54,8 @@ export async function replayFile(path: string, opts: ReplayOptions): Promise<Rep
   const started = performance.now();
   const stats = opts.stats ?? new PipelineStats();
   const anomalies = stats.anomalies;
+  // Shared stats add up across files (a pipeline's health); the summary speaks of this file only.
+  const at = { tcpSegments: stats.tcpSegments, exchanges: stats.exchanges, calls: stats.calls, other: stats.otherExchanges };
 
   const onExchange = (ex: HttpExchange): void => {
     stats.exchanges++;
@@ -122,11 +124,11 @@ export async function replayFile(path: string, opts: ReplayOptions): Promise<Rep
     capture,
     packets: capture.packets,
     captureBytes: capture.bytes,
-    tcpSegments: stats.tcpSegments,
-    connections: stats.connections,
-    exchanges: stats.exchanges,
-    calls: stats.calls,
-    otherExchanges: stats.otherExchanges,
+    tcpSegments: stats.tcpSegments - at.tcpSegments,
+    connections: flows.stats.connections,
+    exchanges: stats.exchanges - at.exchanges,
+    calls: stats.calls - at.calls,
+    otherExchanges: stats.otherExchanges - at.other,
     anomalies: anomalies.entries(),
     elapsedMs: performance.now() - started,
     firstPacketTs: stats.firstTs,

@@ -57,8 +57,9 @@ export function buildStoredExchange(ex: HttpExchange, record: LlmCallRecord | Ht
     method: req.method,
     target: isCall ? record.http.path : record.target,
     status_code: res?.status ?? null,
-    request_headers: redactHeaders(req.headers),
-    response_headers: res ? redactHeaders(res.headers) : [],
+    // An exchange record already carries its headers redacted; a call record carries none.
+    request_headers: isCall ? redactHeaders(req.headers) : record.request_headers,
+    response_headers: isCall ? (res ? redactHeaders(res.headers) : []) : record.response_headers,
     request_bytes: req.wireBytes,
     response_bytes: res?.wireBytes ?? 0,
     request_body: reqBody.text,

@@ -22,6 +22,7 @@ import type { AnomalySink } from '../../core/anomalies.js';
 import type { Micros } from '../../core/time.js';
 import type { ConnectionInfo, Dir, StreamSink } from '../../reassembly/types.js';
 import type { ExchangeHandler, HeaderList, HttpExchange, HttpRequest, HttpResponse } from '../types.js';
+import { asBuffer } from '../stream-text.js';
 import { BodyBuilder } from './body.js';
 import { isPersistent, joined, NO_BODY, requestFraming, responseFraming, type Framing } from './framing.js';
 import type { MessageHead, RequestHead, ResponseHead } from './head.js';
@@ -56,10 +57,6 @@ export function createHttp1Sink(
   limits?: Partial<HttpLimits>,
 ): StreamSink {
   return new Http1Connection(info, onExchange, anomalies, resolveLimits(limits));
-}
-
-function asBuffer(data: Uint8Array): Buffer {
-  return Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
 }
 
 /** TLS record header: content type 20..23, version major 3 (RFC 8446 §5.1). */
