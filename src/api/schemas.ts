@@ -281,10 +281,15 @@ function clip(s: string): string {
 
 type CallFilterParams = z.output<typeof callFilterQuery>;
 
-function toCallFilter(p: CallFilterParams): CallFilter {
+/** Both list endpoints take the same time range; an inverted one is the client's mistake. */
+function checkRange(p: { from?: number | undefined; to?: number | undefined }): void {
   if (p.from !== undefined && p.to !== undefined && p.from > p.to) {
     throw badRequest("invalid query parameters: 'from' is after 'to'");
   }
+}
+
+function toCallFilter(p: CallFilterParams): CallFilter {
+  checkRange(p);
   const f: CallFilter = {};
   if (p.from !== undefined) f.from = p.from;
   if (p.to !== undefined) f.to = p.to;
@@ -345,9 +350,7 @@ export function parseTimeseriesQuery(raw: unknown): TimeseriesParams {
 
 export function parseExchangesQuery(raw: unknown): { filter: ExchangeFilter; page: PageRequest } {
   const p = parse(exchangesQuery, raw);
-  if (p.from !== undefined && p.to !== undefined && p.from > p.to) {
-    throw badRequest("invalid query parameters: 'from' is after 'to'");
-  }
+  checkRange(p);
   const f: ExchangeFilter = {};
   if (p.from !== undefined) f.from = p.from;
   if (p.to !== undefined) f.to = p.to;
