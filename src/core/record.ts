@@ -50,6 +50,8 @@ export interface LlmCallRecord {
   agent: string | null;
   session_id: string | null;
   turn_id: string | null;
+  /** What this call is to its turn; null when no agent profile matched. */
+  agent_role: AgentRole | null;
   api_key_fingerprint: string | null;
   attributes: Record<string, string>;
   content: { output_text: string; reasoning_text: string };
@@ -75,5 +77,71 @@ export interface HttpExchangeRecord {
   response_end: string | null;
   /** Why this exchange is not an LLM call (e.g. "not_llm_route", "count_tokens"). */
   reason: string;
+  anomalies: string[];
+}
+
+/** What an agent call is to its turn (DESIGN §5): a step of the user's turn, a step of a
+ * sub-agent working for it, or an auxiliary call (title generation, quota probe…) outside turns. */
+export type AgentRole = 'main' | 'subagent' | 'auxiliary';
+
+/** Sums over a turn's calls. A count is null only when no call of the turn reported it. */
+export interface TurnUsage {
+  input_tokens: number | null;
+  output_tokens: number | null;
+  cache_read_tokens: number | null;
+  cache_write_tokens: number | null;
+  reasoning_tokens: number | null;
+  /** True when any call's counts were estimated. */
+  estimated: boolean;
+}
+
+/** One call of a turn, in request order: enough to draw the turn's timeline without the calls. */
+export interface TurnStep {
+  call_id: string;
+  role: AgentRole;
+  /** Sub-agent this call belongs to (an id from `subagents`), null for the main agent. */
+  subagent_id: string | null;
+  model: string | null;
+  request_start: string;
+  response_end: string | null;
+  finish_reason: string | null;
+  status_code: number | null;
+  /** Names of the tools this call asked for, in order. */
+  tool_calls: string[];
+}
+
+/** A turn (DESIGN §5): one user request to an agent and every call it caused until the answer.
+ * Written after its calls in JSONL; stored and updated while in progress. */
+export interface AgentTurnRecord {
+  kind: 'agent_turn';
+  /** UUIDv7 at the turn's start; deterministic (same capture → same id). */
+  id: string;
+  source: string;
+  /** Profile that recognised the agent: claude-code, codex, opencode, openclaw, hermes, gemini-cli, generic. */
+  agent: string;
+  session_id: string;
+  /** in_progress while calls may still come; complete at a terminal call; incomplete when the
+   * session went silent or the input ended first. */
+  status: 'in_progress' | 'complete' | 'incomplete';
+  start: string;
+  /** Last response byte of the last call so far. */
+  end: string | null;
+  duration_ms: number | null;
+  call_count: number;
+  steps: TurnStep[];
+  models: string[];
+  usage: TurnUsage;
+  cost_usd: number | null;
+  tool_call_count: number;
+  /** Tool names with how often the turn's calls asked for them, most used first. */
+  tools_used: { name: string; count: number }[];
+  subagents: { id: string; call_count: number; first_call_id: string }[];
+  user_preview: string | null;
+  final_preview: string | null;
+  final_finish_reason: string | null;
+  /** Tool gaps (end of a call asking for tools → start of the next call) above the threshold. */
+  stalls: { after_call_id: string; gap_ms: number }[];
+  /** The same tool call with the same arguments asked for again and again. */
+  loops: { tool: string; arguments_preview: string; count: number }[];
   anomalies: string[];
 }
