@@ -29,6 +29,10 @@ program
   .option('--insecure-no-token', 'serve a non-loopback address without a token (not recommended)')
   .option('--source <id>', 'source id carried on every record (default: the file name)')
   .option('--fingerprint-salt <salt>', 'salt for api_key_fingerprint (env LLMTAP_FINGERPRINT_SALT)')
+  .option('--no-turns', 'do not stitch agent calls into turns (calls keep agent, session and turn null)')
+  .option('--turn-idle-timeout <seconds>', 'capture time a silent agent session keeps its turn open (default 900)')
+  .option('--stall-threshold <seconds>', 'a tool gap longer than this flags the turn as stalled (default 60)')
+  .option('--loop-threshold <count>', 'the same tool call with the same arguments this often flags a loop (default 3)')
   .option('-q, --quiet', 'no summary or progress on stderr')
   .action(async (file: string, opts: ReplayCommandOptions) => {
     await runReplay(file, opts);

@@ -1,4 +1,5 @@
 import { basename } from 'node:path';
+import { TurnTracker, type TurnTrackerOptions } from '../agents/turn-tracker.js';
 import { CaptureError } from '../capture/file-reader.js';
 import { replayFile, type ReplaySummary } from '../pipeline/replay.js';
 import { JsonlWriter } from '../pipeline/jsonl-writer.js';
@@ -23,7 +24,14 @@ export interface ReplayCommandOptions {
   retention?: boolean; // commander: --no-retention sets false
   token?: string;
   insecureNoToken?: boolean;
+  turns?: boolean; // commander: --no-turns sets false
+  turnIdleTimeout?: string;
+  stallThreshold?: string;
+  loopThreshold?: string;
 }
+
+/** The store's hook for turn records (snapshots while in progress, then the final one). */
+type TurnSink = Pick<StoreSink, 'addTurn'>;
 
 /**
  * `llmtap replay FILE`: with only --jsonl, a pure conversion; otherwise the calls and exchanges
@@ -32,6 +40,8 @@ export interface ReplayCommandOptions {
  */
 export async function runReplay(file: string, o: ReplayCommandOptions): Promise<void> {
   const pureConversion = o.jsonl !== undefined && o.db === undefined && o.listen === undefined;
+  // Flags are checked before anything is opened.
+  const turnSettings = o.turns === false ? null : trackerSettings(o);
   const writer = o.jsonl !== undefined ? openJsonl(o.jsonl) : null;
   const stats = new PipelineStats();
   const source: FileSourceState = { id: o.source ?? basename(file), stats, state: 'running', error: null };
@@ -56,6 +66,7 @@ export async function runReplay(file: string, o: ReplayCommandOptions): Promise<
     }
   }
 
+  const tracker = turnSettings === null ? null : openTracker(source.id, stats, turnSettings, writer, sink);
   const bar = o.quiet ? null : ProgressBar.forStderr(basename(file));
   let summary: ReplaySummary;
   try {
@@ -63,9 +74,15 @@ export async function runReplay(file: string, o: ReplayCommandOptions): Promise<
       source: source.id,
       stats,
       fingerprintSalt: o.fingerprintSalt ?? process.env['LLMTAP_FINGERPRINT_SALT'] ?? DEFAULT_FINGERPRINT_SALT,
-      onCall: (r, ex) => {
-        writer?.write(r);
-        sink?.addCall(r, ex);
+      onCall: (r, ex, call) => {
+        const write = (): void => {
+          writer?.write(r);
+          sink?.addCall(r, ex);
+        };
+        if (tracker === null) return write();
+        // The tracker annotates the call (agent, session, turn), has it written, then emits turns.
+        const input = { record: r, view: call.request_view ?? null, headers: ex.request.headers, requestStart: ex.request.start, responseEnd: ex.response?.end ?? null };
+        tracker.add(input, write);
       },
       ...(o.exchanges || sink
         ? {
@@ -76,8 +93,18 @@ export async function runReplay(file: string, o: ReplayCommandOptions): Promise<
           }
         : {}),
       ...(bar ? { onProgress: (done: number, total: number) => bar.update(done, total, `${stats.calls} calls`) } : {}),
-      ...(sink ? { afterChunk: () => sink.drain() } : {}),
+      ...(sink || tracker
+        ? {
+            afterChunk: () => {
+              // Capture time moves on between calls too: idle sessions close on the packet clock.
+              if (tracker && stats.lastTs !== null) tracker.advance(stats.lastTs);
+              return sink?.drain();
+            },
+          }
+        : {}),
     });
+    // End of input flushes every turn (DESIGN §5), before the last store batch.
+    tracker?.flush();
     await sink?.flush();
   } catch (err) {
     // Whatever was decoded and committed before the failure stays: close cleanly and say why.
@@ -91,7 +118,7 @@ export async function runReplay(file: string, o: ReplayCommandOptions): Promise<
   writer?.close();
   bar?.clear();
   source.state = 'drained';
-  if (!o.quiet) process.stderr.write(formatSummary(file, summary, sink));
+  if (!o.quiet) process.stderr.write(formatSummary(file, summary, sink, tracker ? { turns: tracker.turns, sessions: tracker.sessionCount } : null));
   if (!serving) return;
   if (serving.url && !o.exitAfterDrain) {
     if (!o.quiet) process.stderr.write(`llmtap: capture drained; serving ${serving.url} until interrupted (Ctrl-C)\n`);
@@ -99,6 +126,47 @@ export async function runReplay(file: string, o: ReplayCommandOptions): Promise<
     await untilInterrupted();
   }
   await serving.close();
+}
+
+type TrackerSettings = Pick<TurnTrackerOptions, 'idleTimeoutMs' | 'stallMs' | 'loopCount'>;
+
+function trackerSettings(o: ReplayCommandOptions): TrackerSettings {
+  const idle = seconds(o.turnIdleTimeout, '--turn-idle-timeout');
+  const stall = seconds(o.stallThreshold, '--stall-threshold');
+  const loops = count(o.loopThreshold, '--loop-threshold');
+  return {
+    ...(idle !== undefined ? { idleTimeoutMs: idle * 1000 } : {}),
+    ...(stall !== undefined ? { stallMs: stall * 1000 } : {}),
+    ...(loops !== undefined ? { loopCount: loops } : {}),
+  };
+}
+
+function openTracker(source: string, stats: PipelineStats, settings: TrackerSettings, writer: JsonlWriter | null, store: TurnSink | null): TurnTracker {
+  return new TurnTracker({
+    source,
+    anomalies: stats.anomalies,
+    // In-progress snapshots only matter to a live store; JSONL gets each turn once, final.
+    snapshots: store !== null,
+    ...settings,
+    onTurn: (turn, final) => {
+      if (final) writer?.write(turn);
+      store?.addTurn(turn);
+    },
+  });
+}
+
+function seconds(v: string | undefined, flag: string): number | undefined {
+  if (v === undefined) return undefined;
+  const x = Number(v);
+  if (!Number.isFinite(x) || x <= 0) throw new UserError(`${flag} takes a number of seconds above 0 (got "${v}")`);
+  return x;
+}
+
+function count(v: string | undefined, flag: string): number | undefined {
+  if (v === undefined) return undefined;
+  const x = Number(v);
+  if (!Number.isInteger(x) || x < 2) throw new UserError(`${flag} takes a whole number of at least 2 (got "${v}")`);
+  return x;
 }
 
 function openJsonl(path: string): JsonlWriter {
@@ -121,13 +189,19 @@ function n(x: number): string {
   return x.toLocaleString('en-US');
 }
 
-export function formatSummary(file: string, s: ReplaySummary, sink: StoreSink | null = null): string {
+export function formatSummary(
+  file: string,
+  s: ReplaySummary,
+  sink: StoreSink | null = null,
+  agents: { turns: number; sessions: number } | null = null,
+): string {
   const secs = s.elapsedMs / 1000;
   const mb = s.captureBytes / 1e6;
   const lines = [
     `llmtap replay ${file} (${s.capture.format})`,
     `  ${n(s.packets)} packets, ${mb.toFixed(1)} MB, ${n(s.connections)} TCP connections, ${n(s.exchanges)} HTTP exchanges`,
     `  ${n(s.calls)} LLM calls, ${n(s.otherExchanges)} other exchanges`,
+    ...(agents ? [`  ${n(agents.turns)} agent turns in ${n(agents.sessions)} sessions`] : []),
     `  ${secs.toFixed(2)} s, ${(mb / Math.max(secs, 1e-6)).toFixed(1)} MB/s, ${n(Math.round(s.packets / Math.max(secs, 1e-6)))} packets/s`,
   ];
   if (sink) {

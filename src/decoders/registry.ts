@@ -12,6 +12,7 @@ import { BYTE_LBRACE, blankCall, firstSignificantByte, forgetParsedBody, parseJs
 import { geminiDecoder } from './gemini.js';
 import { openaiChatDecoder } from './openai-chat.js';
 import { openaiResponsesDecoder } from './openai-responses.js';
+import { requestViewOf, type RequestView } from './request-view.js';
 import type { DecodedCall, WireDecoder } from './types.js';
 
 /** Pass 1 order: most specific route first. Anthropic needs its headers or a Vertex path;
@@ -103,6 +104,9 @@ export function decodeExchange(ex: HttpExchange): { call: DecodedCall } | { notL
 function decodeClassified(ex: HttpExchange): { call: DecodedCall } | { notLlm: string } {
   const c = classifyExchange(ex);
   if ('notLlm' in c) return c;
+  // Read before decode(): the request JSON parsed here is the one the decoder reads next
+  // (parseJsonBody keeps one body; afterwards it may hold the response's).
+  const view = safeRequestView(ex, c.decoder.api);
   let call: DecodedCall | null;
   try {
     call = c.decoder.decode(ex);
@@ -113,5 +117,15 @@ function decodeClassified(ex: HttpExchange): { call: DecodedCall } | { notLlm: s
   }
   // A decoder may decline after a closer look (e.g. Anthropic count_tokens under its route).
   if (call === null) return { notLlm: 'declined_by_decoder' };
+  call.request_view = view;
   return { call };
+}
+
+function safeRequestView(ex: HttpExchange, api: string): RequestView | null {
+  if (ex.request.body.size === 0) return null;
+  try {
+    return requestViewOf(api, parseJsonBody(ex.request.body));
+  } catch {
+    return null;
+  }
 }

@@ -1,5 +1,6 @@
 import type { Micros } from '../core/time.js';
 import type { HttpExchange, HttpRequest } from '../http/types.js';
+import type { RequestView } from './request-view.js';
 
 export type FinishReason = 'stop' | 'length' | 'tool_call' | 'content_filter' | 'error' | 'cancelled' | 'other';
 
@@ -53,6 +54,9 @@ export interface DecodedCall {
   reasoning_text: string;
   /** Decoder-level anomalies, e.g. `sse_invalid_json`, `anthropic_stream_interrupted`. */
   anomalies: string[];
+  /** What the turn tracker needs of the request's conversation (DESIGN §5), set by the registry
+   * from the request JSON the decoder parsed; null when the body is not a JSON object. */
+  request_view?: RequestView | null;
 }
 
 /** A wire-API decoder (DESIGN §3). Never throws; returns null when the exchange is not an LLM call

@@ -95,10 +95,11 @@ export function buildCallRecord(ex: HttpExchange, call: DecodedCall, opts: Recor
       content_encoding: res?.body.contentEncoding ?? null,
     },
     user_agent: headerValue(req.headers, 'user-agent') ?? null,
-    // Agent, session and turn come with the turn tracker (issue 4).
+    // Set by the turn tracker (src/agents/turn-tracker.ts) when an agent profile matches.
     agent: null,
     session_id: null,
     turn_id: null,
+    agent_role: null,
     api_key_fingerprint: key ? fingerprintKey(key, opts.fingerprintSalt) : null,
     attributes: {},
     content: { output_text: redactText(call.output_text), reasoning_text: redactText(call.reasoning_text) },

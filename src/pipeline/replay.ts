@@ -10,6 +10,7 @@ import { isSupportedLinkType, PacketDecoder } from '../capture/link.js';
 import { CaptureError } from '../capture/capture-error.js';
 import type { TcpSegment } from '../capture/types.js';
 import { decodeExchange } from '../decoders/registry.js';
+import type { DecodedCall } from '../decoders/types.js';
 import { createHttp1Sink } from '../http/h1/connection.js';
 import type { HttpExchange } from '../http/types.js';
 import { FlowTable } from '../reassembly/flow-table.js';
@@ -17,8 +18,9 @@ import { buildCallRecord, buildExchangeRecord, type RecordOptions } from './call
 import { PipelineStats } from './stats.js';
 
 export interface ReplayOptions extends RecordOptions {
-  /** Each LLM call, with the exchange it came from (for stores that keep the raw bytes). */
-  onCall(record: LlmCallRecord, ex: HttpExchange): void;
+  /** Each LLM call, with the exchange it came from (for stores that keep the raw bytes) and what
+   * its decoder found (the request view the turn tracker reads). */
+  onCall(record: LlmCallRecord, ex: HttpExchange, call: DecodedCall): void;
   /** Every exchange that is not an LLM call (`--exchanges`, the store). */
   onOtherExchange?(record: HttpExchangeRecord, ex: HttpExchange): void;
   onProgress?(bytesRead: number, totalBytes: number): void;
@@ -63,7 +65,7 @@ export async function replayFile(path: string, opts: ReplayOptions): Promise<Rep
     if ('call' in result) {
       stats.calls++;
       for (const a of result.call.anomalies) anomalies.add(a);
-      opts.onCall(buildCallRecord(ex, result.call, opts), ex);
+      opts.onCall(buildCallRecord(ex, result.call, opts), ex, result.call);
     } else {
       stats.otherExchanges++;
       opts.onOtherExchange?.(buildExchangeRecord(ex, result.notLlm, opts), ex);

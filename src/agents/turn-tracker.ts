@@ -1,0 +1,461 @@
+/**
+ * The turn tracker (DESIGN §5): stitches agent calls into turns and sessions.
+ *
+ * Each call is annotated the moment it arrives (agent, session_id, turn_id, agent_role) and
+ * handed back to be written: the call's exchange (bodies up to the 64 MiB body cap) is never
+ * held here. Calls may arrive out of request order (an exchange is emitted when its response
+ * ends, and connections end in any order), so the tracker places a call by its request time:
+ * - a turn starts at a call whose last message is a real user prompt (or a new client turn id);
+ * - a follow-up that arrives before its turn's first call opens the turn as "start missed", and
+ *   the prompt's call, when it comes, becomes the start of that same turn;
+ * - a terminal call (an answer without tool calls) closes the turn, which then waits a grace
+ *   period in capture time for late calls that started before the terminal one;
+ * - a session silent for the idle timeout closes its open turn as incomplete; end of input
+ *   flushes everything (open turns: incomplete).
+ * Memory is bounded: sessions are capped (the least recently active is evicted, its open turn
+ * closed as incomplete) and every list in a turn is capped (turn-state.ts).
+ */
+import type { AnomalySink } from '../core/anomalies.js';
+import type { AgentTurnRecord, LlmCallRecord } from '../core/record.js';
+import type { Micros } from '../core/time.js';
+import { openingHashOf } from '../decoders/request-view.js';
+import { identifyAgent, PROFILES, type AgentCallInput, type AgentIdentity, type AgentProfile } from './profiles.js';
+import { TurnState, type TurnThresholds } from './turn-state.js';
+
+export interface TurnTrackerOptions {
+  /** Source id carried on every turn record. */
+  source: string;
+  /** Called with every turn change: snapshots (final false, status in_progress) for live views,
+   * and once with the final record (final true) after all of the turn's calls were written. */
+  onTurn(turn: AgentTurnRecord, final: boolean): void;
+  /** No in-progress snapshots (a pure JSONL conversion needs only the final records). */
+  snapshots?: boolean;
+  anomalies?: AnomalySink;
+  /** Capture time a session may stay silent before its open turn closes as incomplete, ms. */
+  idleTimeoutMs?: number;
+  /** Capture time a closed turn waits for late calls, ms. */
+  graceMs?: number;
+  stallMs?: number;
+  loopCount?: number;
+  maxSessions?: number;
+  profiles?: readonly AgentProfile[];
+}
+
+/** 15 minutes: longer than the longest tool run agents allow (Claude Code's Bash tool stops at
+ * 10 minutes, its documented maximum), so a silent session this long is not running a tool. */
+export const DEFAULT_IDLE_TIMEOUT_MS = 15 * 60_000;
+/** 5 s: an exchange is emitted when its response ends; calls of one turn that end on other
+ * connections reach the tracker within a few packets of each other, far below this. */
+export const DEFAULT_GRACE_MS = 5_000;
+/** A tool that runs over a minute between two calls is worth a look (issue 4). */
+export const DEFAULT_STALL_MS = 60_000;
+/** Three identical tool calls in one turn: twice may be a retry, three times is a loop. */
+export const DEFAULT_LOOP_COUNT = 3;
+/** 10,000 sessions: a gateway with hundreds of concurrent agents stays far below; a session
+ * costs a few KB (its open turn's steps aside), so the cap bounds memory to tens of MB. */
+export const DEFAULT_MAX_SESSIONS = 10_000;
+/** Closed turns one session may have waiting for late calls at once (a session does not finish
+ * turns faster than the grace period in practice); the oldest is made final early beyond it. */
+const CLOSING_PER_SESSION = 8;
+/** previous_response_id → session, for Responses conversations chained on the server. */
+const RESPONSE_ALIAS_CAP = 10_000;
+/** Distinct session ids counted for the summary; beyond it new session states are counted. */
+const SESSION_COUNT_CAP = 100_000;
+/** Idle sessions are looked for at most once per second of capture time. */
+const SWEEP_EVERY_US = 1_000_000;
+
+interface Session {
+  key: string;
+  id: string;
+  agent: string;
+  open: TurnState | null;
+  closing: TurnState[];
+  lastSeen: Micros;
+  /** Latest main request start of a turn already made final: calls before it are too late. */
+  finalizedUntil: Micros;
+}
+
+/** Finish reasons that end an agent's turn: it answered instead of asking for a tool. `other`
+ * (Anthropic `pause_turn`) and `cancelled` are not answers; errors make the agent retry or stop. */
+const TERMINAL_FINISH = new Set(['stop', 'length', 'content_filter']);
+
+export function isTerminalCall(r: LlmCallRecord): boolean {
+  if (r.status_code === null || r.status_code >= 400 || r.error !== null) return false;
+  if (r.finish_reason === null || !TERMINAL_FINISH.has(r.finish_reason)) return false;
+  // Responses: the turn ends with a `message` output item (text), not reasoning alone.
+  if (r.api === 'openai.responses' && r.content.output_text === '') return false;
+  return true;
+}
+
+export class TurnTracker {
+  /** Final turn records emitted. */
+  turns = 0;
+  private readonly o: Required<Omit<TurnTrackerOptions, 'anomalies' | 'profiles'>>;
+  private readonly profiles: readonly AgentProfile[];
+  private readonly anomalies: AnomalySink | null;
+  private readonly thresholds: TurnThresholds;
+  /** Sessions in order of last activity (re-inserted on each call): the oldest come first. */
+  private readonly sessions = new Map<string, Session>();
+  private readonly closingQueue: { turn: TurnState; session: Session }[] = [];
+  private closingHead = 0;
+  private readonly responseAlias = new Map<string, string>();
+  private readonly sessionIds = new Set<string>();
+  private extraSessions = 0;
+  private watermark: Micros = 0;
+  private nextSweep: Micros = 0;
+  private readonly pending: { turn: TurnState; final: boolean }[] = [];
+
+  constructor(opts: TurnTrackerOptions) {
+    this.o = {
+      source: opts.source,
+      onTurn: opts.onTurn,
+      snapshots: opts.snapshots ?? true,
+      idleTimeoutMs: opts.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS,
+      graceMs: opts.graceMs ?? DEFAULT_GRACE_MS,
+      stallMs: opts.stallMs ?? DEFAULT_STALL_MS,
+      loopCount: opts.loopCount ?? DEFAULT_LOOP_COUNT,
+      maxSessions: Math.max(1, opts.maxSessions ?? DEFAULT_MAX_SESSIONS),
+    };
+    this.profiles = opts.profiles ?? PROFILES;
+    this.anomalies = opts.anomalies ?? null;
+    this.thresholds = { stallMs: this.o.stallMs, loopCount: this.o.loopCount };
+  }
+
+  /** Distinct sessions seen. */
+  get sessionCount(): number {
+    return this.sessionIds.size + this.extraSessions;
+  }
+
+  /** Annotates the call, lets `write` write it, then emits what changed (its turn's snapshot,
+   * turns made final by the time the call carries). */
+  add(c: AgentCallInput, write: () => void): void {
+    // The call's own times are capture time already reached: a turn it closes waits from here.
+    const now = Math.max(c.requestStart, c.responseEnd ?? 0);
+    if (now > this.watermark) this.watermark = now;
+    try {
+      this.route(c);
+    } catch {
+      // Defensive only: the call is written whatever happens here (DESIGN §1: never throw).
+      c.record.anomalies = [...c.record.anomalies, 'agent_tracker_failed'];
+      this.anomalies?.add('agent_tracker_failed');
+    }
+    write();
+    this.advance(now);
+  }
+
+  /** Capture time moves on (a packet's time): turns past their grace or idle timeout close. */
+  advance(now: Micros): void {
+    if (now > this.watermark) this.watermark = now;
+    this.finalizeClosed();
+    if (this.watermark >= this.nextSweep) {
+      this.sweepIdle();
+      this.nextSweep = this.watermark + SWEEP_EVERY_US;
+    }
+    this.drain();
+  }
+
+  /** End of input: every turn becomes final; open ones are incomplete. */
+  flush(): void {
+    this.finalizeClosed(Number.POSITIVE_INFINITY);
+    for (const s of this.sessions.values()) {
+      if (s.open !== null) this.finalize(s, s.open, 'agent_turn_input_ended');
+    }
+    this.sessions.clear();
+    this.drain();
+  }
+
+  // --- routing -------------------------------------------------------------------------------
+
+  private route(c: AgentCallInput): void {
+    const r = c.record;
+    const id = identifyAgent(c, this.profiles);
+    if (id === null) return;
+    r.agent = id.agent;
+    const sessionId = this.sessionIdFor(id, c);
+    r.session_id = sessionId;
+    if (r.response_id !== null && sessionId !== null) this.rememberResponse(r.response_id, sessionId);
+    if (id.auxiliary) {
+      r.agent_role = 'auxiliary';
+      if (sessionId !== null) this.touch(this.session(id.agent, sessionId), c);
+      return;
+    }
+    r.agent_role = 'main';
+    if (sessionId === null) {
+      r.anomalies = [...r.anomalies, 'agent_session_unknown'];
+      this.anomalies?.add('agent_session_unknown');
+      return;
+    }
+    const s = this.session(id.agent, sessionId);
+    this.touch(s, c);
+    const t = c.requestStart;
+    const host = this.homeTurn(s, t) ?? s.open;
+    if (host !== null && this.isSubagent(id, c, host)) {
+      const sub = `sub-${(c.view?.openingUserHash ?? 'unknown').slice(0, 12)}`;
+      r.agent_role = 'subagent';
+      this.attach(host, c, 'subagent', sub);
+      return;
+    }
+    this.routeMain(s, id, c);
+  }
+
+  private routeMain(s: Session, id: AgentIdentity, c: AgentCallInput): void {
+    const r = c.record;
+    const t = c.requestStart;
+    let starts = c.view?.lastIsUserPrompt === true;
+    if (id.clientTurnId !== null) {
+      // The client names its turns (Codex): the same id is the same turn, another id a new one.
+      const same = s.open?.clientTurnId === id.clientTurnId ? s.open : (s.closing.find((k) => k.clientTurnId === id.clientTurnId) ?? null);
+      if (same !== null) {
+        this.attachMain(s, same, c, id);
+        return;
+      }
+      if (s.open !== null && s.open.clientTurnId !== null) starts = true;
+    }
+    if (starts) {
+      // The prompt's call arriving after follow-ups that opened its turn: it is that turn's start.
+      const missed = this.startMissedAfter(s, t);
+      if (missed !== null) {
+        missed.startMissed = false;
+        missed.removeAnomaly('agent_turn_start_missed');
+        missed.setUserPreview(c.view?.userPreview ?? null);
+        missed.mainOpening = c.view?.openingUserHash ?? missed.mainOpening;
+        this.attachMain(s, missed, c, id);
+        return;
+      }
+      if (s.open !== null) this.close(s, s.open, 'agent_turn_interrupted');
+      const turn = this.open(s, c, id, false);
+      turn.setUserPreview(c.view?.userPreview ?? null);
+      this.attachMain(s, turn, c, id);
+      return;
+    }
+    const home = this.homeTurn(s, t);
+    if (home !== null) {
+      if (home.closing && home.terminal !== null && t > home.lastMainStart) {
+        // The agent went on after its answer without a new prompt (a stop hook, a continuation
+        // after max_tokens): the turn is not over after all.
+        if (s.open !== null) this.close(s, s.open, 'agent_turn_interrupted');
+        this.reopen(s, home);
+      }
+      this.attachMain(s, home, c, id);
+      return;
+    }
+    // Before every turn of the session: a follow-up that arrived after later calls of a turn
+    // whose start was not seen yet belongs to that turn.
+    const missed = this.startMissedAfter(s, t);
+    if (missed !== null) {
+      this.attachMain(s, missed, c, id);
+      return;
+    }
+    if (t <= s.finalizedUntil || s.open !== null) {
+      // A follow-up of a turn already made final: counted, not added to another turn.
+      r.anomalies = [...r.anomalies, 'agent_call_late'];
+      this.anomalies?.add('agent_call_late');
+      return;
+    }
+    const turn = this.open(s, c, id, true);
+    turn.addAnomaly('agent_turn_start_missed');
+    this.attachMain(s, turn, c, id);
+  }
+
+  private isSubagent(id: AgentIdentity, c: AgentCallInput, host: TurnState): boolean {
+    if (id.offersDelegation === true) return false;
+    if (id.offersDelegation === false && host.mainOffersDelegation) return true;
+    const opening = c.view?.openingUserHash ?? null;
+    return opening !== null && host.mainOpening !== null && opening !== host.mainOpening;
+  }
+
+  private attachMain(s: Session, turn: TurnState, c: AgentCallInput, id: AgentIdentity): void {
+    if (id.offersDelegation === true) turn.mainOffersDelegation = true;
+    turn.mainOpening ??= c.view?.openingUserHash ?? null;
+    turn.clientTurnId ??= id.clientTurnId;
+    this.attach(turn, c, 'main', null);
+    if (turn.terminal === null && isTerminalCall(c.record)) {
+      turn.terminal = c.record;
+      // A late answer to a turn closed by the next prompt: it did finish.
+      turn.removeAnomaly('agent_turn_interrupted');
+      if (s.open === turn) this.close(s, turn, null);
+    }
+  }
+
+  private attach(turn: TurnState, c: AgentCallInput, role: 'main' | 'subagent', sub: string | null): void {
+    c.record.turn_id = turn.id;
+    turn.add(c.record, role, sub, c.requestStart, c.responseEnd);
+    if (this.o.snapshots) this.queue(turn, false);
+  }
+
+  private open(s: Session, c: AgentCallInput, id: AgentIdentity, startMissed: boolean): TurnState {
+    const turn = new TurnState({
+      source: this.o.source,
+      sessionId: s.id,
+      agent: s.agent,
+      first: c.record,
+      start: c.requestStart,
+      startMissed,
+      mainOpening: c.view?.openingUserHash ?? null,
+      clientTurnId: id.clientTurnId,
+    });
+    s.open = turn;
+    return turn;
+  }
+
+  /** The turn a call made at request time `t` belongs to: the latest of the session's turns
+   * (open or waiting for late calls) that started at or before `t`. */
+  private homeTurn(s: Session, t: Micros): TurnState | null {
+    let best: TurnState | null = null;
+    for (const k of s.closing) if (k.start <= t && (best === null || k.start > best.start)) best = k;
+    if (s.open !== null && s.open.start <= t && (best === null || s.open.start > best.start)) best = s.open;
+    return best;
+  }
+
+  /** The earliest turn of the session opened by a follow-up (start missed) after time `t`. */
+  private startMissedAfter(s: Session, t: Micros): TurnState | null {
+    let best: TurnState | null = null;
+    for (const k of [s.open, ...s.closing]) {
+      if (k === null || !k.startMissed || k.start < t) continue;
+      if (best === null || k.start < best.start) best = k;
+    }
+    return best;
+  }
+
+  private reopen(s: Session, turn: TurnState): void {
+    const i = s.closing.indexOf(turn);
+    if (i >= 0) s.closing.splice(i, 1);
+    turn.closing = false;
+    turn.terminal = null;
+    s.open = turn;
+  }
+
+  // --- sessions ------------------------------------------------------------------------------
+
+  /** The client's session id, else one derived from the conversation (DESIGN §5): a Responses
+   * chain, the first tool-call id, the opening's hash. A conversation's first call is named after
+   * what its next request will carry: its own first tool-call id, or the opening it creates. */
+  private sessionIdFor(id: AgentIdentity, c: AgentCallInput): string | null {
+    if (id.sessionId !== null) return id.sessionId;
+    const v = c.view;
+    if (id.auxiliary || v === null) return null;
+    if (v.previousResponseId !== null) {
+      const s = this.responseAlias.get(v.previousResponseId);
+      if (s !== undefined) return s;
+    }
+    if (v.anchorToolCallId !== null) return v.anchorToolCallId;
+    if (v.openingHash !== null) return `conv-${v.openingHash}`;
+    if (v.openingUserHash === null) return null;
+    const r = c.record;
+    const firstId = r.tool_calls[0]?.id ?? null;
+    if (firstId !== null) return firstId;
+    return `conv-${openingHashOf(v.openingUserHash, r.content.output_text, r.tool_calls.map((t) => t.name))}`;
+  }
+
+  private rememberResponse(responseId: string, sessionId: string): void {
+    if (this.responseAlias.size >= RESPONSE_ALIAS_CAP) {
+      const oldest = this.responseAlias.keys().next().value;
+      if (oldest !== undefined) this.responseAlias.delete(oldest);
+    }
+    this.responseAlias.set(responseId, sessionId);
+  }
+
+  private session(agent: string, id: string): Session {
+    const key = `${agent}\u0000${id}`;
+    const found = this.sessions.get(key);
+    if (found !== undefined) return found;
+    if (this.sessions.size >= this.o.maxSessions) this.evictOldest();
+    const s: Session = { key, id, agent, open: null, closing: [], lastSeen: 0, finalizedUntil: 0 };
+    this.sessions.set(key, s);
+    if (this.sessionIds.size < SESSION_COUNT_CAP) this.sessionIds.add(key);
+    else if (!this.sessionIds.has(key)) this.extraSessions++;
+    return s;
+  }
+
+  /** Marks activity: the session moves to the back of the activity order. */
+  private touch(s: Session, c: AgentCallInput): void {
+    const t = Math.max(c.requestStart, c.responseEnd ?? 0);
+    if (t > s.lastSeen) s.lastSeen = t;
+    this.sessions.delete(s.key);
+    this.sessions.set(s.key, s);
+  }
+
+  private evictOldest(): void {
+    const oldest = this.sessions.values().next().value;
+    if (oldest === undefined) return;
+    this.anomalies?.add('agent_sessions_capped');
+    if (oldest.open !== null) this.finalize(oldest, oldest.open, 'agent_session_evicted');
+    for (const k of [...oldest.closing]) this.finalize(oldest, k, null);
+    this.sessions.delete(oldest.key);
+  }
+
+  // --- closing -------------------------------------------------------------------------------
+
+  /** The turn stops taking new main calls and waits the grace period for late ones. */
+  private close(s: Session, turn: TurnState, reason: string | null): void {
+    if (s.open === turn) s.open = null;
+    if (reason !== null) turn.addAnomaly(reason);
+    turn.closing = true;
+    turn.closeAt = this.watermark + this.o.graceMs * 1000;
+    s.closing.push(turn);
+    this.closingQueue.push({ turn, session: s });
+    if (s.closing.length > CLOSING_PER_SESSION) this.finalize(s, s.closing[0]!, null);
+  }
+
+  private finalizeClosed(until: Micros = this.watermark): void {
+    const q = this.closingQueue;
+    while (this.closingHead < q.length) {
+      const e = q[this.closingHead]!;
+      // Entries of turns made final early or reopened are stale: skip them.
+      const live = !e.turn.final && e.turn.closing;
+      if (live && e.turn.closeAt > until) break;
+      this.closingHead++;
+      if (live) this.finalize(e.session, e.turn, null);
+    }
+    // Drop the consumed head now and then: the queue holds only turns still in their grace.
+    if (this.closingHead > 1024 && this.closingHead * 2 > q.length) {
+      q.splice(0, this.closingHead);
+      this.closingHead = 0;
+    }
+  }
+
+  private finalize(s: Session, turn: TurnState, reason: string | null): void {
+    if (turn.final) return;
+    turn.final = true;
+    if (reason !== null) turn.addAnomaly(reason);
+    if (s.open === turn) s.open = null;
+    const i = s.closing.indexOf(turn);
+    if (i >= 0) s.closing.splice(i, 1);
+    if (turn.lastMainStart > s.finalizedUntil) s.finalizedUntil = turn.lastMainStart;
+    this.queue(turn, true);
+  }
+
+  /** Sessions silent for the idle timeout: the open turn closes as incomplete, the state goes. */
+  private sweepIdle(): void {
+    const limit = this.watermark - this.o.idleTimeoutMs * 1000;
+    for (const s of this.sessions.values()) {
+      if (s.lastSeen > limit) break;
+      if (s.open !== null) this.finalize(s, s.open, 'agent_turn_idle_timeout');
+      for (const k of [...s.closing]) this.finalize(s, k, null);
+      this.sessions.delete(s.key);
+    }
+  }
+
+  // --- output --------------------------------------------------------------------------------
+
+  private queue(turn: TurnState, final: boolean): void {
+    // One snapshot per turn per call is enough: replace a queued one.
+    if (!final) {
+      const last = this.pending[this.pending.length - 1];
+      if (last !== undefined && last.turn === turn && !last.final) return;
+    }
+    this.pending.push({ turn, final });
+  }
+
+  private drain(): void {
+    while (this.pending.length > 0) {
+      const batch = this.pending.splice(0, this.pending.length);
+      for (const { turn, final } of batch) {
+        if (!final && turn.final) continue; // its final record follows
+        const status = final ? (turn.terminal !== null ? 'complete' : 'incomplete') : 'in_progress';
+        if (final) this.turns++;
+        this.o.onTurn(turn.toRecord(status, this.thresholds), final);
+      }
+    }
+  }
+}

@@ -1,0 +1,192 @@
+import { describe, expect, it, vi } from 'vitest';
+import { decodeExchange } from './registry.js';
+import { openingHashOf, PREVIEW_CHARS, requestViewOf, stripInjected } from './request-view.js';
+import { makeExchange } from './test-helpers.test-support.js';
+
+const reminder = '<system-reminder>\nThe following skills are available…\n</system-reminder>';
+
+describe('request view: Anthropic Messages', () => {
+  const opening = [
+    { role: 'user', content: [{ type: 'text', text: reminder }, { type: 'text', text: 'Fix the failing test' }] },
+    { role: 'assistant', content: [{ type: 'text', text: 'Looking.' }, { type: 'tool_use', id: 'toolu_A', name: 'Read', input: { path: 'a.ts' } }] },
+  ];
+
+  it('sees a typed prompt under injected reminders', () => {
+    const v = requestViewOf('anthropic.messages', {
+      model: 'claude',
+      max_tokens: 32000,
+      system: [{ type: 'text', text: "You are Claude Code, Anthropic's official CLI for Claude." }],
+      metadata: { user_id: 'user_abc_account__session_5f0c' },
+      messages: [opening[0]],
+    })!;
+    expect(v.messageCount).toBe(1);
+    expect(v.lastIsUserPrompt).toBe(true);
+    expect(v.userPreview).toBe('Fix the failing test');
+    expect(v.openingUserHash).toMatch(/^[0-9a-f]{16}$/);
+    expect(v.openingHash).toBeNull();
+    expect(v.anchorToolCallId).toBeNull();
+    expect(v.metadataUserId).toBe('user_abc_account__session_5f0c');
+    expect(v.systemPreview).toBe("You are Claude Code, Anthropic's official CLI for Claude.");
+    expect(v.maxTokens).toBe(32000);
+  });
+
+  it('tells tool results and reminder-only messages from prompts', () => {
+    const results = requestViewOf('anthropic.messages', {
+      messages: [
+        ...opening,
+        { role: 'user', content: [{ type: 'tool_result', tool_use_id: 'toolu_A', content: 'x' }, { type: 'text', text: reminder }] },
+      ],
+    })!;
+    expect(results.lastIsUserPrompt).toBe(false);
+    expect(results.userPreview).toBeNull();
+    expect(results.toolResultIds).toEqual(['toolu_A']);
+    expect(results.anchorToolCallId).toBe('toolu_A');
+    expect(results.historyHasTools).toBe(true);
+
+    const onlyReminder = requestViewOf('anthropic.messages', { messages: [...opening, { role: 'user', content: reminder }] })!;
+    expect(onlyReminder.lastIsUserPrompt).toBe(false);
+  });
+
+  it('computes the same opening hash from the history as from the first answer', () => {
+    const first = requestViewOf('anthropic.messages', { messages: [opening[0]] })!;
+    const later = requestViewOf('anthropic.messages', { messages: [...opening, { role: 'user', content: 'next' }] })!;
+    expect(later.openingUserHash).toBe(first.openingUserHash);
+    expect(later.openingHash).toBe(openingHashOf(first.openingUserHash!, 'Looking.', ['Read']));
+    // Another first message is another conversation.
+    const other = requestViewOf('anthropic.messages', { messages: [{ role: 'user', content: 'Something else' }] })!;
+    expect(other.openingUserHash).not.toBe(first.openingUserHash);
+  });
+
+  it('caps the preview', () => {
+    const v = requestViewOf('anthropic.messages', { messages: [{ role: 'user', content: 'word '.repeat(500) }] })!;
+    expect(v.userPreview!.length).toBe(PREVIEW_CHARS + 1);
+    expect(v.userPreview!.endsWith('…')).toBe(true);
+  });
+});
+
+describe('request view: OpenAI Chat', () => {
+  it('reads system, prompt, tool calls and tool results', () => {
+    const history = [
+      { role: 'system', content: 'You are a helpful agent.' },
+      { role: 'user', content: 'What is in README?' },
+      { role: 'assistant', content: null, tool_calls: [{ id: 'call_1', type: 'function', function: { name: 'read', arguments: '{}' } }] },
+      { role: 'tool', tool_call_id: 'call_1', content: '# readme' },
+    ];
+    const v = requestViewOf('openai.chat_completions', { model: 'gpt-4o', max_completion_tokens: 5, messages: history })!;
+    expect(v.systemPreview).toBe('You are a helpful agent.');
+    expect(v.lastIsUserPrompt).toBe(false);
+    expect(v.toolResultIds).toEqual(['call_1']);
+    expect(v.anchorToolCallId).toBe('call_1');
+    expect(v.maxTokens).toBe(5);
+    const next = requestViewOf('openai.chat_completions', { messages: [...history, { role: 'assistant', content: 'A readme.' }, { role: 'user', content: [{ type: 'text', text: 'Thanks' }] }] })!;
+    expect(next.lastIsUserPrompt).toBe(true);
+    expect(next.userPreview).toBe('Thanks');
+    expect(next.openingHash).toBe(v.openingHash);
+  });
+});
+
+describe('request view: OpenAI Responses', () => {
+  it('reads Codex-shaped input: context items, then the prompt', () => {
+    const v = requestViewOf('openai.responses', {
+      instructions: 'You are Codex, a coding agent.',
+      input: [
+        { type: 'message', role: 'developer', content: [{ type: 'input_text', text: '<permissions instructions>…' }] },
+        { type: 'message', role: 'user', content: [{ type: 'input_text', text: '<environment_context>\n<cwd>/w</cwd>\n</environment_context>' }] },
+        { type: 'message', role: 'user', content: [{ type: 'input_text', text: 'Review the capture module' }] },
+      ],
+    })!;
+    expect(v.messageCount).toBe(3);
+    expect(v.lastIsUserPrompt).toBe(true);
+    expect(v.userPreview).toBe('Review the capture module');
+    expect(v.systemPreview).toBe('You are Codex, a coding agent.');
+  });
+
+  it('treats a trailing run of tool outputs as the last message', () => {
+    const v = requestViewOf('openai.responses', {
+      input: [
+        { role: 'user', content: 'go' },
+        { type: 'function_call', call_id: 'c1', name: 'shell', arguments: '{}' },
+        { type: 'function_call', call_id: 'c2', name: 'shell', arguments: '{}' },
+        { type: 'function_call_output', call_id: 'c1', output: 'a' },
+        { type: 'function_call_output', call_id: 'c2', output: 'b' },
+      ],
+      previous_response_id: 'resp_1',
+    })!;
+    expect(v.lastIsUserPrompt).toBe(false);
+    expect(v.toolResultIds).toEqual(['c1', 'c2']);
+    expect(v.anchorToolCallId).toBe('c1');
+    expect(v.previousResponseId).toBe('resp_1');
+  });
+
+  it('takes a string input as the user prompt', () => {
+    const v = requestViewOf('openai.responses', { input: 'hello', max_output_tokens: 1 })!;
+    expect(v.lastIsUserPrompt).toBe(true);
+    expect(v.maxTokens).toBe(1);
+  });
+});
+
+describe('request view: Gemini', () => {
+  it('reads contents, function calls and responses', () => {
+    const contents = [
+      { role: 'user', parts: [{ text: 'List the files' }] },
+      { role: 'model', parts: [{ functionCall: { name: 'ls', args: {} } }] },
+      { role: 'user', parts: [{ functionResponse: { name: 'ls', response: { files: [] } } }] },
+    ];
+    const v = requestViewOf('gemini.generate_content', { systemInstruction: { parts: [{ text: 'Be brief.' }] }, contents, generationConfig: { maxOutputTokens: 9 } })!;
+    expect(v.lastIsUserPrompt).toBe(false);
+    expect(v.historyHasTools).toBe(true);
+    expect(v.anchorToolCallId).toBeNull(); // Gemini function calls carry no id here
+    expect(v.openingHash).toBe(openingHashOf(v.openingUserHash!, '', ['ls']));
+    expect(v.systemPreview).toBe('Be brief.');
+    expect(v.maxTokens).toBe(9);
+    const prompt = requestViewOf('gemini.generate_content', { contents: [{ parts: [{ text: 'hi' }] }] })!;
+    expect(prompt.lastIsUserPrompt).toBe(true);
+  });
+});
+
+describe('injected context', () => {
+  it('is removed with its nesting (a hook reminder inside a reminder)', () => {
+    expect(stripInjected('<system-reminder>\nhook: <system-reminder>\nenv\n</system-reminder>\nmore\n</system-reminder> any issue?')).toBe(' any issue?');
+    expect(stripInjected('<environment_context><cwd>/w</cwd></environment_context>Go')).toBe('Go');
+    expect(stripInjected('<system-reminder>never closed')).toBe('');
+    expect(stripInjected('plain <b>text</b>')).toBe('plain <b>text</b>');
+  });
+
+  it('user text right after tool results continues the round-trip (Chat)', () => {
+    const v = requestViewOf('openai.chat_completions', {
+      messages: [
+        { role: 'user', content: 'run /analysis' },
+        { role: 'assistant', content: null, tool_calls: [{ id: 'c1', type: 'function', function: { name: 'SlashCommand', arguments: '{}' } }] },
+        { role: 'tool', tool_call_id: 'c1', content: 'launched' },
+        { role: 'user', content: '<command-message>analysis is running…</command-message> # Workflow' },
+      ],
+    })!;
+    expect(v.lastIsUserPrompt).toBe(false);
+  });
+});
+
+describe('request view: bad input', () => {
+  it('gives null or an empty view, never throws', () => {
+    expect(requestViewOf('anthropic.messages', 'text')).toBeNull();
+    expect(requestViewOf('embeddings', {})).toBeNull();
+    const v = requestViewOf('anthropic.messages', { messages: [null, 3, { role: 'user', content: [null, { type: 'text' }] }] })!;
+    expect(v.messageCount).toBe(3);
+    expect(v.lastIsUserPrompt).toBe(false);
+    expect(requestViewOf('openai.responses', { input: [{ type: 7 }] })!.lastIsUserPrompt).toBe(false);
+  });
+});
+
+describe('the registry fills request_view', () => {
+  it('from the request JSON the decoder parses, parsed once', () => {
+    const reqBody = { model: 'gpt-4o', messages: [{ role: 'user', content: 'hi there' }], tools: [{ type: 'function', function: { name: 'x' } }] };
+    const text = JSON.stringify(reqBody);
+    const spy = vi.spyOn(JSON, 'parse');
+    const r = decodeExchange(
+      makeExchange({ target: '/v1/chat/completions', reqBody, resBody: { id: 'c', model: 'gpt-4o', choices: [{ message: { content: 'yo' }, finish_reason: 'stop' }] } }),
+    );
+    const parsesOfRequest = spy.mock.calls.filter((c) => c[0] === text).length;
+    spy.mockRestore();
+    expect('call' in r && r.call.request_view?.userPreview).toBe('hi there');
+    expect(parsesOfRequest).toBe(1);
+  });
+});
