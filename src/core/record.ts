@@ -1,4 +1,4 @@
-import type { CallError, FinishReason, ToolCall, Usage } from '../decoders/types.js';
+import type { CallError, FinishReason, ToolCall, Usage } from './call-parts.js';
 
 /** Timestamps of a call, ISO 8601 with µs (DESIGN §4). */
 export interface CallTiming {
