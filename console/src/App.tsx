@@ -10,6 +10,9 @@ import { HealthPage } from './pages/Health.js';
 import { ModelsPage } from './pages/Models.js';
 import { OverviewPage } from './pages/Overview.js';
 import { PerformancePage } from './pages/Performance.js';
+import { SessionDetailPage, SessionsPage } from './pages/Sessions.js';
+import { TurnDetailPage } from './pages/TurnDetail.js';
+import { TurnsPage } from './pages/Turns.js';
 import { TrafficPage } from './pages/Traffic.js';
 
 interface NavItem {
@@ -34,7 +37,8 @@ const NAV: { group: string; items: NavItem[] }[] = [
     group: 'Inspect',
     items: [
       { to: '/calls', label: 'Calls' },
-      { to: '/turns', label: 'Turns', coming: true },
+      { to: '/turns', label: 'Agent turns' },
+      { to: '/sessions', label: 'Sessions' },
       { to: '/exchanges', label: 'HTTP exchanges' },
     ],
   },
@@ -48,9 +52,25 @@ const NAV: { group: string; items: NavItem[] }[] = [
   },
 ];
 
+/** A path segment as typed or linked; null when its %-escapes are broken (then: not found). */
+function decoded(segment: string): string | null {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return null;
+  }
+}
+
 function route(path: string) {
   const call = /^\/calls\/([0-9a-fA-F-]{36})$/.exec(path);
   if (call) return <CallDetailPage id={call[1]!} />;
+  const turn = /^\/turns\/([0-9a-fA-F-]{36})$/.exec(path);
+  if (turn) return <TurnDetailPage id={turn[1]!} />;
+  const session = /^\/sessions\/([^/]+)$/.exec(path);
+  if (session) {
+    const id = decoded(session[1]!);
+    if (id !== null) return <SessionDetailPage id={id} />;
+  }
   const ex = /^\/exchanges\/([0-9a-fA-F-]{36})$/.exec(path);
   if (ex) return <ExchangeDetailPage id={ex[1]!} />;
   switch (path) {
@@ -66,6 +86,10 @@ function route(path: string) {
       return <ErrorsPage />;
     case '/calls':
       return <CallsPage />;
+    case '/turns':
+      return <TurnsPage />;
+    case '/sessions':
+      return <SessionsPage />;
     case '/exchanges':
       return <ExchangesPage />;
     case '/health':

@@ -18,6 +18,8 @@ export type {
 } from '../../src/store/types.js';
 export type { HealthResponse, SourceHealth } from '../../src/api/types.js';
 export type { LlmCallRecord, CallTiming } from '../../src/core/record.js';
+export type { AgentRole, AgentTurnRecord, TurnStep, TurnUsage } from '../../src/core/record.js';
+export type { SessionDetail, SessionSummary, TurnDetail, TurnStatus } from '../../src/store/types.js';
 
 /** Thrown for any non-2xx answer; `status` 401 makes the app ask for the access token. */
 export class ApiError extends Error {

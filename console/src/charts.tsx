@@ -27,7 +27,7 @@ interface ChartProps {
 
 const PAD = { top: 8, right: 12, bottom: 22, left: 56 };
 
-function useWidth(): [React.RefObject<HTMLDivElement | null>, number] {
+export function useWidth(): [React.RefObject<HTMLDivElement | null>, number] {
   const ref = useRef<HTMLDivElement | null>(null);
   const [w, setW] = useState(600);
   useEffect(() => {
@@ -44,7 +44,7 @@ function useWidth(): [React.RefObject<HTMLDivElement | null>, number] {
 }
 
 /** 1, 2 or 5 × 10^k steps giving about `n` ticks up to `max`. */
-function niceTicks(max: number, n = 4): number[] {
+export function niceTicks(max: number, n = 4): number[] {
   if (!(max > 0)) return [0];
   const raw = max / n;
   const mag = 10 ** Math.floor(Math.log10(raw));

@@ -48,6 +48,12 @@ export function time(iso: string | null | undefined): string {
   return iso.replace('T', ' ').replace(/(\.\d{3})\d*Z$/, '$1').replace(/Z$/, '');
 }
 
+/** ISO µs string → "01-15 10:00:01" (UTC): month, day and second, for narrow list columns. */
+export function shortTime(iso: string | null | undefined): string {
+  if (!iso) return '–';
+  return iso.slice(5, 19).replace('T', ' ');
+}
+
 /** Milliseconds since the epoch of an ISO string with µs (Date.parse keeps ms; add the rest). */
 export function epochMs(iso: string): number {
   const base = Date.parse(iso);

@@ -1,12 +1,14 @@
 /**
  * The live feed (GET /api/v1/live, Server-Sent Events): one EventSource for the whole console.
- * Pages subscribe to new calls; the browser reconnects by itself after a drop.
+ * Pages subscribe to new calls (event `call`) and to turns as they start, grow and end (event
+ * `turn`, the whole turn record each time); the browser reconnects by itself after a drop.
  */
 import { useEffect, useState } from 'react';
-import type { CallListItem } from './api.js';
+import type { AgentTurnRecord, CallListItem } from './api.js';
 
-type Listener = (call: CallListItem) => void;
-const listeners = new Set<Listener>();
+type Listener<T> = (item: T) => void;
+const callListeners = new Set<Listener<CallListItem>>();
+const turnListeners = new Set<Listener<AgentTurnRecord>>();
 let source: EventSource | null = null;
 let connected = false;
 const stateListeners = new Set<(c: boolean) => void>();
@@ -16,34 +18,48 @@ function setConnected(c: boolean): void {
   for (const fn of stateListeners) fn(c);
 }
 
+/** Hands each event's JSON to the listeners; a line that is not JSON is dropped, not thrown. */
+function dispatch<T>(listeners: Set<Listener<T>>, data: string): void {
+  let item: T;
+  try {
+    item = JSON.parse(data) as T;
+  } catch {
+    return;
+  }
+  for (const fn of listeners) fn(item);
+}
+
 function ensure(): void {
   if (source !== null) return;
   source = new EventSource('/api/v1/live', { withCredentials: true });
   source.onopen = () => setConnected(true);
   source.onerror = () => setConnected(false);
-  source.addEventListener('call', (e: MessageEvent<string>) => {
-    let call: CallListItem;
-    try {
-      call = JSON.parse(e.data) as CallListItem;
-    } catch {
-      return;
-    }
-    for (const fn of listeners) fn(call);
-  });
+  source.addEventListener('call', (e: MessageEvent<string>) => dispatch(callListeners, e.data));
+  source.addEventListener('turn', (e: MessageEvent<string>) => dispatch(turnListeners, e.data));
 }
 
 export function startLive(): void {
   ensure();
 }
 
-export function useLiveCalls(fn: Listener): void {
+function useLive<T>(listeners: Set<Listener<T>>, fn: Listener<T>): void {
   useEffect(() => {
     ensure();
     listeners.add(fn);
     return () => {
       listeners.delete(fn);
     };
-  }, [fn]);
+  }, [listeners, fn]);
+}
+
+/** `fn` must be stable (useCallback): a new function re-subscribes. */
+export function useLiveCalls(fn: Listener<CallListItem>): void {
+  useLive(callListeners, fn);
+}
+
+/** Every turn event: a new turn, a turn that gained a call, a turn that ended. */
+export function useLiveTurns(fn: Listener<AgentTurnRecord>): void {
+  useLive(turnListeners, fn);
 }
 
 export function useLiveConnected(): boolean {

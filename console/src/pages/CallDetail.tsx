@@ -1,5 +1,6 @@
-import { useState } from 'react';
+import { useState, type ReactNode } from 'react';
 import type { CallDetail, LlmCallRecord } from '../api.js';
+import { SessionLink, turnPath } from '../agent-ui.js';
 import { Empty, ErrorBox, Facts, Loading, PageHeader, Panel, StatusBadge, Tag } from '../components.js';
 import { outputMessage, parseConversation, type Message, type Part } from '../conversation.js';
 import { int, ms, short, time } from '../format.js';
@@ -126,6 +127,15 @@ function Usage({ call }: { call: LlmCallRecord }) {
   );
 }
 
+/** Agent, session and turn of a call an agent profile recognised, each linking to its page. */
+function agentFacts(call: LlmCallRecord): [string, ReactNode][] {
+  if (call.agent === null && call.session_id === null && call.turn_id === null) return [];
+  const rows: [string, ReactNode][] = [['Agent', <span className="mono" data-testid="call-agent">{call.agent ?? '–'}{call.agent_role ? ` (${call.agent_role})` : ''}</span>]];
+  if (call.session_id !== null) rows.push(['Session', <span data-testid="call-session"><SessionLink id={call.session_id} full /></span>]);
+  if (call.turn_id !== null) rows.push(['Turn', <Link to={turnPath(call.turn_id)} className="mono" data-testid="call-turn">{call.turn_id}</Link>]);
+  return rows;
+}
+
 export function CallDetailPage({ id }: { id: string }) {
   const r = useApi<CallDetail>(`/calls/${id}`);
   if (r.error) {
@@ -158,6 +168,7 @@ export function CallDetailPage({ id }: { id: string }) {
               ['Started', `${time(call.timing.request_start)} UTC`],
               ['Client → server', `${call.client.ip}:${call.client.port} → ${call.server.host ?? call.server.ip}`],
               ['User agent', call.user_agent ?? '–'],
+              ...agentFacts(call),
               ['Key fingerprint', call.api_key_fingerprint ?? '–'],
               ['Tools offered', call.tools_offered.length > 0 ? call.tools_offered.join(', ') : '–'],
               ...(call.anomalies.length > 0 ? ([['Anomalies', call.anomalies.join(', ')]] as [string, string][]) : []),
