@@ -1,6 +1,7 @@
 /**
- * Store benchmark (issue 3): fills a fresh DuckDB file with N synthetic calls (default 1,000,000)
- * in batches, then times the queries the API serves most. Prints a markdown table.
+ * Store benchmark (issues 3 and 4): fills a fresh DuckDB file with N synthetic calls (default
+ * 1,000,000) and their agent turns (one per 8 calls of the two thirds of sessions that have an
+ * agent) in batches, then times the queries the API serves most. Prints a markdown table.
  *
  *   npm run build && node dist/bench/store.js [--calls N] [--batch N] [--db PATH] [--keep]
  *
@@ -11,7 +12,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openStore } from '../src/store/index.js';
-import { syntheticCall } from '../src/store/synthetic-records.js';
+import type { AgentTurnRecord } from '../src/core/record.js';
+import { syntheticCall, syntheticTurn, syntheticTurnId, TURN_CALLS } from '../src/store/synthetic-records.js';
 import type { Store } from '../src/store/types.js';
 
 const args = process.argv.slice(2);
@@ -48,25 +50,40 @@ async function time(runs: number, fn: (i: number) => Promise<unknown>): Promise<
   return { p50: pct(ms, 0.5), p95: pct(ms, 0.95) };
 }
 
-async function ingest(store: Store): Promise<number> {
+/** Calls per second and turns per second of store time (generating records is not ingest). */
+async function ingest(store: Store): Promise<{ calls: number; turns: number; turnCount: number }> {
   let busy = 0;
-  for (let i = 0; i < N; i += BATCH) {
+  let turnBusy = 0;
+  let turnCount = 0;
+  // Whole turns per batch: a batch boundary never splits one.
+  const batchSize = Math.max(TURN_CALLS, BATCH - (BATCH % TURN_CALLS));
+  for (let i = 0; i < N; i += batchSize) {
     const batch = [];
-    for (let j = i; j < Math.min(N, i + BATCH); j++) batch.push(syntheticCall(j, { start: T0, stepUs: STEP_US }));
-    // Only the store's time counts: generating synthetic records is not ingest.
+    for (let j = i; j < Math.min(N, i + batchSize); j++) batch.push(syntheticCall(j, { start: T0, stepUs: STEP_US }));
+    const turns: AgentTurnRecord[] = [];
+    for (let k = 0; k * TURN_CALLS < batch.length; k++) {
+      const t = syntheticTurn(i / TURN_CALLS + k, batch.slice(k * TURN_CALLS, (k + 1) * TURN_CALLS));
+      if (t) turns.push(t);
+    }
     const t = performance.now();
     await store.insertCalls(batch);
-    busy += performance.now() - t;
-    if ((i / BATCH) % 20 === 0) process.stderr.write(`\r${i + batch.length} calls…`);
+    const t2 = performance.now();
+    // As the pipeline's sink does: a turn after its calls.
+    await store.upsertTurns(turns);
+    busy += t2 - t;
+    turnBusy += performance.now() - t2;
+    turnCount += turns.length;
+    if ((i / batchSize) % 20 === 0) process.stderr.write(`\r${i + batch.length} calls…`);
   }
   process.stderr.write('\n');
-  return N / (busy / 1000);
+  return { calls: N / (busy / 1000), turns: turnCount / (turnBusy / 1000), turnCount };
 }
 
 const store = await openStore({ path, retention: false });
 const rate = await ingest(store);
 const rows: [string, string, string][] = [];
-rows.push([`ingest (${N.toLocaleString('en')} calls, batches of ${BATCH})`, `${Math.round(rate).toLocaleString('en')} calls/s`, '']);
+rows.push([`ingest (${N.toLocaleString('en')} calls, batches of ${BATCH})`, `${Math.round(rate.calls).toLocaleString('en')} calls/s`, '']);
+rows.push([`ingest turns (${rate.turnCount.toLocaleString('en')}, after each call batch)`, `${Math.round(rate.turns).toLocaleString('en')} turns/s`, '']);
 
 const fmt = (r: { p50: number; p95: number }): [string, string] => [`${r.p50.toFixed(1)} ms`, `${r.p95.toFixed(1)} ms`];
 const RUNS = 50;
@@ -82,6 +99,25 @@ rows.push(['timeseries whole range (1 min buckets, 6 metrics)', ...fmt(await tim
 rows.push(['summary whole range', ...fmt(await time(10, () => store.summary({})))]);
 rows.push(['models whole range', ...fmt(await time(10, () => store.models({})))]);
 rows.push(['filterValues', ...fmt(await time(10, () => store.filterValues()))]);
+const TURNS = Math.floor(N / TURN_CALLS);
+rows.push(['listTurns first page (50)', ...fmt(await time(RUNS, () => store.listTurns({}, { limit: 50 })))]);
+const midTurn = await store.listTurns({ to: T0 + Math.floor(N / 2) * STEP_US }, { limit: 50 });
+rows.push(['listTurns deep cursor (mid-range)', ...fmt(await time(RUNS, () => store.listTurns({}, { limit: 50, cursor: midTurn.next_cursor })))]);
+rows.push(['listTurns filtered (agent+status incomplete)', ...fmt(await time(RUNS, () => store.listTurns({ agent: ['codex'], status: ['incomplete'] }, { limit: 50 })))]);
+rows.push(['listTurns q (previews, no match)', ...fmt(await time(10, () => store.listTurns({ q: 'no such text anywhere' }, { limit: 50 })))]);
+// Turns of sessions with an agent: k where floor(k / 5) % 3 != 2 (synthetic-records.ts).
+const turnIds = Array.from({ length: RUNS + 1 }, (_, i) => {
+  let k = Math.floor((i * 7919 * 104729) % TURNS);
+  while (Math.floor(k / 5) % 3 === 2) k = (k + 5) % TURNS;
+  return syntheticTurnId(k, { start: T0, stepUs: STEP_US });
+});
+rows.push(['getTurn (random id, with its 8 calls)', ...fmt(await time(RUNS, (i) => store.getTurn(turnIds[i]!)))]);
+rows.push(['listSessions first page (50)', ...fmt(await time(RUNS, () => store.listSessions({}, { limit: 50 })))]);
+const midSession = await store.listSessions({ to: T0 + Math.floor(N / 2) * STEP_US }, { limit: 50 });
+rows.push(['listSessions deep cursor (mid-range)', ...fmt(await time(RUNS, () => store.listSessions({}, { limit: 50, cursor: midSession.next_cursor })))]);
+rows.push(['listSessions filtered (agent, last hour)', ...fmt(await time(RUNS, () => store.listSessions({ agent: ['codex'], from: T0 + N * STEP_US - 3_600_000_000 }, { limit: 50 })))]);
+// Sessions whose number is a multiple of 3 are claude-code ones (synthetic-records.ts).
+rows.push(['getSession (5 turns)', ...fmt(await time(RUNS, (i) => store.getSession(`sess-${((i * 7919) % Math.max(1, Math.floor(TURNS / 15))) * 3}`)))]);
 rows.push(['listCalls q (full-text, no match)', ...fmt(await time(5, () => store.listCalls({ q: 'no such text anywhere' }, { limit: 50 })))]);
 const stats = await store.stats();
 await store.close();

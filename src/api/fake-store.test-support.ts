@@ -3,7 +3,7 @@
  * that do not depend on the data. Every method records its arguments and answers from
  * `answers`; the data tests run against the real DuckDB store (api.duckdb.test.ts).
  */
-import type { LlmCallRecord } from '../core/record.js';
+import type { AgentTurnRecord, LlmCallRecord } from '../core/record.js';
 import type { HealthInfo } from './types.js';
 import type {
   CallDetail,
@@ -18,12 +18,17 @@ import type {
   PageRequest,
   Percentiles,
   RetentionResult,
+  SessionDetail,
+  SessionFilter,
+  SessionSummary,
   Store,
   StoredExchange,
   StoreStats,
   Summary,
   TimeseriesOptions,
   TimeseriesResult,
+  TurnDetail,
+  TurnFilter,
 } from '../store/types.js';
 
 const noPct: Percentiles = { count: 0, p50: null, p95: null, p99: null, avg: null, max: null };
@@ -65,6 +70,10 @@ export class FakeStore implements Store {
   listItems: CallListItem[] = [];
   detail: CallDetail | null = null;
   exchange: StoredExchange | null = null;
+  turns: AgentTurnRecord[] = [];
+  turnDetail: TurnDetail | null = null;
+  sessions: SessionSummary[] = [];
+  sessionDetail: SessionDetail | null = null;
 
   private record(method: string, ...args: unknown[]): void {
     this.calls.push({ method, args });
@@ -74,8 +83,30 @@ export class FakeStore implements Store {
   async insertCalls(): Promise<number> {
     return 0;
   }
+  async insertCallsReturningIds(): Promise<string[]> {
+    return [];
+  }
   async insertExchanges(): Promise<number> {
     return 0;
+  }
+  async upsertTurns(): Promise<string[]> {
+    return [];
+  }
+  async listTurns(filter: TurnFilter, page?: PageRequest): Promise<Page<AgentTurnRecord>> {
+    this.record('listTurns', filter, page);
+    return { items: this.turns, next_cursor: null };
+  }
+  async getTurn(id: string): Promise<TurnDetail | null> {
+    this.record('getTurn', id);
+    return this.turnDetail;
+  }
+  async listSessions(filter: SessionFilter, page?: PageRequest): Promise<Page<SessionSummary>> {
+    this.record('listSessions', filter, page);
+    return { items: this.sessions, next_cursor: null };
+  }
+  async getSession(id: string): Promise<SessionDetail | null> {
+    this.record('getSession', id);
+    return this.sessionDetail;
   }
   async listCalls(filter: CallFilter, page?: PageRequest): Promise<Page<CallListItem>> {
     this.record('listCalls', filter, page);
@@ -119,6 +150,7 @@ export class FakeStore implements Store {
       finish_reason: [],
       agent: [],
       session_id: [],
+      agent_role: [],
       source: [],
       client_ip: [],
       server: [],
@@ -130,7 +162,7 @@ export class FakeStore implements Store {
     return { path: ':fake:', schema_version: 1, tables: { calls: 0 }, file_bytes: 0, wal_bytes: 0, retention: false };
   }
   async applyRetention(): Promise<RetentionResult> {
-    return { reference: null, calls_deleted: 0, exchanges_deleted: 0, bodies_dropped: 0 };
+    return { reference: null, calls_deleted: 0, exchanges_deleted: 0, turns_deleted: 0, bodies_dropped: 0 };
   }
   async close(): Promise<void> {}
 }
@@ -204,6 +236,7 @@ export function sampleRecord(id: string, outputText = 'Hello there.'): LlmCallRe
     agent: null,
     session_id: null,
     turn_id: null,
+    agent_role: null,
     api_key_fingerprint: null,
     attributes: {},
     content: { output_text: outputText, reasoning_text: '' },

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { syntheticTurnOf } from '../store/synthetic-records.js';
 import { sampleRecord } from './fake-store.test-support.js';
 import { callListItem, LiveFeed, type LiveClient } from './live-feed.js';
 
@@ -57,7 +58,27 @@ describe('LiveFeed', () => {
       expect(e!.id).toBe(rec.id);
       expect(JSON.parse(e!.data)).toEqual(JSON.parse(JSON.stringify(callListItem(rec))));
     }
-    expect(feed.stats).toEqual({ published: 1, delivered: 2, dropped: 0 });
+    expect(feed.stats).toEqual({ published: 1, delivered: 2, dropped: 0, turns_published: 0 });
+  });
+
+  it('sends each turn snapshot as an `event: turn` with the turn record as data, calls and turns in publish order', () => {
+    const feed = new LiveFeed({ heartbeatMs: 0 });
+    const a = new FakeClient();
+    feed.subscribe(a);
+    const done = syntheticTurnOf(0, { start: Date.UTC(2026, 0, 1) * 1000, stepUs: 1_000_000 }, { user_preview: 'line\nbreak\r\nand data: fake' })!;
+    const running = { ...done, status: 'in_progress' as const, steps: done.steps.slice(0, 2), call_count: 2 };
+    feed.publishTurn(running);
+    feed.publish(sampleRecord('019bc1a4-0000-7000-8000-000000000009'));
+    feed.publishTurn(done);
+    const got = events(a.frames);
+    expect(got.map((e) => [e.event, e.id])).toEqual([
+      ['turn', done.id],
+      ['call', '019bc1a4-0000-7000-8000-000000000009'],
+      ['turn', done.id],
+    ]);
+    expect(JSON.parse(got[0]!.data)).toEqual(running);
+    expect(JSON.parse(got[2]!.data)).toEqual(done);
+    expect(feed.stats).toEqual({ published: 1, delivered: 3, dropped: 0, turns_published: 2 });
   });
 
   it('list rows carry no content, only a preview', () => {

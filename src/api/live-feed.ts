@@ -1,14 +1,15 @@
 /**
- * The live feed (DESIGN §6): the pipeline publishes each new call once; every connected client gets
- * it as a Server-Sent Event (WHATWG HTML §9.2). The event is serialised once and the same string is
- * written to every client.
+ * The live feed (DESIGN §6): the pipeline publishes each new call once, and each agent-turn snapshot
+ * as it is committed (issue 4: a turn is published again as it grows and once more when it is
+ * complete or incomplete); every connected client gets it as a Server-Sent Event (WHATWG HTML
+ * §9.2). The event is serialised once and the same string is written to every client.
  *
  * A client that cannot keep up is dropped, never buffered without bound: before each write the
  * client's pending output (Node's own writable buffer, which `res.write` fills when the socket is
  * slower than we are) is checked against a cap. The browser's EventSource reconnects by itself and
  * the console reloads the list, so a drop costs the client a refresh, not the server its memory.
  */
-import type { LlmCallRecord } from '../core/record.js';
+import type { AgentTurnRecord, LlmCallRecord } from '../core/record.js';
 import { STORE_CAPS, type CallListItem } from '../store/types.js';
 
 /** How a connected client is written to; `http.ServerResponse` fits via `sseClientFor`. */
@@ -55,7 +56,7 @@ export class LiveFeed {
   private heartbeat: NodeJS.Timeout | null = null;
   private closed = false;
   /** Counters for the health page and the tests. */
-  readonly stats = { published: 0, delivered: 0, dropped: 0 };
+  readonly stats = { published: 0, delivered: 0, dropped: 0, turns_published: 0 };
 
   constructor(opts: LiveFeedOptions = {}) {
     this.maxPendingBytes = opts.maxPendingBytes ?? LIVE_DEFAULTS.maxPendingBytes;
@@ -95,6 +96,18 @@ export class LiveFeed {
     // JSON.stringify escapes CR and LF inside strings, so the data is one line and cannot end the
     // event or inject fields (SSE line ends are CR, LF, CRLF only: WHATWG HTML §9.2.6).
     const frame = `event: call\nid: ${sseSafe(call.id)}\ndata: ${JSON.stringify(call)}\n\n`;
+    this.broadcast(frame, true);
+  }
+
+  /**
+   * Sends a turn snapshot (the record as GET /api/v1/turns lists it) to every client. Never
+   * throws. Publish after the store has committed it, so a client that opens it finds it.
+   */
+  publishTurn(turn: AgentTurnRecord): void {
+    if (this.closed) return;
+    this.stats.turns_published++;
+    if (this.clients.size === 0) return;
+    const frame = `event: turn\nid: ${sseSafe(turn.id)}\ndata: ${JSON.stringify(turn)}\n\n`;
     this.broadcast(frame, true);
   }
 

@@ -16,8 +16,10 @@ import {
   type ExchangeFilter,
   type GroupByField,
   type PageRequest,
+  type SessionFilter,
   type StatusFilter,
   type TimeseriesMetric,
+  type TurnFilter,
 } from '../store/types.js';
 import { badRequest } from './errors.js';
 
@@ -26,8 +28,11 @@ import { badRequest } from './errors.js';
 export const MAX_VALUE_CHARS = 512;
 /** Values per list parameter: more than a person selects in a filter UI. */
 export const MAX_VALUES = 50;
-/** Opaque cursor length: the store's cursor (time + UUID, base64url) is well under 200. */
-export const MAX_CURSOR_CHARS = 512;
+/** Opaque cursor length: the store's cursor (time + id, base64url) is under 200 for UUIDs; a
+ * session's cursor carries its session id, which agents choose (up to ~1,000 characters). */
+export const MAX_CURSOR_CHARS = 2_048;
+/** Longest session id in a path: Fastify's maxParamLength (src/api/server.ts). */
+export const MAX_SESSION_ID_CHARS = 200;
 
 export type RawQuery = Record<string, string | string[] | undefined>;
 
@@ -107,6 +112,9 @@ const status = z.string().transform((s, ctx): StatusFilter => {
 /** DESIGN §3 finish reasons (src/decoders/types.ts FinishReason). */
 const FINISH_REASONS = ['stop', 'length', 'tool_call', 'content_filter', 'error', 'cancelled', 'other'] as const;
 
+/** src/core/record.ts AgentRole. */
+const AGENT_ROLES = ['main', 'subagent', 'auxiliary'] as const;
+
 const bool = z.enum(['true', 'false', '1', '0']).transform((s) => s === 'true' || s === '1');
 
 const limit = z
@@ -153,11 +161,31 @@ const callFilterShape = {
   stream: one(bool),
   agent: many(plain),
   session: many(plain),
+  turn: many(plain),
+  agent_role: many(z.enum(AGENT_ROLES), true),
   source: many(plain),
   client: many(ipAddress),
   server: many(plain),
   key: many(plain),
   q: one(text(STORE_CAPS.qChars, true)),
+};
+
+const TURN_STATUSES = ['in_progress', 'complete', 'incomplete'] as const;
+
+const sessionFilterShape = {
+  from: one(time),
+  to: one(time),
+  agent: many(plain),
+  session: many(plain),
+  status: many(z.enum(TURN_STATUSES), true),
+  source: many(plain),
+  q: one(text(STORE_CAPS.qChars, true)),
+};
+
+const turnFilterShape = {
+  ...sessionFilterShape,
+  has_stalls: one(bool),
+  has_loops: one(bool),
 };
 
 const pageShape = {
@@ -243,6 +271,8 @@ const callsQuery = z.strictObject({ ...callFilterShape, ...pageShape });
 const callFilterQuery = z.strictObject(callFilterShape);
 const timeseriesQuery = z.strictObject(timeseriesShape);
 const exchangesQuery = z.strictObject({ ...exchangeFilterShape, ...pageShape });
+const turnsQuery = z.strictObject({ ...turnFilterShape, ...pageShape });
+const sessionsQuery = z.strictObject({ ...sessionFilterShape, ...pageShape });
 const noQuery = z.strictObject({});
 
 // ───────────────────────────── parsing ─────────────────────────────
@@ -301,6 +331,8 @@ function toCallFilter(p: CallFilterParams): CallFilter {
   if (p.stream !== undefined) f.stream = p.stream;
   if (p.agent) f.agent = p.agent;
   if (p.session) f.session_id = p.session;
+  if (p.turn) f.turn_id = p.turn;
+  if (p.agent_role) f.agent_role = p.agent_role;
   if (p.source) f.source = p.source;
   if (p.client) f.client_ip = p.client;
   if (p.server) f.server = p.server;
@@ -364,6 +396,41 @@ export function parseExchangesQuery(raw: unknown): { filter: ExchangeFilter; pag
   if (p.connection) f.connection_id = p.connection;
   if (p.q !== undefined) f.q = p.q;
   return { filter: f, page: toPage(p) };
+}
+
+type SessionFilterParams = z.output<typeof sessionsQuery>;
+
+function toSessionFilter(p: SessionFilterParams): SessionFilter {
+  checkRange(p);
+  const f: SessionFilter = {};
+  if (p.from !== undefined) f.from = p.from;
+  if (p.to !== undefined) f.to = p.to;
+  if (p.agent) f.agent = p.agent;
+  if (p.session) f.session_id = p.session;
+  if (p.status) f.status = p.status;
+  if (p.source) f.source = p.source;
+  if (p.q !== undefined) f.q = p.q;
+  return f;
+}
+
+export function parseTurnsQuery(raw: unknown): { filter: TurnFilter; page: PageRequest } {
+  const p = parse(turnsQuery, raw);
+  const f: TurnFilter = toSessionFilter(p);
+  if (p.has_stalls !== undefined) f.has_stalls = p.has_stalls;
+  if (p.has_loops !== undefined) f.has_loops = p.has_loops;
+  return { filter: f, page: toPage(p) };
+}
+
+export function parseSessionsQuery(raw: unknown): { filter: SessionFilter; page: PageRequest } {
+  const p = parse(sessionsQuery, raw);
+  return { filter: toSessionFilter(p), page: toPage(p) };
+}
+
+/** A session id (the router has already percent-decoded it): any text an agent may send, bounded. */
+export function parseSessionId(raw: unknown): string {
+  const r = text(MAX_SESSION_ID_CHARS).safeParse(raw);
+  if (!r.success) throw badRequest(`invalid session id: ${r.error.issues[0]?.message ?? 'not text'}`);
+  return r.data;
 }
 
 /** Endpoints that take no parameters still refuse unknown ones (a typo should not pass silently). */

@@ -47,8 +47,12 @@ describe('errors', () => {
     const { srv, store } = server();
     const cases: [string, number, string][] = [
       ['/api/v1/nope', 404, 'not_found'],
-      ['/api/v1/turns', 501, 'not_implemented'],
-      ['/api/v1/sessions/abc', 501, 'not_implemented'],
+      ['/api/v1/turns/not-a-uuid', 400, 'bad_request'],
+      ['/api/v1/turns/019bc1a4-0000-7000-8000-000000000001', 404, 'not_found'],
+      ['/api/v1/turns?status=done', 400, 'bad_request'],
+      ['/api/v1/sessions/abc', 404, 'not_found'],
+      ['/api/v1/sessions/a%00b', 400, 'bad_request'],
+      ['/api/v1/sessions?has_stalls=true', 400, 'bad_request'],
       ['/api/v1/costs', 501, 'not_implemented'],
       ['/api/v1/alerts', 501, 'not_implemented'],
       ['/api/v1/annotations', 501, 'not_implemented'],
@@ -67,7 +71,7 @@ describe('errors', () => {
       expect(typeof res.json().error.message).toBe('string');
     }
     // Rejected input never reached the store.
-    expect(store.calls.filter((c) => c.method === 'listCalls')).toHaveLength(0);
+    expect(store.calls.filter((c) => ['listCalls', 'listTurns', 'listSessions'].includes(c.method))).toHaveLength(0);
   });
 
   it("maps the store's argument errors to 400 and hides everything else behind a 500 without details", async () => {

@@ -9,6 +9,7 @@ import { StoreError } from '../store/types.js';
 import { registerConsole } from './console-static.js';
 import { ApiError, errorBody, type ErrorCode } from './errors.js';
 import type { LiveFeed } from './live-feed.js';
+import { registerAgentRoutes } from './routes/agents.js';
 import { registerCallRoutes } from './routes/calls.js';
 import { registerHealthRoute } from './routes/health.js';
 import { registerLiveRoute } from './routes/live.js';
@@ -140,6 +141,7 @@ export function createServer(opts: ServerOptions): ApiServer {
   });
 
   registerCallRoutes(app, opts.store);
+  registerAgentRoutes(app, opts.store);
   registerStatsRoutes(app, opts.store);
   registerHealthRoute(app, opts.store, opts.health, opts.liveFeed);
   registerLiveRoute(app, opts.liveFeed);

@@ -71,5 +71,6 @@ export interface HealthResponse extends HealthInfo {
   db: StoreStats | null;
   /** Set when `Store.stats()` failed: the page should say the database is unreadable. */
   db_error: string | null;
-  live: { clients: number; published: number; delivered: number; dropped: number };
+  /** `published` counts calls, `turns_published` turn snapshots; `delivered` counts frames of both. */
+  live: { clients: number; published: number; delivered: number; dropped: number; turns_published: number };
 }

@@ -58,9 +58,15 @@ export async function runReplay(file: string, o: ReplayCommandOptions): Promise<
       health: () => healthOf(source, sink),
     });
     const live = serving.liveFeed;
-    sink = new StoreSink(serving.store, (calls) => {
-      for (const c of calls) live.publish(c);
-    });
+    sink = new StoreSink(
+      serving.store,
+      (calls) => {
+        for (const c of calls) live.publish(c);
+      },
+      (turns) => {
+        for (const t of turns) live.publishTurn(t);
+      },
+    );
     if (!o.quiet) {
       process.stderr.write(`llmtap: storing into ${serving.dbPath}${serving.url ? `, serving ${serving.url}` : ''}\n`);
     }

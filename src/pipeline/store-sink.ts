@@ -3,9 +3,15 @@
  * over synchronously; `drain()` is awaited between file reads so the queue never grows past one
  * batch or so, and a failed write (disk full, unwritable file) stops the replay with what was
  * committed before it intact.
+ *
+ * Agent turns (issue 4) arrive as snapshots: the tracker sends a turn again each time it grows,
+ * until it is complete or incomplete. Only the last snapshot of each turn waits here, and a turn
+ * is written only once every call queued before it is committed, so a stored turn never names a
+ * call the database does not have yet.
  */
-import type { HttpExchangeRecord, LlmCallRecord } from '../core/record.js';
+import type { AgentTurnRecord, HttpExchangeRecord, LlmCallRecord } from '../core/record.js';
 import type { HttpExchange } from '../http/types.js';
+import { redactText } from '../redact/secrets.js';
 import type { Store, StoredExchange } from '../store/types.js';
 import { buildStoredExchange } from './stored-exchange.js';
 
@@ -14,39 +20,95 @@ import { buildStoredExchange } from './stored-exchange.js';
 const BATCH_CALLS = 2_000;
 /** Exchanges carry bodies (up to ~320 KiB each after capping): fewer per batch bounds memory. */
 const BATCH_EXCHANGES = 500;
+/** Turns carry their steps (~250 bytes a call): 500 turns of even 100 calls is ~12 MB at most. */
+const BATCH_TURNS = 500;
+/** A record waits at most this long (wall clock) for its batch to fill: a slow capture still shows
+ * its calls and in-progress turns in the console within about a second. */
+const MAX_WAIT_MS = 1_000;
+
+interface PendingTurn {
+  turn: AgentTurnRecord;
+  /** Calls that must be committed first: every call queued before this snapshot arrived. */
+  afterCalls: number;
+}
+
+/**
+ * Secrets never reach the store (DESIGN §7). The tracker builds previews from content the pipeline
+ * already redacted; redacting the free text once more here costs little and holds even if a
+ * preview were ever taken from somewhere else.
+ */
+function redactTurn(t: AgentTurnRecord): AgentTurnRecord {
+  const text = (s: string | null): string | null => (s === null ? null : redactText(s));
+  return {
+    ...t,
+    user_preview: text(t.user_preview),
+    final_preview: text(t.final_preview),
+    loops: t.loops.map((l) => ({ ...l, arguments_preview: redactText(l.arguments_preview) })),
+  };
+}
 
 export class StoreSink {
   private calls: LlmCallRecord[] = [];
   private exchanges: StoredExchange[] = [];
+  /** Latest snapshot per turn id, in the order they last arrived. */
+  private turns = new Map<string, PendingTurn>();
+  /** Calls ever queued / ever committed (inserted or already stored): orders turns after calls. */
+  private callsQueued = 0;
+  private callsCommitted = 0;
   callsInserted = 0;
   exchangesInserted = 0;
+  /** Turn snapshots written (new or changed). */
+  turnsWritten = 0;
   batches = 0;
   lastError: string | null = null;
 
+  /**
+   * @param onCommitted calls newly stored by a batch, after its commit (a call already in the
+   *   database, e.g. a capture replayed twice, is not reported again)
+   * @param onTurnsCommitted turn snapshots written by a batch, after its commit (a snapshot equal
+   *   to the stored one is not reported)
+   */
   constructor(
     private readonly store: Store,
     private readonly onCommitted?: (calls: LlmCallRecord[]) => void,
+    private readonly onTurnsCommitted?: (turns: AgentTurnRecord[]) => void,
   ) {}
 
+  /** Wall-clock time the oldest waiting record arrived, null when nothing waits. */
+  private oldestWaiting: number | null = null;
+
   addCall(record: LlmCallRecord, ex: HttpExchange): void {
+    this.oldestWaiting ??= performance.now();
     this.calls.push(record);
+    this.callsQueued++;
     this.exchanges.push(buildStoredExchange(ex, record));
   }
 
   addOther(record: HttpExchangeRecord, ex: HttpExchange): void {
+    this.oldestWaiting ??= performance.now();
     this.exchanges.push(buildStoredExchange(ex, record));
   }
 
+  /** A turn snapshot; a later snapshot of the same turn id replaces it if both are still waiting. */
+  addTurn(turn: AgentTurnRecord): void {
+    this.oldestWaiting ??= performance.now();
+    this.turns.delete(turn.id);
+    this.turns.set(turn.id, { turn: redactTurn(turn), afterCalls: this.callsQueued });
+  }
+
   get pending(): number {
-    return this.calls.length + this.exchanges.length;
+    return this.calls.length + this.exchanges.length + this.turns.size;
   }
 
-  /** Write a batch when one is full. */
+  /** Write a batch when one is full, or when its oldest record has waited long enough. */
   async drain(): Promise<void> {
-    if (this.calls.length >= BATCH_CALLS || this.exchanges.length >= BATCH_EXCHANGES) await this.flush();
+    const full = this.calls.length >= BATCH_CALLS || this.exchanges.length >= BATCH_EXCHANGES || this.turns.size >= BATCH_TURNS;
+    if (full || (this.oldestWaiting !== null && performance.now() - this.oldestWaiting >= MAX_WAIT_MS)) {
+      await this.flush();
+    }
   }
 
-  /** Write everything queued: calls first, so a call is never missing while its exchange exists. */
+  /** Write everything queued: calls first, so a call is never missing while its exchange or turn exists. */
   async flush(): Promise<void> {
     try {
       await this.writeAll();
@@ -57,15 +119,46 @@ export class StoreSink {
   }
 
   private async writeAll(): Promise<void> {
-    while (this.calls.length > 0 || this.exchanges.length > 0) {
+    for (;;) {
+      const turns = this.readyTurns();
+      if (this.calls.length === 0 && this.exchanges.length === 0 && turns.length === 0) {
+        // Turns still waiting for their calls stay queued; they are no older than those calls.
+        this.oldestWaiting = this.turns.size > 0 ? performance.now() : null;
+        return;
+      }
       this.batches++;
       const calls = this.calls.splice(0, BATCH_CALLS);
       const exchanges = this.exchanges.splice(0, BATCH_EXCHANGES);
       if (calls.length > 0) {
-        this.callsInserted += await this.store.insertCalls(calls);
-        this.onCommitted?.(calls);
+        const ids = new Set(await this.store.insertCallsReturningIds(calls));
+        this.callsCommitted += calls.length;
+        this.callsInserted += ids.size;
+        if (ids.size > 0) this.onCommitted?.(ids.size === calls.length ? calls : calls.filter((c) => ids.has(c.id)));
       }
       if (exchanges.length > 0) this.exchangesInserted += await this.store.insertExchanges(exchanges);
+      // Taken before the calls above were written, so every one of them waited on calls already
+      // committed before this batch or in it.
+      if (turns.length > 0) await this.writeTurns(turns);
     }
+  }
+
+  /** Up to a batch of waiting turns whose calls are all committed, taken off the queue. */
+  private readyTurns(): AgentTurnRecord[] {
+    const out: AgentTurnRecord[] = [];
+    // Calls in this.calls are written before these turns, in the same round.
+    const committedThisRound = this.callsCommitted + Math.min(this.calls.length, BATCH_CALLS);
+    for (const [id, p] of this.turns) {
+      if (out.length >= BATCH_TURNS) break;
+      if (p.afterCalls > committedThisRound) continue;
+      out.push(p.turn);
+      this.turns.delete(id);
+    }
+    return out;
+  }
+
+  private async writeTurns(turns: AgentTurnRecord[]): Promise<void> {
+    const written = new Set(await this.store.upsertTurns(turns));
+    this.turnsWritten += written.size;
+    if (written.size > 0) this.onTurnsCommitted?.(turns.filter((t) => written.has(t.id)));
   }
 }

@@ -4,7 +4,7 @@
  * the same interface. Values cross this boundary as plain JSON-friendly data: timestamps as ISO
  * 8601 strings with µs (src/core/time.ts `isoMicros`) in results, `Micros` numbers in filters.
  */
-import type { LlmCallRecord } from '../core/record.js';
+import type { AgentRole, AgentTurnRecord, LlmCallRecord, TurnUsage } from '../core/record.js';
 import type { Micros } from '../core/time.js';
 
 // ───────────────────────────── records written ─────────────────────────────
@@ -79,6 +79,46 @@ export type CallListItem = Omit<LlmCallRecord, 'content'> & {
   output_preview: string;
 };
 
+export type TurnStatus = AgentTurnRecord['status'];
+
+/** A turn and its calls (list items) in step order. A step whose call is not stored (not yet
+ * committed, or removed by retention) has no entry: match calls to steps by `call_id`. */
+export interface TurnDetail {
+  turn: AgentTurnRecord;
+  calls: CallListItem[];
+}
+
+/** A session: one conversation, summed over its stored turns. */
+export interface SessionSummary {
+  session_id: string;
+  /** Agent and source of its first turn (a session id belongs to one agent). */
+  agent: string;
+  source: string;
+  /** First turn's start; last turn's end (its start while it has no end yet). */
+  start: string;
+  end: string | null;
+  turn_count: number;
+  /** Calls of its turns (sum of turn call_count; auxiliary calls outside turns are not counted). */
+  call_count: number;
+  tool_call_count: number;
+  /** Sums over the turns; a count is null only when no turn reported it. */
+  usage: TurnUsage;
+  /** Sum over turns with a cost, null when none has one. */
+  cost_usd: number | null;
+  /** Status of the latest turn: in_progress means the session is active. */
+  last_status: TurnStatus;
+  last_turn_id: string;
+  /** The user's request that opened the session (its first turn's user_preview). */
+  first_user_preview: string | null;
+}
+
+/** A session and its turns, oldest first (at most STORE_CAPS.sessionTurns: `turns_truncated`). */
+export interface SessionDetail {
+  session: SessionSummary;
+  turns: AgentTurnRecord[];
+  turns_truncated: boolean;
+}
+
 export interface CallDetail {
   call: LlmCallRecord;
   /** The raw exchange the call was decoded from (same id), or null if none was stored. */
@@ -112,6 +152,9 @@ export interface CallFilter {
   stream?: boolean;
   agent?: string[];
   session_id?: string[];
+  turn_id?: string[];
+  /** What the call is to its turn (main, subagent, auxiliary); calls no agent profile matched have none. */
+  agent_role?: AgentRole[];
   source?: string[];
   /** Client IP, exact. */
   client_ip?: string[];
@@ -143,6 +186,42 @@ export interface ExchangeFilter {
   q?: string;
 }
 
+/** Filter over agent turns (same semantics as CallFilter). */
+export interface TurnFilter {
+  /** Turn start ≥ from (µs since the epoch, inclusive). */
+  from?: Micros;
+  /** Turn start < to (exclusive). */
+  to?: Micros;
+  agent?: string[];
+  session_id?: string[];
+  status?: TurnStatus[];
+  source?: string[];
+  /** Turns that had at least one stall (true) or none (false). */
+  has_stalls?: boolean;
+  /** Turns that had at least one loop (true) or none (false). */
+  has_loops?: boolean;
+  /** Case-insensitive substring in the user and final previews (same rules as CallFilter.q). */
+  q?: string;
+}
+
+/**
+ * Filter over sessions (all turns sharing a session_id). `agent`, `source` and `session_id` select
+ * the turns a session is built from; the others apply to the session as a whole.
+ */
+export interface SessionFilter {
+  /** The session was active at or after `from`: its last turn's end (or start) ≥ from. */
+  from?: Micros;
+  /** The session started before `to`: its first turn's start < to. */
+  to?: Micros;
+  agent?: string[];
+  session_id?: string[];
+  /** Status of the session's latest turn. */
+  status?: TurnStatus[];
+  source?: string[];
+  /** Case-insensitive substring in the previews of any of its turns. */
+  q?: string;
+}
+
 /** Cursor pagination, newest first by default. */
 export interface PageRequest {
   /** 1..500, default 50; values outside are clamped. */
@@ -156,7 +235,8 @@ export interface PageRequest {
 export interface Page<T> {
   items: T[];
   /** Pass back to get the next page; null at the end. Stable under concurrent inserts:
-   * it encodes (request_start, id) of the last item, so new rows never shift a walk. */
+   * it encodes the sort key of the last item (calls and exchanges: request_start and id; turns:
+   * start and id; sessions: first start and session_id), so new rows never shift a walk. */
   next_cursor: string | null;
 }
 
@@ -301,6 +381,7 @@ export type FilterField =
   | 'finish_reason'
   | 'agent'
   | 'session_id'
+  | 'agent_role'
   | 'source'
   | 'client_ip'
   | 'server'
@@ -333,6 +414,9 @@ export interface RetentionPolicy {
   exchangesDays: number;
   /** Exchange bodies and events are dropped sooner than the rows (they are most of the bytes). */
   bodiesDays: number;
+  /** Agent turns, on their start time; default `callsDays` (a turn outliving its calls shows
+   * nothing in its detail, one dropped before them hides calls that still exist). */
+  turnsDays?: number;
 }
 
 export interface RetentionResult {
@@ -340,6 +424,7 @@ export interface RetentionResult {
   reference: string | null;
   calls_deleted: number;
   exchanges_deleted: number;
+  turns_deleted: number;
   bodies_dropped: number;
 }
 
@@ -361,12 +446,30 @@ export interface Store {
    * Resolves only once the transaction is committed (durable in the WAL).
    */
   insertCalls(records: LlmCallRecord[]): Promise<number>;
+  /** insertCalls, answering the ids actually inserted (in the order given): the live feed
+   * publishes only those, so a capture replayed twice is not announced twice. */
+  insertCallsReturningIds(records: LlmCallRecord[]): Promise<string[]>;
   insertExchanges(records: StoredExchange[]): Promise<number>;
+  /**
+   * Write turn snapshots, one transaction. A turn is stored once per id and the last snapshot
+   * wins (within the batch: the last given; across batches: the last written), with two
+   * exceptions that make storing a capture twice a no-op: a snapshot equal to what is stored is
+   * not written again, and an in_progress snapshot with no more calls than a stored complete or
+   * incomplete turn is ignored (it is an earlier snapshot of the same capture). Returns the ids
+   * written (new or changed), in the order of their last snapshot in `turns`.
+   */
+  upsertTurns(turns: AgentTurnRecord[]): Promise<string[]>;
 
   listCalls(filter: CallFilter, page?: PageRequest): Promise<Page<CallListItem>>;
   getCall(id: string): Promise<CallDetail | null>;
   listExchanges(filter: ExchangeFilter, page?: PageRequest): Promise<Page<ExchangeListItem>>;
   getExchange(id: string): Promise<StoredExchange | null>;
+  /** Turns, keyset-paginated on (start, id), newest first by default. */
+  listTurns(filter: TurnFilter, page?: PageRequest): Promise<Page<AgentTurnRecord>>;
+  getTurn(id: string): Promise<TurnDetail | null>;
+  /** Sessions, keyset-paginated on (start of the first turn, session_id), newest first by default. */
+  listSessions(filter: SessionFilter, page?: PageRequest): Promise<Page<SessionSummary>>;
+  getSession(sessionId: string): Promise<SessionDetail | null>;
 
   summary(filter: CallFilter): Promise<Summary>;
   timeseries(filter: CallFilter, opts: TimeseriesOptions): Promise<TimeseriesResult>;
@@ -437,6 +540,11 @@ export const STORE_CAPS = {
   filterValues: 100,
   models: 500,
   errorGroups: 500,
+  /** Turns in a session detail: a day of heavy agent use is a few hundred turns. */
+  sessionTurns: 1_000,
+  /** Calls fetched for a turn detail: the tracker's own step cap is lower (a turn of thousands of
+   * calls is a runaway loop, and its first calls are what explains it). */
+  turnCalls: 5_000,
   /** Max length of the `q` search string. */
   qChars: 1_000,
   /** Values per array filter field (a multi-select, not a bulk lookup). */

@@ -125,6 +125,82 @@ describe('the database never holds a secret', () => {
   });
 });
 
+/**
+ * A Claude Code turn (prompt → Bash → Bash → Bash → answer) whose prompt, tool arguments (a loop
+ * of the same call) and answer carry planted keys: everything the turn record previews.
+ */
+const TURN_KEYS = {
+  prompt: 'sk-ant-api03-PLANTEDturnPromptKEY0123456789',
+  toolArgs: 'sk-proj-PLANTEDturnToolArgsKEY0123456789ab',
+  answer: 'AIzaSyPLANTEDturnAnswerKEY0123456789abcdefg',
+};
+
+function plantedTurnPcap(): Uint8Array {
+  const t0: Micros = Date.UTC(2026, 0, 21, 9, 0, 0) * 1000;
+  const headers: [string, string][] = [
+    ['Host', 'api.anthropic.com'],
+    ['User-Agent', 'claude-cli/2.1.104 (external, cli)'],
+    ['Content-Type', 'application/json'],
+    ['anthropic-version', '2023-06-01'],
+    ['x-api-key', 'sk-ant-api03-agentsafety-00000000000000000000000'],
+    ['X-Claude-Code-Session-Id', '5f0c7a52-2d7e-4f57-9d0a-1b2c3d4e5f60'],
+  ];
+  const tools = ['Agent', 'Bash', 'Read'].map((name) => ({ name, description: name, input_schema: { type: 'object' } }));
+  const user = { role: 'user', content: [{ type: 'text', text: `deploy with my key ${TURN_KEYS.prompt} please` }] };
+  const input = { command: `curl -H 'Authorization: ${TURN_KEYS.toolArgs}' https://example.test` };
+  const messages: object[] = [user];
+  const exchanges = [];
+  for (let i = 0; i < 4; i++) {
+    const at = t0 + i * 2_000_000;
+    const last = i === 3;
+    const tool = { type: 'tool_use', id: `toolu_safety${i}`, name: 'Bash', input };
+    const reply = {
+      id: `msg_safety${i}`, type: 'message', role: 'assistant', model: 'claude-sonnet-4-5',
+      content: last ? [{ type: 'text', text: `Deployed using ${TURN_KEYS.answer}.` }] : [tool],
+      stop_reason: last ? 'end_turn' : 'tool_use',
+      usage: { input_tokens: 100, output_tokens: 20 },
+    };
+    exchanges.push({
+      request: [requestPiece(at, 'POST', '/v1/messages?beta=true', headers, utf8(JSON.stringify({ model: 'claude-sonnet-4-5', max_tokens: 1024, messages: [...messages], tools })))],
+      response: responsePieces({ status: 200, reason: 'OK', headers: [['Content-Type', 'application/json']], body: [{ at: at + 500_000, data: utf8(JSON.stringify(reply)) }], framing: 'content-length' }).pieces,
+    });
+    messages.push({ role: 'assistant', content: reply.content }, { role: 'user', content: [{ type: 'tool_result', tool_use_id: tool.id, content: 'ok' }] });
+  }
+  const conn = buildConnection({ client: { ip: '10.1.2.4', port: 41000 }, server: { ip: '10.9.9.7', port: 80 }, start: t0, seed: 3, exchanges });
+  return pcapBytes(mergeConnections([conn]), { kind: 'pcap' });
+}
+
+describe('agent turns never hold a secret', () => {
+  it('a turn whose prompt, tool arguments and answer carry keys is stored without them', async () => {
+    const pcap = join(dir, 'planted-turn.pcap');
+    writeFileSync(pcap, plantedTurnPcap());
+    const raw = readFileSync(pcap).toString('latin1');
+    for (const k of Object.values(TURN_KEYS)) expect(raw).toContain(k);
+
+    const db = join(dir, 'planted-turn.duckdb');
+    const r = spawnSync(process.execPath, [cli, 'replay', pcap, '--db', db, '--exit-after-drain', '--no-retention'], { encoding: 'utf8' });
+    expect(r.status, r.stderr).toBe(0);
+    for (const file of [db, `${db}.wal`]) {
+      if (!existsSync(file)) continue;
+      const bytes = readFileSync(file).toString('latin1');
+      for (const k of Object.values(TURN_KEYS)) expect(bytes).not.toContain(k);
+    }
+    const store = await openStore({ path: db, retention: false });
+    try {
+      const turns = await store.listTurns({});
+      // The turn is there (else this proves nothing about turns), with the previews it is built from.
+      expect(turns.items).toHaveLength(1);
+      const turn = turns.items[0]!;
+      expect(turn).toMatchObject({ agent: 'claude-code', status: 'complete', call_count: 4 });
+      expect(turn.user_preview).toContain('[REDACTED]');
+      const everything = JSON.stringify([turns, await store.getTurn(turn.id), await store.listSessions({}), await store.getSession(turn.session_id)]);
+      for (const k of Object.values(TURN_KEYS)) expect(everything).not.toContain(k);
+    } finally {
+      await store.close();
+    }
+  });
+});
+
 describe('crash safety', () => {
   const root = process.getuid?.() === 0;
   it.skipIf(!root && process.env['CI'] !== 'true')('a full disk gives one clear line, and what was committed still opens', async () => {

@@ -1,14 +1,12 @@
 /**
- * Routes DESIGN §6 lists whose data comes with later issues: agent turns and sessions (issue 4),
- * costs, alerts and annotations (issue 5). They answer 501 with a clear message, so the console can
+ * Routes DESIGN §6 lists whose data comes with later issues: costs, alerts and annotations
+ * (issue 5). They answer 501 with a clear message, so the console can
  * show "not yet" and a client learns the route exists.
  */
 import type { FastifyInstance } from 'fastify';
 import { errorBody } from '../errors.js';
 
 const PLANNED: Record<string, string> = {
-  turns: 'agent turns arrive with the turn tracker',
-  sessions: 'agent sessions arrive with the turn tracker',
   costs: 'costs arrive with the pricing module',
   alerts: 'alerts arrive with the alerting module',
   annotations: 'annotations are not implemented yet',

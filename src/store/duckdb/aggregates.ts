@@ -349,6 +349,7 @@ const FILTER_VALUE_EXPRS: [FilterField, string][] = [
   ['finish_reason', 'finish_reason'],
   ['agent', 'agent'],
   ['session_id', 'session_id'],
+  ['agent_role', 'agent_role'],
   ['source', 'source'],
   ['client_ip', 'client_ip'],
   ['server', 'server_ip'],
@@ -363,7 +364,7 @@ export async function filterValues(db: SerialConnection, filter: CallFilter): Pr
   const unions = FILTER_VALUE_EXPRS.map(([f, e]) => `SELECT '${f}' AS f, ${e} AS v FROM sel`).join(' UNION ALL ');
   const rows = await db.all(
     `WITH sel AS MATERIALIZED (SELECT provider, api, request_model, response_model, status_code, finish_reason,
-       agent, session_id, source, client_ip, server_ip, server_host, api_key_fingerprint FROM calls ${where})
+       agent, session_id, agent_role, source, client_ip, server_ip, server_host, api_key_fingerprint FROM calls ${where})
      SELECT f, v, count(*) AS n FROM (${unions}) WHERE v IS NOT NULL GROUP BY f, v
      QUALIFY row_number() OVER (PARTITION BY f ORDER BY n DESC, v) <= ${STORE_CAPS.filterValues}
      ORDER BY f, n DESC, v`,

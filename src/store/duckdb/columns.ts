@@ -78,6 +78,8 @@ export const CALL_COLUMNS: ColumnSpec<CallRow>[] = [
   col('agent', 'varchar', (c) => c.r.agent),
   col('session_id', 'varchar', (c) => c.r.session_id),
   col('turn_id', 'varchar', (c) => c.r.turn_id),
+  // Written by name: the column came with migration 3 and sits last in the table (tableOrder).
+  col('agent_role', 'varchar', (c) => c.r.agent_role ?? null),
   col('api_key_fingerprint', 'varchar', (c) => c.r.api_key_fingerprint),
   col('output_text', 'varchar', (c) => c.r.content?.output_text ?? ''),
   col('reasoning_text', 'varchar', (c) => c.r.content?.reasoning_text ?? ''),
@@ -145,6 +147,17 @@ export const EXCHANGE_COLUMNS: ColumnSpec<ExchangeRow>[] = [
   col('response_end', 'ts', (e) => e.responseEnd),
   col('anomalies', 'varchar', (e) => JSON.stringify(e.x.anomalies)),
 ];
+
+/**
+ * The specs in the table's own column order, which is what an appender fills. Columns added by
+ * later migrations sit at the end of the table whatever their place in a spec list, and a file at
+ * an older version lacks them: a spec without a column is left out, a column without a spec
+ * (one a newer llmtap added) gets NULL.
+ */
+export function tableOrder<R>(specs: ColumnSpec<R>[], tableColumns: readonly string[]): ColumnSpec<R>[] {
+  const byName = new Map(specs.map((c) => [c.name, c]));
+  return tableColumns.map((name) => byName.get(name) ?? col<R>(name, 'varchar', () => null));
+}
 
 const INT32_MAX = 2 ** 31 - 1;
 

@@ -15,12 +15,15 @@ export function encodeCursor(c: Cursor): string {
   return Buffer.from(JSON.stringify([c.t, c.id, c.o]), 'utf8').toString('base64url');
 }
 
-/** Ids are UUIDs; a generous bound keeps a forged cursor from carrying a huge string. */
-const MAX_ID_CHARS = 200;
+/** Call, exchange and turn ids are UUIDs; session ids come from agents' headers and bodies (a
+ * UUID, a hash, an opaque string). A generous bound keeps a forged cursor from carrying a huge one. */
+const MAX_ID_CHARS = 1_000;
+/** base64url of [t, id, order] with MAX_ID_CHARS of id (JSON-escaped, UTF-8) fits well within. */
+export const MAX_CURSOR_CHARS = 8_000;
 
 export function decodeCursor(s: string, order: 'asc' | 'desc'): Cursor {
   const bad = (why: string): StoreError => new StoreError('invalid_cursor', `invalid cursor: ${why}`);
-  if (s.length > 400 || !/^[A-Za-z0-9_-]+$/.test(s)) throw bad('not a cursor');
+  if (s.length > MAX_CURSOR_CHARS || !/^[A-Za-z0-9_-]+$/.test(s)) throw bad('not a cursor');
   let v: unknown;
   try {
     v = JSON.parse(Buffer.from(s, 'base64url').toString('utf8'));

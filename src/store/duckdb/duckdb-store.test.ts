@@ -106,7 +106,7 @@ describe('idempotent inserts', () => {
     expect(await store.insertExchanges(ex)).toBe(0);
     const stats = await store.stats();
     expect(stats.tables).toMatchObject({ calls: 110, exchanges: 100, turns: 0, alerts: 0, annotations: 0 });
-    expect(stats.schema_version).toBe(2);
+    expect(stats.schema_version).toBe(3);
     expect(stats.file_bytes + stats.wal_bytes).toBeGreaterThan(0);
     await store.close();
   });
@@ -138,6 +138,9 @@ describe('filters', () => {
     ['stream false', { stream: false }, (r) => !r.stream],
     ['agent', { agent: ['codex'] }, (r) => r.agent === 'codex'],
     ['session_id', { session_id: ['sess-3'] }, (r) => r.session_id === 'sess-3'],
+    ['turn_id', { turn_id: [recs[17]!.turn_id!] }, (r) => r.turn_id === recs[17]!.turn_id],
+    ['agent_role', { agent_role: ['subagent'] }, (r) => r.agent_role === 'subagent'],
+    ['agent_role (two values)', { agent_role: ['main', 'auxiliary'] }, (r) => r.agent_role === 'main' || r.agent_role === 'auxiliary'],
     ['source', { source: ['synthetic.pcap'] }, () => true],
     ['client ip', { client_ip: ['192.168.1.2'] }, (r) => r.client.ip === '192.168.1.2'],
     ['server ip', { server: ['10.0.1.2'] }, (r) => r.server.ip === '10.0.1.2'],
@@ -376,7 +379,7 @@ describe('SQL injection', () => {
     await store.insertCalls(recs);
     const exchanges = new Map(recs.map((r) => [r.id, syntheticExchange(r)]));
     await store.insertExchanges([...exchanges.values()]);
-    const fields = ['provider', 'api', 'model', 'finish_reason', 'agent', 'session_id', 'source', 'client_ip', 'server', 'api_key_fingerprint'] as const;
+    const fields = ['provider', 'api', 'model', 'finish_reason', 'agent', 'session_id', 'turn_id', 'source', 'client_ip', 'server', 'api_key_fingerprint'] as const;
     for (const p of payloads) {
       for (const f of fields) {
         const filter: CallFilter = { [f]: [p] };

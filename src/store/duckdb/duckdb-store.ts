@@ -7,7 +7,7 @@
 import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { DuckDBInstance, listValue, type DuckDBConnection } from '@duckdb/node-api';
-import type { LlmCallRecord } from '../../core/record.js';
+import type { AgentTurnRecord, LlmCallRecord } from '../../core/record.js';
 import type { Micros } from '../../core/time.js';
 import { isoMicros } from '../../core/time.js';
 import { capBodyText, capEvents } from '../caps.js';
@@ -24,6 +24,9 @@ import type {
   PageRequest,
   RetentionPolicy,
   RetentionResult,
+  SessionDetail,
+  SessionFilter,
+  SessionSummary,
   Store,
   StoredExchange,
   StoreOptions,
@@ -31,6 +34,8 @@ import type {
   Summary,
   TimeseriesOptions,
   TimeseriesResult,
+  TurnDetail,
+  TurnFilter,
 } from '../types.js';
 import { DEFAULT_RETENTION, STORE_CAPS, StoreError } from '../types.js';
 import * as agg from './aggregates.js';
@@ -44,16 +49,20 @@ import {
   EXCHANGE_LIST_SELECT,
   exchangeListItem,
   storedExchange,
+  tableOrder,
   toCallRow,
   toExchangeRow,
   type ColumnSpec,
 } from './columns.js';
 import { int, num, SerialConnection, str } from './connection.js';
-import { decodeCursor, encodeCursor } from './cursor.js';
+import { encodeCursor } from './cursor.js';
 import { callConditions, exchangeConditions, whereClause } from './filters.js';
 import { firstLine, migrate, schemaVersion } from './migrate.js';
 import { MIGRATIONS, type Migration } from './migrations/index.js';
 import { Params } from './params.js';
+import { toTurnRow, TURN_COLUMNS, type TurnRow } from './turn-columns.js';
+import * as turns from './turns.js';
+import { afterCursor, clampLimit } from './turns.js';
 
 const DAY_US = 86_400_000_000;
 const CHECKPOINT_THRESHOLD = '256MB';
@@ -63,6 +72,7 @@ function checkRetention(r: RetentionPolicy | false | undefined): RetentionPolicy
   if (r === false) return false;
   const policy = r ?? DEFAULT_RETENTION;
   for (const [k, v] of Object.entries(policy)) {
+    if (k === 'turnsDays' && v === undefined) continue;
     if (typeof v !== 'number' || !(v > 0) || !Number.isFinite(v)) {
       throw new StoreError('invalid_argument', `retention ${k} must be a positive number of days`);
     }
@@ -152,25 +162,19 @@ interface StoreConfig {
   onClose(): void;
 }
 
-function clampLimit(limit: number | undefined): number {
-  if (limit === undefined || !Number.isFinite(limit)) return STORE_CAPS.pageDefault;
-  return Math.min(STORE_CAPS.pageMax, Math.max(1, Math.trunc(limit)));
-}
-
-/** Keyset condition continuing after (t, id) in `order`. */
-function afterCursor(p: Params, cursor: string | null | undefined, order: 'asc' | 'desc'): string | null {
-  if (cursor === undefined || cursor === null || cursor === '') return null;
-  const c = decodeCursor(cursor, order);
-  const t = p.ts(c.t);
-  const id = p.str(c.id);
-  const op = order === 'desc' ? '<' : '>';
-  // The first, redundant term is a plain range on request_start: zone maps skip row groups with it.
-  return `request_start ${op}= ${t} AND (request_start ${op} ${t} OR (request_start = ${t} AND id ${op} ${id}))`;
-}
-
 function wrapRead(err: unknown): StoreError {
   if (err instanceof StoreError) return err;
   return new StoreError('read_failed', `database read failed: ${firstLine(err)}`, { cause: err });
+}
+
+/** The last snapshot of each turn id, in the order of those last snapshots. */
+function lastSnapshots(records: AgentTurnRecord[]): AgentTurnRecord[] {
+  const last = new Map<string, AgentTurnRecord>();
+  for (const r of records) {
+    last.delete(r.id);
+    last.set(r.id, r);
+  }
+  return [...last.values()];
 }
 
 /** Last row wins nothing: the first record with an id is the one inserted (as a replay would). */
@@ -206,6 +210,8 @@ function capExchange(x: StoredExchange): StoredExchange {
 class DuckDbStore implements Store {
   private closed = false;
   private lastRetention = 0;
+  /** Each table's columns in order, read once (the appender fills columns in table order). */
+  private readonly columnOrder = new Map<string, readonly string[]>();
 
   constructor(
     private readonly path: string,
@@ -224,15 +230,30 @@ class DuckDbStore implements Store {
     if (this.cfg.readOnly) throw new StoreError('write_failed', `database ${this.path} is open read-only`);
   }
 
+  private async tableColumns<R>(conn: DuckDBConnection, table: string, specs: ColumnSpec<R>[]): Promise<ColumnSpec<R>[]> {
+    let names = this.columnOrder.get(table);
+    if (!names) {
+      const rows = await conn.runAndReadAll(
+        `SELECT column_name AS c FROM information_schema.columns WHERE table_schema = 'main' AND table_name = $1::VARCHAR ORDER BY ordinal_position`,
+        [table],
+      );
+      names = rows.getRowObjectsJS().map((r) => String(r.c));
+      this.columnOrder.set(table, names);
+    }
+    return tableOrder(specs, names);
+  }
+
+  /** Insert new rows; resolves to the ids inserted (those already stored are left alone). */
   private async insertBatch<R extends { start: number; id: string }>(
     table: string,
-    cols: ColumnSpec<R>[],
+    specs: ColumnSpec<R>[],
     batch: R[],
-  ): Promise<number> {
+  ): Promise<Set<string>> {
     // Time order within a batch keeps zone maps on request_start tight (range filters skip row groups).
     batch.sort((x, y) => x.start - y.start);
     const inserted = await this.writer.exclusive(async (conn) => {
       try {
+        const cols = await this.tableColumns(conn, table, specs);
         // Fast path: append straight into the table in one transaction. The primary key refuses
         // a batch holding an id already stored (a capture replayed twice); only then do we pay for
         // looking the ids up. Appending to a staging table and INSERT OR IGNORE … SELECT, or always
@@ -259,7 +280,7 @@ class DuckDbStore implements Store {
     cols: ColumnSpec<R>[],
     batch: R[],
     skipExisting: boolean,
-  ): Promise<number | null> {
+  ): Promise<Set<string> | null> {
     await conn.run('BEGIN TRANSACTION');
     try {
       let rows = batch;
@@ -270,18 +291,10 @@ class DuckDbStore implements Store {
         const seen = new Set(existing.getRowObjectsJS().map((r) => String(r.id)));
         rows = batch.filter((r) => !seen.has(r.id));
       }
-      if (rows.length > 0) {
-        const appender = await conn.createAppender(table);
-        try {
-          for (const row of rows) appendRow(appender, cols, row);
-          appender.flushSync();
-        } finally {
-          appender.closeSync();
-        }
-      }
+      if (rows.length > 0) await appendRows(conn, table, null, cols, rows);
       // The batch is durable once COMMIT returns (DuckDB syncs its WAL on commit).
       await conn.run('COMMIT');
-      return rows.length;
+      return new Set(rows.map((r) => r.id));
     } catch (err) {
       await conn.run('ROLLBACK').catch(() => undefined);
       // Inside a transaction DuckDB reports a refused append only as "transaction is aborted",
@@ -292,16 +305,83 @@ class DuckDbStore implements Store {
   }
 
   async insertCalls(records: LlmCallRecord[]): Promise<number> {
+    return (await this.insertCallsReturningIds(records)).length;
+  }
+
+  async insertCallsReturningIds(records: LlmCallRecord[]): Promise<string[]> {
     this.assertWritable();
-    if (records.length === 0) return 0;
-    return this.insertBatch('calls', CALL_COLUMNS, dedupe(records).map(toCallRow));
+    if (records.length === 0) return [];
+    const unique = dedupe(records);
+    const inserted = await this.insertBatch('calls', CALL_COLUMNS, unique.map(toCallRow));
+    return unique.flatMap((r) => (inserted.has(r.id) ? [r.id] : []));
   }
 
   async insertExchanges(records: StoredExchange[]): Promise<number> {
     this.assertWritable();
     if (records.length === 0) return 0;
     const rows = dedupe(records).map((x) => toExchangeRow(capExchange(x)));
-    return this.insertBatch('exchanges', EXCHANGE_COLUMNS, rows);
+    return (await this.insertBatch('exchanges', EXCHANGE_COLUMNS, rows)).size;
+  }
+
+  async upsertTurns(records: AgentTurnRecord[]): Promise<string[]> {
+    this.assertWritable();
+    if (records.length === 0) return [];
+    const latest = lastSnapshots(records);
+    const rows = latest.map(toTurnRow);
+    const written = await this.writer.exclusive(async (conn) => {
+      try {
+        return await this.replaceTurns(conn, rows);
+      } catch (err) {
+        throw new StoreError('write_failed', `cannot write to database ${this.path}: ${firstLine(err)}`, { cause: err });
+      }
+    });
+    await this.maybeRetention();
+    return latest.flatMap((t) => (written.has(t.id) ? [t.id] : []));
+  }
+
+  /**
+   * One transaction: rows whose stored snapshot differs (or that are new) replace what is stored.
+   * New rows are appended; changed rows go through a temporary staging table and one
+   * `UPDATE … FROM`, which changes no key, so the primary-key index is never asked to take an id
+   * it has just seen deleted. One writer connection per file: nothing writes between the lookup
+   * and the write.
+   */
+  private async replaceTurns(conn: DuckDBConnection, rows: TurnRow[]): Promise<Set<string>> {
+    const cols = await this.tableColumns(conn, 'turns', TURN_COLUMNS);
+    await conn.run('BEGIN TRANSACTION');
+    try {
+      const existing = await conn.runAndReadAll(
+        'SELECT id, record, steps, status, call_count FROM turns WHERE id IN (SELECT unnest($1::VARCHAR[]))',
+        [listValue(rows.map((r) => r.id))],
+      );
+      const stored = new Map(existing.getRowObjectsJS().map((r) => [String(r.id), r]));
+      const changed = rows.filter((r) => {
+        const old = stored.get(r.id);
+        if (!old) return true;
+        if (old.record === r.json && old.steps === r.steps) return false;
+        // A capture replayed into the store sends every turn's snapshots again: an in-progress
+        // snapshot with no more calls than a finished stored turn is that replay's past, not news.
+        const finished = old.status === 'complete' || old.status === 'incomplete';
+        return !(finished && r.t.status === 'in_progress' && r.t.call_count <= Number(old.call_count ?? 0));
+      });
+      // Start order keeps zone maps on start_time tight, as for calls.
+      const fresh = changed.filter((r) => !stored.has(r.id)).sort((x, y) => x.start - y.start);
+      const updated = changed.filter((r) => stored.has(r.id));
+      if (fresh.length > 0) await appendRows(conn, 'turns', null, cols, fresh);
+      if (updated.length > 0) {
+        // Temp tables are per connection; this one has the turns columns and no constraints.
+        await conn.run('CREATE TEMP TABLE IF NOT EXISTS turns_staging AS SELECT * FROM turns LIMIT 0');
+        await conn.run('DELETE FROM turns_staging');
+        await appendRows(conn, 'turns_staging', 'temp', cols, updated);
+        const set = cols.filter((c) => c.name !== 'id').map((c) => `${c.name} = s.${c.name}`);
+        await conn.run(`UPDATE turns SET ${set.join(', ')} FROM turns_staging s WHERE turns.id = s.id`);
+      }
+      await conn.run('COMMIT');
+      return new Set(changed.map((r) => r.id));
+    } catch (err) {
+      await conn.run('ROLLBACK').catch(() => undefined);
+      throw err;
+    }
   }
 
   async listCalls(filter: CallFilter, page: PageRequest = {}): Promise<Page<CallListItem>> {
@@ -403,6 +483,22 @@ class DuckDbStore implements Store {
     }
   }
 
+  listTurns(filter: TurnFilter, page: PageRequest = {}): Promise<Page<AgentTurnRecord>> {
+    return this.read(() => turns.listTurns(this.reader, filter, page));
+  }
+
+  getTurn(id: string): Promise<TurnDetail | null> {
+    return this.read(() => turns.getTurn(this.reader, id));
+  }
+
+  listSessions(filter: SessionFilter, page: PageRequest = {}): Promise<Page<SessionSummary>> {
+    return this.read(() => turns.listSessions(this.reader, filter, page));
+  }
+
+  getSession(sessionId: string): Promise<SessionDetail | null> {
+    return this.read(() => turns.getSession(this.reader, sessionId));
+  }
+
   private async read<T>(fn: () => Promise<T>): Promise<T> {
     this.assertOpen();
     try {
@@ -464,16 +560,20 @@ class DuckDbStore implements Store {
   async applyRetention(now?: Micros): Promise<RetentionResult> {
     this.assertOpen();
     const policy = this.cfg.retention;
-    const none: RetentionResult = { reference: null, calls_deleted: 0, exchanges_deleted: 0, bodies_dropped: 0 };
+    const none: RetentionResult = { reference: null, calls_deleted: 0, exchanges_deleted: 0, turns_deleted: 0, bodies_dropped: 0 };
     if (policy === false || this.cfg.readOnly) return none;
     this.lastRetention = Date.now();
+    // Schema version 2 made the turns table (a test may open a version-1 file).
+    const hasTurns = this.cfg.version >= 2;
     return this.writer.exclusive(async (conn) => {
       try {
         let ref = now;
         if (ref === undefined) {
           const r = (
             await conn.runAndReadAll(
-              'SELECT greatest((SELECT epoch_us(max(request_start)) FROM calls), (SELECT epoch_us(max(request_start)) FROM exchanges)) AS t',
+              `SELECT greatest((SELECT epoch_us(max(request_start)) FROM calls), (SELECT epoch_us(max(request_start)) FROM exchanges)${
+                hasTurns ? ', (SELECT epoch_us(max(start_time)) FROM turns)' : ''
+              }) AS t`,
             )
           ).getRowObjectsJS()[0];
           const newest = r ? num(r, 't') : null;
@@ -491,6 +591,10 @@ class DuckDbStore implements Store {
           const exchanges = await conn.run('DELETE FROM exchanges WHERE request_start < make_timestamp($1::BIGINT)', [
             cutoff(policy.exchangesDays),
           ]);
+          const turnsDeleted = hasTurns
+            ? (await conn.run('DELETE FROM turns WHERE start_time < make_timestamp($1::BIGINT)', [cutoff(policy.turnsDays ?? policy.callsDays)]))
+                .rowsChanged
+            : 0;
           const bodies = await conn.run(
             `UPDATE exchanges SET request_body = NULL, response_body = NULL, response_events = NULL, bodies_expired = TRUE
              WHERE request_start < make_timestamp($1::BIGINT) AND NOT bodies_expired`,
@@ -501,6 +605,7 @@ class DuckDbStore implements Store {
             reference: isoMicros(ref),
             calls_deleted: calls.rowsChanged,
             exchanges_deleted: exchanges.rowsChanged,
+            turns_deleted: turnsDeleted,
             bodies_dropped: bodies.rowsChanged,
           };
         } catch (err) {
@@ -525,6 +630,29 @@ class DuckDbStore implements Store {
     this.instance.closeSync();
     this.cfg.onClose();
   }
+}
+
+/**
+ * Append `rows` through an appender and close it. When the flush fails (a duplicate key), the
+ * rows stay buffered in the appender, and closing it, or its finalizer at garbage collection,
+ * would flush them again into whatever transaction this connection runs by then, aborting it at
+ * random: clear the buffer first (seen as "Current transaction is aborted" in later batches).
+ */
+async function appendRows<R>(conn: DuckDBConnection, table: string, catalog: string | null, cols: ColumnSpec<R>[], rows: R[]): Promise<void> {
+  const appender = await conn.createAppender(table, null, catalog);
+  try {
+    for (const row of rows) appendRow(appender, cols, row);
+    appender.flushSync();
+  } catch (err) {
+    appender.clear();
+    try {
+      appender.closeSync();
+    } catch {
+      // The first error is the one to report.
+    }
+    throw err;
+  }
+  appender.closeSync();
 }
 
 function fileSize(path: string): number {

@@ -2,7 +2,7 @@
  * WHERE clauses from filters. Column names come from this file only; every value is a bound
  * parameter (params.ts). A value that matches nothing yields no rows, never an error.
  */
-import type { CallFilter, ExchangeFilter, StatusFilter } from '../types.js';
+import type { CallFilter, ExchangeFilter, SessionFilter, StatusFilter, TurnFilter } from '../types.js';
 import { STORE_CAPS, StoreError } from '../types.js';
 import type { Params } from './params.js';
 
@@ -69,9 +69,15 @@ function statusFilter(p: Params, values: readonly StatusFilter[] | undefined, er
   else out.push(`(${values.map((s) => statusTerm(p, s, errorExpr)).join(' OR ')})`);
 }
 
-function timeRange(p: Params, f: { from?: number; to?: number }, out: string[]): void {
-  if (checkTime('from', f.from)) out.push(`request_start >= ${p.ts(f.from)}`);
-  if (checkTime('to', f.to)) out.push(`request_start < ${p.ts(f.to)}`);
+function timeRange(p: Params, f: { from?: number; to?: number }, out: string[], column = 'request_start'): void {
+  if (checkTime('from', f.from)) out.push(`${column} >= ${p.ts(f.from)}`);
+  if (checkTime('to', f.to)) out.push(`${column} < ${p.ts(f.to)}`);
+}
+
+function checkBool(name: string, v: boolean | undefined): v is boolean {
+  if (v === undefined) return false;
+  if (typeof v !== 'boolean') throw new StoreError('invalid_argument', `filter ${name} must be true or false`);
+  return true;
 }
 
 /** Conditions over `calls` (unqualified column names), ANDed by the caller. */
@@ -89,6 +95,8 @@ export function callConditions(f: CallFilter, p: Params): string[] {
   if (f.stream !== undefined) out.push(f.stream === true ? 'stream' : 'NOT stream');
   inList(p, 'agent', 'agent', f.agent, out);
   inList(p, 'session_id', 'session_id', f.session_id, out);
+  inList(p, 'turn_id', 'turn_id', f.turn_id, out);
+  inList(p, 'agent_role', 'agent_role', f.agent_role, out);
   inList(p, 'source', 'source', f.source, out);
   inList(p, 'client_ip', 'client_ip', f.client_ip, out);
   if (checkList('server', f.server)) {
@@ -127,6 +135,44 @@ export function exchangeConditions(f: ExchangeFilter, p: Params): string[] {
     const like = (col: string): string => `${col} ILIKE ${pat} ESCAPE '\\'`;
     out.push(`(${like('target')} OR ${like('request_body')} OR ${like('response_body')})`);
   }
+  return out;
+}
+
+/** Conditions over `turns` (unqualified column names). */
+export function turnConditions(f: TurnFilter, p: Params): string[] {
+  const out = sessionTurnConditions(f, p);
+  timeRange(p, f, out, 'start_time');
+  inList(p, 'status', 'status', f.status, out);
+  if (checkBool('has_stalls', f.has_stalls)) out.push(f.has_stalls ? 'coalesce(stall_count, 0) > 0' : 'coalesce(stall_count, 0) = 0');
+  if (checkBool('has_loops', f.has_loops)) out.push(f.has_loops ? 'coalesce(loop_count, 0) > 0' : 'coalesce(loop_count, 0) = 0');
+  if (checkQ(f.q)) out.push(previewMatch(p, f.q));
+  return out;
+}
+
+function previewMatch(p: Params, q: string): string {
+  const pat = p.str(containsPattern(q));
+  return `(user_preview ILIKE ${pat} ESCAPE '\\' OR final_preview ILIKE ${pat} ESCAPE '\\')`;
+}
+
+/** The turns a session is built from (WHERE, before grouping). */
+export function sessionTurnConditions(f: Pick<SessionFilter, 'agent' | 'session_id' | 'source'>, p: Params): string[] {
+  const out: string[] = [];
+  inList(p, 'agent', 'agent', f.agent, out);
+  inList(p, 'session_id', 'session_id', f.session_id, out);
+  inList(p, 'source', 'source', f.source, out);
+  return out;
+}
+
+/**
+ * Conditions on a whole session (HAVING, over the grouped turns): active in [from, to), status of
+ * its latest turn, text in any turn's previews.
+ */
+export function sessionHaving(f: SessionFilter, p: Params): string[] {
+  const out: string[] = [];
+  if (checkTime('from', f.from)) out.push(`max(coalesce(end_time, start_time)) >= ${p.ts(f.from)}`);
+  if (checkTime('to', f.to)) out.push(`min(start_time) < ${p.ts(f.to)}`);
+  inList(p, 'arg_max(status, (start_time, id))', 'status', f.status, out);
+  if (checkQ(f.q)) out.push(`coalesce(bool_or(${previewMatch(p, f.q)}), FALSE)`);
   return out;
 }
 

@@ -31,6 +31,24 @@ describe('schema migrations', () => {
     expect(await tables(path)).toEqual(['alerts', 'annotations', 'calls', 'exchanges', 'schema_migrations', 'turns']);
   });
 
+  test('a version-2 database gains agent roles and turn columns; its calls stay and stay findable', async () => {
+    const path = tempDbPath();
+    const v2 = await openDuckDbStore({ path, retention: false }, MIGRATIONS.slice(0, 2));
+    const old = { ...syntheticCall(1, { start: T0, stepUs: 1 }), agent_role: null };
+    // A version-2 table has no agent_role column: the store writes the columns the file has.
+    expect(await v2.insertCalls([old])).toBe(1);
+    await v2.close();
+
+    const v3 = await openDuckDbStore({ path, retention: false });
+    expect((await v3.getCall(old.id))?.call).toEqual(old);
+    const sub = { ...syntheticCall(6, { start: T0, stepUs: 1 }), agent_role: 'subagent' as const };
+    expect(await v3.insertCalls([sub])).toBe(1);
+    expect((await v3.listCalls({ agent_role: ['subagent'] })).items.map((c) => c.id)).toEqual([sub.id]);
+    expect((await v3.listCalls({})).items).toHaveLength(2);
+    expect((await v3.filterValues()).agent_role).toEqual([{ value: 'subagent', count: 1 }]);
+    await v3.close();
+  });
+
   test('reopening an up-to-date database applies nothing again', async () => {
     const path = tempDbPath();
     await (await openDuckDbStore({ path })).close();

@@ -3,7 +3,7 @@
  * cast (a JS number bound against a VARCHAR column would make DuckDB cast the column instead, and
  * fail); SQL text is built only from constants in this directory.
  */
-import type { DuckDBValue } from '@duckdb/node-api';
+import { listValue, type DuckDBValue } from '@duckdb/node-api';
 
 export class Params {
   readonly values: DuckDBValue[] = [];
@@ -28,6 +28,11 @@ export class Params {
   /** A TIMESTAMP from µs since the epoch. */
   ts(micros: number): string {
     return `make_timestamp(${this.big(micros)})`;
+  }
+
+  /** A VARCHAR[] list: one parameter however many values (`IN (SELECT unnest(…))`). */
+  strList(values: readonly string[]): string {
+    return this.add(listValue(values.map(String)), 'VARCHAR[]');
   }
 
   /** `expr IN ($1, $2, …)` over strings. */

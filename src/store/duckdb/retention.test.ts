@@ -1,7 +1,7 @@
 import { describe, expect, test } from 'vitest';
 import { isoMicros } from '../../core/time.js';
 import { openStore } from '../index.js';
-import { syntheticCall, syntheticExchange } from '../synthetic-records.js';
+import { syntheticCall, syntheticExchange, syntheticTurnOf } from '../synthetic-records.js';
 import { T0, tempDbPath } from '../test-helpers.test-support.js';
 
 const DAY = 86_400_000_000;
@@ -42,6 +42,31 @@ describe('retention', () => {
     expect(r.calls_deleted).toBe(9);
     expect((await s.stats()).tables.calls).toBe(31);
     await s.close();
+  });
+
+  test('turns go with the calls (callsDays) by default, or after turnsDays; the newest turn counts as data', async () => {
+    const opts = { start: T0, stepUs: DAY / 8 }; // one synthetic turn (8 calls) per day
+    const turns = Array.from({ length: 40 }, (_, k) => syntheticTurnOf(k, opts)).filter((t) => t !== null);
+    const byDefault = await openStore({ path: tempDbPath() });
+    await byDefault.upsertTurns(turns);
+    const newest = Math.max(...turns.map((t) => Date.parse(t.start))) * 1000;
+    // No calls stored: the reference is the newest turn, so a store of turns alone keeps itself.
+    const r = await byDefault.applyRetention();
+    expect(r.reference).toBe(isoMicros(newest));
+    const keep = (days: number): number => turns.filter((t) => Date.parse(t.start) * 1000 >= newest - days * DAY).length;
+    expect(r.turns_deleted).toBe(turns.length - keep(30));
+    expect(r.turns_deleted).toBeGreaterThan(0);
+    expect((await byDefault.stats()).tables['turns']).toBe(keep(30));
+    expect((await byDefault.listTurns({}, { limit: 500 })).items.every((t) => Date.parse(t.start) * 1000 >= newest - 30 * DAY)).toBe(true);
+    await byDefault.close();
+
+    const custom = await openStore({ path: tempDbPath(), retention: { callsDays: 30, exchangesDays: 30, bodiesDays: 7, turnsDays: 5 } });
+    await custom.upsertTurns(turns);
+    expect((await custom.applyRetention(newest)).turns_deleted).toBe(turns.length - keep(5));
+    await custom.close();
+    await expect(openStore({ path: tempDbPath(), retention: { callsDays: 1, exchangesDays: 1, bodiesDays: 1, turnsDays: -1 } })).rejects.toMatchObject({
+      code: 'invalid_argument',
+    });
   });
 
   test('a bogus far-future timestamp cannot wipe the store: the reference is capped at the wall clock', async () => {

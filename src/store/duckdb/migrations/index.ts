@@ -1,8 +1,9 @@
 /** Every migration, in version order. Append new ones; never edit or reorder released ones. */
 import { migration001 } from './001-calls-exchanges.js';
 import { migration002 } from './002-turns-alerts-annotations.js';
+import { migration003 } from './003-agent-turns.js';
 import type { Migration } from './types.js';
 
 export type { Migration } from './types.js';
 
-export const MIGRATIONS: readonly Migration[] = [migration001, migration002];
+export const MIGRATIONS: readonly Migration[] = [migration001, migration002, migration003];
