@@ -21,6 +21,9 @@ interface Measured {
   ok: boolean;
   note: string;
   seconds: number | null;
+  /** User + system CPU seconds (GNU time), or null. The fair measure on a shared machine: wall
+   * time also counts waiting for a core other processes hold. */
+  cpuSeconds: number | null;
   peakRssMb: number | null;
   /** Output lines matching the tool's "call" pattern. */
   calls: number | null;
@@ -68,7 +71,7 @@ async function measure(tool: string, cmd: string[], callPattern: RegExp | null):
   try {
     child = spawn(full[0]!, full.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], cwd: root });
   } catch (e) {
-    return { tool, command, ok: false, note: `cannot start: ${String(e)}`, seconds: null, peakRssMb: null, calls: null };
+    return { tool, command, ok: false, note: `cannot start: ${String(e)}`, seconds: null, cpuSeconds: null, peakRssMb: null, calls: null };
   }
   let calls = 0;
   let partial = '';
@@ -104,6 +107,9 @@ async function measure(tool: string, cmd: string[], callPattern: RegExp | null):
   if (callPattern && callPattern.test(partial)) calls++;
   const rss = /Maximum resident set size \(kbytes\): (\d+)/.exec(stderr);
   if (rss) hwmKb = Number(rss[1]);
+  const user = /User time \(seconds\): ([\d.]+)/.exec(stderr);
+  const sys = /System time \(seconds\): ([\d.]+)/.exec(stderr);
+  const cpuSeconds = user && sys ? Number(user[1]) + Number(sys[1]) : null;
   const childErr = stderr
     .split('\n')
     .filter((l) => l.trim() && !/^\s+\S.*: /.test(l) && !l.startsWith('\tCommand being timed') && !/Running as user "root"/.test(l));
@@ -114,6 +120,7 @@ async function measure(tool: string, cmd: string[], callPattern: RegExp | null):
     ok,
     note: ok ? '' : `exit ${code ?? 'error'}: ${childErr.slice(-2).join(' | ').slice(0, 200)}`,
     seconds,
+    cpuSeconds,
     peakRssMb: hwmKb ? hwmKb / 1024 : null,
     calls: callPattern ? calls : null,
   };
@@ -128,14 +135,15 @@ function log(s: string): void {
 }
 
 function row(m: Measured, meta: WorkloadMeta, callsLabel: string): string {
-  if (!m.ok && m.seconds === null) return `| ${m.tool} | \`${m.command}\` | — | — | — | — | — | ${m.note} |`;
+  if (!m.ok && m.seconds === null) return `| ${m.tool} | \`${m.command}\` | — | — | — | — | — | — | — | ${m.note} |`;
   const s = m.seconds!;
   const callsPerS = m.calls !== null ? `${fmt(m.calls / s, 0)} (${m.calls} ${callsLabel})` : '—';
-  return `| ${m.tool} | \`${m.command}\` | ${fmt(s, 2)} | ${fmt(meta.bytes / 1048576 / s, 1)} | ${fmt(meta.packets / s, 0)} | ${callsPerS} | ${fmt(m.peakRssMb, 0)} | ${m.ok ? '' : m.note} |`;
+  const cpuRate = m.cpuSeconds ? fmt(meta.bytes / 1048576 / m.cpuSeconds, 1) : '—';
+  return `| ${m.tool} | \`${m.command}\` | ${fmt(s, 2)} | ${fmt(m.cpuSeconds, 2)} | ${fmt(meta.bytes / 1048576 / s, 1)} | ${cpuRate} | ${fmt(meta.packets / s, 0)} | ${callsPerS} | ${fmt(m.peakRssMb, 0)} | ${m.ok ? '' : m.note} |`;
 }
 
 function missing(tool: string, command: string, why: string): Measured {
-  return { tool, command, ok: false, note: why, seconds: null, peakRssMb: null, calls: null };
+  return { tool, command, ok: false, note: why, seconds: null, cpuSeconds: null, peakRssMb: null, calls: null };
 }
 
 async function main(): Promise<void> {
@@ -183,19 +191,24 @@ async function main(): Promise<void> {
   );
   out.push(`Node ${process.version}; peak RSS from ${gnuTime ? '`/usr/bin/time -v`' : '/proc/PID/status VmHWM polling'}.`);
   out.push('');
-  out.push('| tool | command | seconds | MB/s | packets/s | calls/s | peak RSS MB | notes |');
-  out.push('|---|---|---:|---:|---:|---:|---:|---|');
+  out.push('| tool | command | wall s | CPU s | MB/s (wall) | MB/s (CPU) | packets/s | calls/s | peak RSS MB | notes |');
+  out.push('|---|---|---:|---:|---:|---:|---:|---:|---:|---|');
   for (const [r, label] of results) out.push(row(r, m, label));
   out.push('');
+  const tshark = results.find(([r]) => r.tool.startsWith('tshark'))?.[0];
+  if (llmtap1.ok && tshark?.ok) {
+    const byCpu = llmtap1.cpuSeconds && tshark.cpuSeconds ? ` (${fmt(tshark.cpuSeconds / llmtap1.cpuSeconds, 1)}× by CPU time)` : '';
+    out.push(`llmtap runs ${fmt(tshark.seconds! / llmtap1.seconds!, 1)}× tshark's rate by wall time${byCpu}; llmtap is single-threaded (one core).`);
+  }
   if (llmtap1.calls !== null && llmtap1.ok) out.push(`llmtap reported ${llmtap1.calls} of the ${m.calls} calls in the capture.`);
   if (two && llmtap2) {
     out.push('');
     out.push('### Memory vs file size (llmtap)');
     out.push('');
-    out.push('| file | MB | seconds | peak RSS MB | calls |');
-    out.push('|---|---:|---:|---:|---:|');
-    out.push(`| 1× | ${fmt(one.meta.bytes / 1048576, 0)} | ${fmt(llmtap1.seconds, 2)} | ${fmt(llmtap1.peakRssMb, 0)} | ${llmtap1.calls ?? '—'} |`);
-    out.push(`| 2× | ${fmt(two.meta.bytes / 1048576, 0)} | ${fmt(llmtap2.seconds, 2)} | ${fmt(llmtap2.peakRssMb, 0)} | ${llmtap2.calls ?? '—'} |`);
+    out.push('| file | MB | wall s | CPU s | peak RSS MB | calls |');
+    out.push('|---|---:|---:|---:|---:|---:|');
+    out.push(`| 1× | ${fmt(one.meta.bytes / 1048576, 0)} | ${fmt(llmtap1.seconds, 2)} | ${fmt(llmtap1.cpuSeconds, 2)} | ${fmt(llmtap1.peakRssMb, 0)} | ${llmtap1.calls ?? '—'} |`);
+    out.push(`| 2× | ${fmt(two.meta.bytes / 1048576, 0)} | ${fmt(llmtap2.seconds, 2)} | ${fmt(llmtap2.cpuSeconds, 2)} | ${fmt(llmtap2.peakRssMb, 0)} | ${llmtap2.calls ?? '—'} |`);
     if (llmtap1.peakRssMb && llmtap2.peakRssMb && llmtap1.ok && llmtap2.ok) {
       const ratio = llmtap2.peakRssMb / llmtap1.peakRssMb;
       out.push('');

@@ -35,6 +35,8 @@ export function newDecodeStats(): DecodeStats {
 
 const PROTO_TCP = 6;
 
+const NO_PAYLOAD = new Uint8Array(0);
+
 /** IPv6 extension headers we walk (RFC 8200 §4, IANA "IPv6 Extension Header Types"). */
 const HOP_BY_HOP = 0;
 const ROUTING = 43;
@@ -225,7 +227,8 @@ export class IpDecoder {
       seq: u32be(b, o + 4),
       ack: u32be(b, o + 8),
       flags: b[o + 13]!,
-      payload: view(b, o + dataOffset, end),
+      // Pure ACKs are ~40% of packets: they share one empty array instead of a view each.
+      payload: o + dataOffset === end ? NO_PAYLOAD : view(b, o + dataOffset, end),
     });
   }
 

@@ -14,6 +14,12 @@ describe('estimateTokens', () => {
     expect(estimateTokens(text)).toBe(countTokens(text)); // second time from the cache
   });
 
+  it('does not cut between a symbol, its newlines and a following slash (one piece)', () => {
+    const text = `${'x'.repeat(300)}.\n\n/path and more`;
+    expect(estimateTokens(text)).toBe(countTokens(text));
+    expect(estimateTokens('\u0000\n\n/:')).toBe(countTokens('\u0000\n\n/:'));
+  });
+
   it('agrees with the whole-text count on arbitrary text', () => {
     fc.assert(
       fc.property(fc.array(fc.oneof(fc.string(), fc.string({ unit: 'binary' }), fc.constant('\r\n'), fc.constant('\n\n'), fc.constant('\n'), fc.constant(' ')), { maxLength: 40 }), (parts) => {

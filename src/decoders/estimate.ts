@@ -7,9 +7,10 @@
  * Agent traffic resends the same system prompt and the growing conversation on every call, so the
  * text is counted in paragraph segments with a cache: each paragraph is tokenized once however
  * many calls repeat it. BPE pre-tokenization splits at newline runs, so counting per paragraph
- * gives the same total as counting the whole text (checked in estimate.test.ts).
+ * gives the same total as counting the whole text (checked in estimate.test.ts). Counting itself
+ * is token-count.ts: gpt-tokenizer's exact counts, faster.
  */
-import { countTokens } from 'gpt-tokenizer/encoding/o200k_base';
+import { countO200k } from './token-count.js';
 
 /** Tokenizing is O(n) but not free: beyond this many characters we scale from a prefix sample.
  * 2 MB is far above any single generated answer and covers most agent-sized requests whole. */
@@ -23,7 +24,7 @@ const cache = new Map<string, number>();
 let cachedChars = 0;
 
 function countSegment(seg: string): number {
-  if (seg.length < CACHE_MIN_CHARS) return countTokens(seg);
+  if (seg.length < CACHE_MIN_CHARS) return countO200k(seg);
   const hit = cache.get(seg);
   if (hit !== undefined) {
     // Refresh its place in the LRU order (Map iteration order is insertion order).
@@ -31,7 +32,7 @@ function countSegment(seg: string): number {
     cache.set(seg, hit);
     return hit;
   }
-  const n = countTokens(seg);
+  const n = countO200k(seg);
   cache.set(seg, n);
   cachedChars += seg.length;
   for (const [key] of cache) {
@@ -43,9 +44,11 @@ function countSegment(seg: string): number {
 }
 
 /**
- * Segment ends: after a run of blank lines that is followed by a non-space character. The o200k
- * pre-tokenizer makes a newline run one piece (`\s*[\r\n]+`) and never starts a piece after it
- * with a newline, so no piece crosses such a boundary and the counts add up exactly.
+ * Segment ends: after a run of blank lines that is followed by a character other than a space or
+ * `/`. The o200k pre-tokenizer makes a newline run one piece (`\s*[\r\n]+`), or the tail of a
+ * symbol piece (` ?[^\s\p{L}\p{N}]+[\r\n/]*`, which also takes the `/`s after it), and never starts
+ * a piece after it with a newline, so no piece crosses such a boundary and the counts add up
+ * exactly.
  */
 function countText(text: string): number {
   let total = 0;
@@ -57,7 +60,7 @@ function countText(text: string): number {
     let end = at + 2;
     while (end < text.length && (text.charCodeAt(end) === 10 || text.charCodeAt(end) === 13)) end++;
     from = end;
-    if (end >= text.length || /\s/.test(text[end]!)) continue;
+    if (end >= text.length || /[\s/]/.test(text[end]!)) continue;
     total += countSegment(text.slice(start, end));
     start = end;
   }

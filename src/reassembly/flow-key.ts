@@ -18,9 +18,26 @@ export function flowKey(seg: TcpSegment, srcLow: boolean): string {
     : `${seg.dstIp}|${seg.dstPort}|${seg.srcIp}|${seg.srcPort}`;
 }
 
+/** A key already built, with the addresses it was built from (ports are the table's key). */
+interface KnownKey {
+  lowIp: string;
+  highIp: string;
+  key: string;
+}
+
 /**
- * Remembers the key of the last 4-tuple seen: bulk transfers bring runs of segments of one flow
- * (both directions), and reusing the key string saves building and hashing a new one per packet.
+ * Keys already built, by port pair. 4,096 port pairs: more than the connections a capture keeps
+ * open at once in practice (the benchmark mix holds ~50); when full it is emptied and refilled,
+ * which only costs rebuilding keys.
+ */
+const MAX_KNOWN = 4096;
+
+/**
+ * Key strings are reused rather than rebuilt per packet: building one (and hashing it in the flow
+ * Map) costs more than the rest of a segment's bookkeeping. The last 4-tuple is checked first
+ * (bulk transfers bring runs of one flow, both directions); other flows are found by port pair,
+ * comparing addresses (the capture layer hands the same string for the same address, so the
+ * comparison is usually a pointer check).
  */
 export class FlowKeyCache {
   private lowIp = '';
@@ -28,6 +45,7 @@ export class FlowKeyCache {
   private highIp = '';
   private highPort = -1;
   private key = '';
+  private readonly known = new Map<number, KnownKey[]>();
   /** Side of the last segment's source: 0 when it is the lower endpoint. */
   side: 0 | 1 = 0;
 
@@ -54,7 +72,24 @@ export class FlowKeyCache {
       this.highIp = seg.srcIp;
       this.highPort = seg.srcPort;
     }
-    this.key = flowKey(seg, srcLow);
+    this.key = this.knownKey(seg, srcLow);
     return this.key;
+  }
+
+  private knownKey(seg: TcpSegment, srcLow: boolean): string {
+    const ports = this.lowPort * 65536 + this.highPort;
+    let list = this.known.get(ports);
+    if (list !== undefined) {
+      for (const k of list) if (k.lowIp === this.lowIp && k.highIp === this.highIp) return k.key;
+    } else {
+      if (this.known.size >= MAX_KNOWN) this.known.clear();
+      list = [];
+      this.known.set(ports, list);
+    }
+    const key = flowKey(seg, srcLow);
+    // A port pair shared by many address pairs (a scan) keeps only its latest few.
+    if (list.length >= 8) list.shift();
+    list.push({ lowIp: this.lowIp, highIp: this.highIp, key });
+    return key;
   }
 }

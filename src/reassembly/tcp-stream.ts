@@ -7,6 +7,7 @@
  */
 import type { AnomalySink } from '../core/anomalies.js';
 import type { Micros } from '../core/time.js';
+import { view } from '../capture/bytes.js';
 import { copyBytes } from './byte-slab.js';
 import { CHUNK_OVERHEAD_BYTES, type ReassemblyLimits } from './limits.js';
 import type { Dir, StreamSink } from './types.js';
@@ -127,7 +128,8 @@ export class TcpStream {
 
   /**
    * A segment sent in this direction. `seq` is the sequence number of payload[0] (for a SYN,
-   * already past the SYN). Payload is a view into a reused buffer: everything kept is copied.
+   * already past the SYN). Payload is a view into a reused buffer: bytes buffered out of order
+   * are copied; bytes delivered at once are lent to the sink (StreamSink.onData).
    */
   segment(seq: number, payload: Uint8Array, fin: boolean, ts: Micros): void {
     if (!this.started) this.begin(seq);
@@ -141,9 +143,12 @@ export class TcpStream {
     }
     if (end > start && end > this.next) {
       if (this.ooo.length === 0 && start <= this.next) {
-        // Fast path: the next bytes in order, nothing buffered.
+        // Fast path: the next bytes in order, nothing buffered. Handed on as a view of the
+        // capture buffer (the sink copies what it keeps): no copy, and no new view when the
+        // whole payload is new.
         const from = this.next - start;
-        this.deliver(copyBytes(payload, from, end - start), ts);
+        const to = end - start;
+        this.deliver(from === 0 && to === payload.length ? payload : view(payload, from, to), ts);
         this.next = end;
       } else {
         this.insert(start, end, payload, ts);

@@ -33,7 +33,8 @@ export class RecordingSinks {
     this.conns.push(rec);
     const sink: StreamSink = {
       onData(dir, data, ts) {
-        rec.events.push({ kind: 'data', dir, data, ts });
+        // Lent for the call only (StreamSink.onData): keep a copy.
+        rec.events.push({ kind: 'data', dir, data: data.slice(), ts });
       },
       onGap(dir, bytes, ts) {
         rec.events.push({ kind: 'gap', dir, bytes, ts });

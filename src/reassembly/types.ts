@@ -25,7 +25,11 @@ export interface ConnectionInfo {
  * the packet that carried them. One sink per connection, made by a StreamSinkFactory.
  */
 export interface StreamSink {
-  /** In-order bytes. `data` is owned by the sink (already copied out of the capture buffer). */
+  /**
+   * In-order bytes. `data` is lent for the duration of the call: it may be a view of the capture
+   * source's reused buffer, so a sink copies what it keeps. (Bytes arrive once, in order, on the
+   * common path; copying them where they are kept, e.g. into a body buffer, is the only copy.)
+   */
   onData(dir: Dir, data: Uint8Array, ts: Micros): void;
   /** A hole of `bytes` that never filled in `dir`; later data resumes after it. */
   onGap(dir: Dir, bytes: number, ts: Micros): void;

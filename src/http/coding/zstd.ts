@@ -191,7 +191,9 @@ export class ZstdDecoder {
         break;
       }
       try {
-        this.inner.push(piece);
+        // fzstd keeps pieces that do not complete a block (Decompress.push), and the input may
+        // be lent for this call only (StreamSink.onData): hand it a copy.
+        this.inner.push(piece.slice());
       } catch (e) {
         this.error = e instanceof Error ? e.message : 'invalid zstd data';
       }

@@ -1,4 +1,12 @@
-/** Accumulates one message body: transfer-decoded bytes in, content-decoded BodyChunks out. */
+/**
+ * Accumulates one message body: transfer-decoded bytes in, content-decoded BodyChunks out.
+ *
+ * The bytes handed in are borrowed (views of the capture buffer, valid during the call: see
+ * StreamSink.onData), so they are copied, once, into one growing buffer per body. The body's
+ * chunks are views of that buffer, one per packet time, made when the body is finished; being
+ * adjacent in one buffer, they cost bodyBytes() no copy, so an agent-sized request is never
+ * concatenated (the decoders parse every request body as a whole).
+ */
 import type { AnomalySink } from '../../core/anomalies.js';
 import type { Micros } from '../../core/time.js';
 import { createContentDecoder, parseContentCodings, type ContentDecoder } from '../content-decoding.js';
@@ -8,14 +16,29 @@ export function emptyBody(contentEncoding: string | null): HttpBody {
   return { chunks: [], size: 0, wireBytes: 0, contentEncoding, truncated: false, incomplete: false };
 }
 
+/** First buffer of a body of unknown length (chunked, close-delimited, decoded output). */
+const FIRST_UNKNOWN = 16 * 1024;
+/**
+ * Largest first buffer for a declared Content-Length: 256 KiB, the size of the largest head we
+ * keep (HttpLimits.maxHeaderBytes), so a message that declares a huge body and sends one byte
+ * costs no more than one with a huge head; agent-sized requests (50–200 KB, the issue's benchmark
+ * mix) fit in one allocation. Larger bodies grow by doubling, up to the declared length.
+ */
+const FIRST_DECLARED_MAX = 256 * 1024;
+
 export class BodyBuilder {
   readonly body: HttpBody;
-  /** Null for identity bodies (their bytes are kept as views of the packets, never copied) and
-   * until the first body byte: an empty body with a Content-Encoding (HEAD, 204, 304,
-   * Content-Length: 0) is not a truncated compressed stream. */
+  /** Null for identity bodies and until the first body byte: an empty body with a
+   * Content-Encoding (HEAD, 204, 304, Content-Length: 0) is not a truncated compressed stream. */
   private decoder: ContentDecoder | null = null;
   private readonly encoded: boolean;
   private finished = false;
+  /** Declared decoded length (Content-Length of an identity body), or -1. */
+  private expected = -1;
+  private buf: Uint8Array | null = null;
+  /** End offset in `buf` and capture time of each piece (pieces of equal time are merged). */
+  private readonly ends: number[] = [];
+  private readonly times: Micros[] = [];
 
   constructor(
     contentEncoding: string | null,
@@ -26,7 +49,12 @@ export class BodyBuilder {
     this.encoded = parseContentCodings(contentEncoding).length > 0;
   }
 
-  /** Transfer-decoded body bytes that arrived in the packet captured at `ts`. */
+  /** The body's framing declared `length` bytes (Content-Length): sizes the buffer. */
+  expect(length: number): void {
+    if (!this.encoded) this.expected = length;
+  }
+
+  /** Transfer-decoded body bytes that arrived in the packet captured at `ts` (borrowed). */
   data(bytes: Uint8Array, ts: Micros): void {
     if (this.finished || bytes.length === 0) return;
     if (this.encoded && !this.decoder) {
@@ -69,12 +97,46 @@ export class BodyBuilder {
       for (const out of this.decoder.end(this.body.incomplete)) this.keep(out, ts);
       if (this.decoder.capped || this.decoder.failed) this.body.truncated = true;
     }
+    this.makeChunks();
     return this.body;
   }
 
   private keep(data: Uint8Array, ts: Micros): void {
-    if (data.length === 0) return;
-    this.body.chunks.push({ data, ts });
-    this.body.size += data.length;
+    const n = data.length;
+    if (n === 0) return;
+    const size = this.body.size;
+    if (this.buf === null || size + n > this.buf.length) this.grow(size + n);
+    this.buf!.set(data, size);
+    this.body.size = size + n;
+    const k = this.times.length;
+    if (k > 0 && this.times[k - 1] === ts) this.ends[k - 1] = size + n;
+    else {
+      this.ends.push(size + n);
+      this.times.push(ts);
+    }
+  }
+
+  /** A buffer for at least `need` bytes (`need` is within the cap), keeping what is held. */
+  private grow(need: number): void {
+    let size = Math.max(need, 2 * (this.buf?.length ?? 0));
+    if (this.expected >= need) size = Math.min(this.expected, Math.max(size, Math.min(this.expected, FIRST_DECLARED_MAX)));
+    else size = Math.max(size, FIRST_UNKNOWN);
+    // Not zero-filled: every byte up to body.size is written before anything reads it.
+    const next = Buffer.allocUnsafe(Math.min(size, this.cap));
+    if (this.buf !== null && this.body.size > 0) next.set(this.buf.subarray(0, this.body.size));
+    this.buf = next;
+  }
+
+  /** The chunks, as views of the final buffer (growing moved the bytes, so not before). */
+  private makeChunks(): void {
+    const buf = this.buf;
+    if (buf === null) return;
+    const chunks = this.body.chunks;
+    let start = 0;
+    for (let i = 0; i < this.ends.length; i++) {
+      const end = this.ends[i]!;
+      chunks.push({ data: new Uint8Array(buf.buffer, buf.byteOffset + start, end - start), ts: this.times[i]! });
+      start = end;
+    }
   }
 }

@@ -22,7 +22,6 @@ import type { AnomalySink } from '../../core/anomalies.js';
 import type { Micros } from '../../core/time.js';
 import type { ConnectionInfo, Dir, StreamSink } from '../../reassembly/types.js';
 import type { ExchangeHandler, HeaderList, HttpExchange, HttpRequest, HttpResponse } from '../types.js';
-import { asBuffer } from '../stream-text.js';
 import { BodyBuilder } from './body.js';
 import { isPersistent, joined, NO_BODY, requestFraming, responseFraming, type Framing } from './framing.js';
 import type { MessageHead, RequestHead, ResponseHead } from './head.js';
@@ -98,7 +97,7 @@ class Http1Connection implements StreamSink, ParserListener {
       this.dataAfterStop(p);
       return;
     }
-    p.push(asBuffer(data), ts);
+    p.push(data, ts);
   }
 
   onGap(dir: Dir, bytes: number, ts: Micros): void {
@@ -244,6 +243,7 @@ class Http1Connection implements StreamSink, ParserListener {
     this.curReq = ex;
     const { framing, anomalies } = requestFraming(head);
     for (const a of anomalies) sink.add(a);
+    if (framing.kind === 'length') reqBody.expect(framing.length);
     this.capPending(ts);
     return framing;
   }
@@ -302,6 +302,7 @@ class Http1Connection implements StreamSink, ParserListener {
     const { framing, anomalies } = responseFraming(head, method);
     for (const a of anomalies) target.sink.add(a);
     const resBody = new BodyBuilder(joined(head.headers, 'content-encoding'), this.limits.maxBodyBytes, target.sink);
+    if (framing.kind === 'length') resBody.expect(framing.length);
     target.resBody = resBody;
     target.response = {
       status: head.status,

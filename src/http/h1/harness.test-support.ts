@@ -35,13 +35,22 @@ export function bytes(d: string | Uint8Array): Uint8Array {
   return typeof d === 'string' ? Buffer.from(d, 'latin1') : d;
 }
 
-/** Feeds packets (copied, as reassembly hands owned buffers), then closes. */
+/**
+ * Feeds packets as reassembly lends them (StreamSink.onData): each through one reused buffer that
+ * is scribbled over once the call returns, so a sink that keeps a view instead of a copy fails.
+ * Then closes.
+ */
 export function feed(packets: Packet[], info = makeInfo(), limits?: Partial<HttpLimits>, close = true): Run {
   const run = newRun(info, limits);
   let t = 1_000_000;
+  let lent = new Uint8Array(4096);
   for (const [dir, data, ts] of packets) {
     t = ts ?? t + 1;
-    run.sink.onData(dir, Uint8Array.from(bytes(data)), t);
+    const b = bytes(data);
+    if (b.length > lent.length) lent = new Uint8Array(b.length * 2);
+    lent.set(b);
+    run.sink.onData(dir, lent.subarray(0, b.length), t);
+    lent.fill(0xee, 0, b.length);
   }
   if (close) run.sink.onClose(t + 1, 'fin');
   return run;

@@ -38,7 +38,7 @@ const CR = 0x0d;
  * LF line ends (RFC 9112 §2.2 lets a recipient recognise a single LF). `buf` must end where the
  * valid bytes end.
  */
-export function findHeadEnd(buf: Buffer, from: number): number {
+export function findHeadEnd(buf: Uint8Array, from: number): number {
   let i = buf.indexOf(LF, from);
   while (i >= 0) {
     const n = buf[i + 1];

@@ -9,6 +9,8 @@ import type { HeaderList } from '../types.js';
 import type { Framing } from './framing.js';
 import { findHeadEnd, parseFieldLines, parseHead, splitLines, startLineVerdict, type MessageHead } from './head.js';
 import type { HttpLimits } from './limits.js';
+import { view } from '../../capture/bytes.js';
+import { asBuffer } from '../stream-text.js';
 import { StartScanner, type ScanRole } from './resync.js';
 
 export type Role = 'request' | 'response';
@@ -56,6 +58,11 @@ function hexVal(c: number): number {
   const l = c | 0x20;
   if (l >= 0x61 && l <= 0x66) return l - 0x61 + 10;
   return -1;
+}
+
+/** data[off, off + n) without a new view when that is all of it (most packets of a body). */
+function piece(data: Uint8Array, off: number, n: number): Uint8Array {
+  return off === 0 && n === data.length ? data : view(data, off, off + n);
 }
 
 /** 13 hex digits = 2^52: chunk sizes beyond that are not exact numbers (and not real). */
@@ -116,7 +123,7 @@ export class MessageParser {
     this.headBuf = null;
   }
 
-  push(data: Buffer, ts: Micros): void {
+  push(data: Uint8Array, ts: Micros): void {
     if (this.phase === Phase.Stopped) return;
     this.lastTs = ts;
     let off = 0;
@@ -146,7 +153,7 @@ export class MessageParser {
           break;
         case Phase.UntilClose:
           this.bodyWire += data.length - off;
-          this.listener.onBody(this, data.subarray(off), ts);
+          this.listener.onBody(this, piece(data, off, data.length - off), ts);
           off = data.length;
           break;
         case Phase.Resync: {
@@ -155,7 +162,7 @@ export class MessageParser {
             this.stop();
             return;
           }
-          const found = this.scanner.scan(rest, this.scanRole());
+          const found = this.scanner.scan(asBuffer(rest), this.scanRole());
           if (found === null) return;
           this.phase = Phase.Idle;
           // `found` may begin with bytes carried from earlier packets: restart on it.
@@ -270,7 +277,7 @@ export class MessageParser {
 
   // ---- head ----
 
-  private idle(data: Buffer, off: number, ts: Micros): number {
+  private idle(data: Uint8Array, off: number, ts: Micros): number {
     // RFC 9112 §2.2: ignore empty lines before a start line.
     while (off < data.length && (data[off] === CR || data[off] === LF)) off++;
     if (off < data.length) {
@@ -282,7 +289,7 @@ export class MessageParser {
     return off;
   }
 
-  private head(data: Buffer, off: number, ts: Micros): number {
+  private head(data: Uint8Array, off: number, ts: Micros): number {
     const max = this.limits.maxHeaderBytes;
     if (this.headLen === 0) {
       // Fast path: the head starts in this packet.
@@ -350,7 +357,7 @@ export class MessageParser {
   }
 
   /** Returns data.length when the direction stopped. */
-  private garbage(data: Buffer, off: number): number {
+  private garbage(data: Uint8Array, off: number): number {
     this.headLen = 0;
     if (this.listener.onGarbage(this, data.subarray(off)) === 'stop') {
       this.stop();
@@ -363,8 +370,8 @@ export class MessageParser {
 
   /** `buf[start..end)` is a complete head (start line + fields + empty line). Returns `end`, or
    * -1 when it is not a message head (the parser is then resyncing). */
-  private headDone(buf: Buffer, start: number, end: number, ts: Micros): number {
-    const text = buf.toString('latin1', start, end);
+  private headDone(buf: Uint8Array, start: number, end: number, ts: Micros): number {
+    const text = asBuffer(buf).toString('latin1', start, end);
     const startTs = this.headStartTs;
     // Keep a small buffer for the next head; let a big one go.
     if (this.headBuf && this.headBuf.length > 16 * 1024) this.headBuf = null;
@@ -408,11 +415,11 @@ export class MessageParser {
 
   // ---- bodies ----
 
-  private lengthBody(data: Buffer, off: number, ts: Micros): number {
+  private lengthBody(data: Uint8Array, off: number, ts: Micros): number {
     const take = Math.min(this.remaining, data.length - off);
     this.remaining -= take;
     this.bodyWire += take;
-    this.listener.onBody(this, data.subarray(off, off + take), ts);
+    this.listener.onBody(this, piece(data, off, take), ts);
     if (this.remaining === 0) this.end(ts, []);
     return off + take;
   }
@@ -426,7 +433,7 @@ export class MessageParser {
   }
 
   /** chunk-size [ chunk-ext ] CRLF (RFC 9112 §7.1); extensions are skipped. */
-  private chunkSizeLine(data: Buffer, off: number, ts: Micros): number {
+  private chunkSizeLine(data: Uint8Array, off: number, ts: Micros): number {
     const start = off;
     while (off < data.length) {
       if (this.chunkInExt) {
@@ -475,11 +482,11 @@ export class MessageParser {
     return off;
   }
 
-  private chunkData(data: Buffer, off: number, ts: Micros): number {
+  private chunkData(data: Uint8Array, off: number, ts: Micros): number {
     const take = Math.min(this.remaining, data.length - off);
     this.remaining -= take;
     this.bodyWire += take;
-    this.listener.onBody(this, data.subarray(off, off + take), ts);
+    this.listener.onBody(this, piece(data, off, take), ts);
     if (this.remaining === 0) this.startChunkDataEnd();
     return off + take;
   }
@@ -489,7 +496,7 @@ export class MessageParser {
     this.sawCr = false;
   }
 
-  private chunkDataEnd(data: Buffer, off: number, ts: Micros): number {
+  private chunkDataEnd(data: Uint8Array, off: number, ts: Micros): number {
     const c = data[off]!;
     this.bodyWire++;
     if (c === CR && !this.sawCr) {
@@ -506,7 +513,7 @@ export class MessageParser {
   }
 
   /** trailer-section CRLF (RFC 9112 §7.1.2). */
-  private trailers(data: Buffer, off: number, ts: Micros): number {
+  private trailers(data: Uint8Array, off: number, ts: Micros): number {
     while (off < data.length) {
       const lf = data.indexOf(LF, off);
       const stop = lf < 0 ? data.length : lf + 1;
@@ -516,7 +523,7 @@ export class MessageParser {
         this.abortAndResync(ts, false);
         return stop;
       }
-      this.trailerLine += data.toString('latin1', off, stop);
+      this.trailerLine += asBuffer(data).toString('latin1', off, stop);
       off = stop;
       if (lf < 0) break;
       if (this.trailerLine === '\n' || this.trailerLine === '\r\n') {

@@ -1,0 +1,78 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import fc from 'fast-check';
+import { countTokens } from 'gpt-tokenizer/encoding/o200k_base';
+import { O200K_TOKEN_SPLIT_REGEX } from 'gpt-tokenizer/encodingParams/constants';
+import { describe, expect, it } from 'vitest';
+import { corpusDir } from '../../test/corpus.js';
+import { countO200k, o200kPieces } from './token-count.js';
+
+/** The library's own cut of `t` (what countNative iterates over). */
+function libraryPieces(t: string): string[] {
+  return [...t.matchAll(new RegExp(O200K_TOKEN_SPLIT_REGEX.source, O200K_TOKEN_SPLIT_REGEX.flags))].map((m) => m[0]);
+}
+
+/** ASCII text rich in the characters where the pattern's alternatives meet: case changes,
+ * contractions, digit runs, symbols with and without a leading space, CR/LF, tabs, `/`. */
+const trickyAscii = fc
+  .array(
+    fc.oneof(
+      fc.constantFrom(' ', '  ', '\t', '\n', '\r\n', '\n\n', ' \n', '\v', '\f', "'", "'s", "'LL", "'ve", "'Re", "'x", '/', '//', '.', ',', '"', '{', '}', '<|endoftext|>', '\x00', '\x1f', '\x7f'),
+      fc.constantFrom('a', 'Z', 'abc', 'ABC', 'AbC', 'aBc', 'HTTPServer', 'don', 'I', '1', '12', '1234567', 'x1'),
+      fc.string({ unit: fc.integer({ min: 0, max: 127 }).map((c) => String.fromCharCode(c)), maxLength: 12 }),
+    ),
+    { maxLength: 60 },
+  )
+  .map((parts) => parts.join(''));
+
+describe('o200k pieces', () => {
+  it('cut ASCII text exactly where the library regex does', () => {
+    fc.assert(
+      fc.property(trickyAscii, (t) => {
+        expect(o200kPieces(t)).toEqual(libraryPieces(t));
+      }),
+      { numRuns: 5000 },
+    );
+  });
+
+  it('cut every pair and triple of ASCII classes as the library does', () => {
+    const reps = ['A', 'a', '0', ' ', '\t', '\n', '\r', '.', '/', "'", 's', 'L', 'e'];
+    for (const a of reps) for (const b of reps) for (const c of reps) for (const d of ['', ...reps]) {
+      const t = a + b + c + d;
+      expect(o200kPieces(t)).toEqual(libraryPieces(t));
+    }
+  });
+
+  it('cut non-ASCII text with the library regex', () => {
+    const t = 'Größe: 12345 — naïve café 東京 😀 x';
+    expect(o200kPieces(t)).toEqual(libraryPieces(t));
+  });
+});
+
+describe('countO200k', () => {
+  it('equals countTokens on ASCII and Unicode text, cached or not', () => {
+    fc.assert(
+      fc.property(fc.oneof(trickyAscii.filter((t) => !t.includes('<|')), fc.string({ unit: 'binary' }), fc.string({ unit: 'grapheme' })), (t) => {
+        expect(countO200k(t)).toBe(countTokens(t));
+        expect(countO200k(t)).toBe(countTokens(t));
+      }),
+      { numRuns: 3000 },
+    );
+  });
+
+  it('counts long pieces (beyond the cached length) exactly', () => {
+    const t = `${'a'.repeat(300)} ${' '.repeat(200)}x ${'-'.repeat(150)}\n`;
+    expect(countO200k(t)).toBe(countTokens(t));
+  });
+
+  it('counts special-token text as ordinary text instead of throwing', () => {
+    const t = 'before <|endoftext|> after';
+    expect(() => countTokens(t)).toThrow();
+    expect(countO200k(t)).toBe(countTokens(t, { disallowedSpecial: new Set() }));
+  });
+
+  it.skipIf(!corpusDir)('agrees on a real Claude Code request', () => {
+    const text = readFileSync(join(corpusDir!, 'tokenscope/exchanges/anthropic-claude-cli-exchange.txt'), 'utf8');
+    expect(countO200k(text)).toBe(countTokens(text));
+  });
+});

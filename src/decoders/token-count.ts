@@ -1,0 +1,292 @@
+/**
+ * Exact o200k_base token counts, several times faster than gpt-tokenizer's countTokens on the
+ * text estimates are made of (prompts, generated text), with the same result.
+ *
+ * A BPE count is the sum, over the pieces the pre-tokenizer regex cuts the text into, of each
+ * piece's BPE token count (that is how gpt-tokenizer's countNative works). Two things cost time
+ * there: the Unicode regex (a match array and a substring per piece) and a lookup in a 200,000-entry
+ * Map that misses the CPU caches. Here:
+ *  - ASCII text (nearly all of an agent's prompt: code, JSON, English) is cut by a hand-written
+ *    scanner that follows the o200k pattern alternative by alternative (see pieceEnd); the
+ *    character classes it uses are computed from the pattern's own Unicode properties, and
+ *    token-count.test.ts checks the cuts against the library's regex on generated text. Any other
+ *    text is cut by the library's own regex.
+ *  - Each piece's count comes from a small open-addressing table keyed by the piece's characters
+ *    (no substring is made on a hit); a miss asks gpt-tokenizer for that piece alone, which is
+ *    exact because a piece is always a single match of the pattern by itself (see countPiece).
+ *
+ * Special-token texts such as `<|endoftext|>` are counted as ordinary text (as countNative does
+ * when no special token is allowed); gpt-tokenizer's countTokens would throw on them instead.
+ */
+import { createRequire } from 'node:module';
+import { O200K_TOKEN_SPLIT_REGEX } from 'gpt-tokenizer/encodingParams/constants';
+
+type O200k = typeof import('gpt-tokenizer/encoding/o200k_base');
+
+/**
+ * The tokenizer, loaded on the first piece not in the table: its 200,000-entry vocabulary costs
+ * ~0.25 s of CPU to load (a 2.4 MB module and a Map built from it), which a capture whose calls
+ * all carry usage never needs. Loaded synchronously (decoders are synchronous), from the
+ * package's CommonJS build of the same encoding.
+ */
+let tokenizer: O200k | null = null;
+function countTokens(piece: string): number {
+  tokenizer ??= createRequire(import.meta.url)('gpt-tokenizer/cjs/encoding/o200k_base') as O200k;
+  return tokenizer.countTokens(piece);
+}
+
+/** Character classes of the o200k pattern (gpt-tokenizer src/encodingParams/constants.ts):
+ * `[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]`, `[\p{Ll}\p{Lm}\p{Lo}\p{M}]`, `\p{N}`, `\s`. */
+const enum K {
+  /** Upper-case letter class (A–Z in ASCII). */
+  Upper = 1,
+  /** Lower-case letter class (a–z in ASCII). */
+  Lower = 2,
+  Digit = 3,
+  /** `\s` other than CR and LF: these may prefix a word (`[^\r\n\p{L}\p{N}]`). */
+  Space = 4,
+  /** CR and LF. */
+  Newline = 5,
+  /** Anything else (`[^\s\p{L}\p{N}]`): punctuation, symbols, control characters. */
+  Other = 6,
+}
+
+/** Class of each ASCII code, derived from the same Unicode properties the pattern names. */
+const ASCII_CLASS: Uint8Array = (() => {
+  const t = new Uint8Array(128);
+  const upper = /[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]/u;
+  const lower = /[\p{Ll}\p{Lm}\p{Lo}\p{M}]/u;
+  for (let c = 0; c < 128; c++) {
+    const ch = String.fromCharCode(c);
+    if (upper.test(ch)) t[c] = K.Upper;
+    else if (lower.test(ch)) t[c] = K.Lower;
+    else if (/\p{N}/u.test(ch)) t[c] = K.Digit;
+    else if (ch === '\r' || ch === '\n') t[c] = K.Newline;
+    else if (/\s/.test(ch)) t[c] = K.Space;
+    else t[c] = K.Other;
+  }
+  return t;
+})();
+
+const CR = 13;
+const LF = 10;
+const SPACE = 32;
+const SLASH = 47;
+const APOSTROPHE = 39;
+
+/** Any character outside ASCII: the text takes the Unicode regex path. */
+const NON_ASCII = /[\u0080-\uffff]/;
+
+/** Lower-cased code of c when it is an ASCII letter, else c. */
+function lc(c: number): number {
+  return c | 0x20;
+}
+
+/** End of the optional contraction suffix `'(?:[sS]|[dD]|[mM]|[tT]|[lL][lL]|[vV][eE]|[rR][eE])`
+ * at `k`, or `k` when there is none. */
+function contractionEnd(t: Uint8Array, k: number, n: number): number {
+  if (k + 1 >= n || t[k] !== APOSTROPHE) return k;
+  const a = lc(t[k + 1]!);
+  if (a === 0x73 || a === 0x64 || a === 0x6d || a === 0x74) return k + 2; // s d m t
+  if (k + 2 >= n) return k;
+  const b = lc(t[k + 2]!);
+  if ((a === 0x6c && b === 0x6c) || (a === 0x76 && b === 0x65) || (a === 0x72 && b === 0x65)) return k + 3; // ll ve re
+  return k;
+}
+
+/**
+ * End of the piece that starts at `i` in ASCII text `t` (as bytes, length n): the match the o200k
+ * pattern makes there, its alternatives tried in order as a backtracking regex does.
+ *  1. `[^\r\n\p{L}\p{N}]?[Upper]*[Lower]+'s?` and 2. `[^\r\n\p{L}\p{N}]?[Upper]+[Lower]*'s?`
+ *     together: an optional space/symbol prefix, then upper-case letters then lower-case ones
+ *     (at least one letter), then an optional contraction.
+ *  3. `\p{N}{1,3}`
+ *  4. ` ?[^\s\p{L}\p{N}]+[\r\n/]*`
+ *  5. `\s*[\r\n]+`: a whitespace run up to its last CR/LF.
+ *  6. `\s+(?!\S)`: a whitespace run at the end of the text, or all of it but its last character.
+ *  7. `\s+`: a single whitespace character before a non-space.
+ */
+function pieceEnd(t: Uint8Array, i: number, n: number): number {
+  const c = ASCII_CLASS[t[i]!]!;
+  let j = i;
+  if ((c === K.Space || c === K.Other) && i + 1 < n) {
+    const d = ASCII_CLASS[t[i + 1]!]!;
+    if (d === K.Upper || d === K.Lower) j = i + 1;
+  }
+  let cj = j === i ? c : ASCII_CLASS[t[j]!]!;
+  if (cj === K.Upper || cj === K.Lower) {
+    let k = j;
+    while (cj === K.Upper) {
+      k++;
+      cj = k < n ? ASCII_CLASS[t[k]!]! : 0;
+    }
+    while (cj === K.Lower) {
+      k++;
+      cj = k < n ? ASCII_CLASS[t[k]!]! : 0;
+    }
+    return contractionEnd(t, k, n);
+  }
+  if (c === K.Digit) {
+    let k = i + 1;
+    while (k < n && k < i + 3 && ASCII_CLASS[t[k]!] === K.Digit) k++;
+    return k;
+  }
+  const p = t[i] === SPACE && i + 1 < n && ASCII_CLASS[t[i + 1]!] === K.Other ? i + 1 : i;
+  if (ASCII_CLASS[t[p]!] === K.Other) {
+    let k = p + 1;
+    while (k < n && ASCII_CLASS[t[k]!] === K.Other) k++;
+    while (k < n) {
+      const x = t[k];
+      if (x !== CR && x !== LF && x !== SLASH) break;
+      k++;
+    }
+    return k;
+  }
+  // Whitespace (Space or Newline).
+  let e = i;
+  let lastNewline = -1;
+  while (e < n) {
+    const x = ASCII_CLASS[t[e]!];
+    if (x === K.Newline) lastNewline = e;
+    else if (x !== K.Space) break;
+    e++;
+  }
+  if (lastNewline >= 0) return lastNewline + 1;
+  if (e === n) return e;
+  return e - i >= 2 ? e - 1 : i + 1;
+}
+
+// ---- piece counts ----
+
+/** Table slots (a power of two), filled to half at most, then emptied: English and code use a
+ * few thousand distinct pieces, identifiers and ids add more. */
+const SLOTS = 1 << 15;
+const MASK = SLOTS - 1;
+const MAX_ENTRIES = SLOTS >> 1;
+/** Longer pieces (long runs of spaces or symbols, very long words) are counted without caching. */
+const MAX_CACHED_PIECE = 64;
+/** Bytes of the cached pieces' text: MAX_ENTRIES pieces of 32 bytes on average. */
+const POOL_BYTES = MAX_ENTRIES * 32;
+
+/** Per slot: hash (0 = empty; real hashes are forced odd), offset and length in `pool`, count. */
+const slotHash = new Int32Array(SLOTS);
+const slotOff = new Int32Array(SLOTS);
+const slotLen = new Int32Array(SLOTS);
+const slotCount = new Int32Array(SLOTS);
+const pool = new Uint8Array(POOL_BYTES);
+let poolUsed = 0;
+let entries = 0;
+
+/**
+ * Token count of one piece. A piece is one match of the pattern, and it is also the first match
+ * of the pattern on the piece alone (no alternative can match more of it, and only the `(?!\S)`
+ * lookahead looks past a match, which end of text satisfies), so counting it alone is exact.
+ * A piece never holds a whole special token (each has letters between `<|` and `|>`, which are
+ * separate pieces), so countTokens does not refuse it; the catch is defensive only.
+ */
+function countPiece(piece: string): number {
+  try {
+    return countTokens(piece);
+  } catch {
+    return Math.ceil(piece.length / 4);
+  }
+}
+
+/** Count of the ASCII piece bytes[start, end) of text `t`; a table hit makes no string. */
+function countAsciiPiece(t: string, bytes: Uint8Array, start: number, end: number): number {
+  const len = end - start;
+  if (len > MAX_CACHED_PIECE) return countPiece(t.slice(start, end));
+  let h = 0x811c9dc5 | 0;
+  for (let k = start; k < end; k++) h = Math.imul(h ^ bytes[k]!, 0x01000193);
+  h |= 1;
+  let slot = h & MASK;
+  for (;;) {
+    const sh = slotHash[slot]!;
+    if (sh === 0) break;
+    if (sh === h && slotLen[slot] === len && sameBytes(bytes, start, slotOff[slot]!, len)) return slotCount[slot]!;
+    slot = (slot + 1) & MASK;
+  }
+  const n = countPiece(t.slice(start, end));
+  if (entries >= MAX_ENTRIES || poolUsed + len > POOL_BYTES) {
+    slotHash.fill(0);
+    entries = 0;
+    poolUsed = 0;
+    slot = h & MASK;
+  }
+  pool.set(bytes.subarray(start, end), poolUsed);
+  slotHash[slot] = h;
+  slotOff[slot] = poolUsed;
+  slotLen[slot] = len;
+  slotCount[slot] = n;
+  poolUsed += len;
+  entries++;
+  return n;
+}
+
+function sameBytes(a: Uint8Array, aOff: number, poolOff: number, len: number): boolean {
+  for (let k = 0; k < len; k++) if (a[aOff + k] !== pool[poolOff + k]) return false;
+  return true;
+}
+
+/** Unicode pieces: cached by their text in a Map (non-ASCII text is the rare case here). */
+const unicodeCache = new Map<string, number>();
+/** Entries kept before the Map is emptied. */
+const UNICODE_CACHE_MAX = 50_000;
+
+function countUnicodePiece(piece: string): number {
+  if (piece.length > MAX_CACHED_PIECE) return countPiece(piece);
+  let n = unicodeCache.get(piece);
+  if (n === undefined) {
+    n = countPiece(piece);
+    if (unicodeCache.size >= UNICODE_CACHE_MAX) unicodeCache.clear();
+    unicodeCache.set(piece, n);
+  }
+  return n;
+}
+
+/** The library's own pre-tokenizer regex (a copy: its lastIndex is ours to move). */
+const O200K_SPLIT = new RegExp(O200K_TOKEN_SPLIT_REGEX.source, O200K_TOKEN_SPLIT_REGEX.flags);
+
+/** Pieces of `t` (for tests: the cuts the counter makes). */
+export function o200kPieces(t: string): string[] {
+  const out: string[] = [];
+  if (!NON_ASCII.test(t)) {
+    const bytes = Buffer.from(t, 'latin1');
+    for (let i = 0; i < bytes.length; ) {
+      const e = pieceEnd(bytes, i, bytes.length);
+      out.push(t.slice(i, e));
+      i = e;
+    }
+    return out;
+  }
+  forEachUnicodePiece(t, (p) => out.push(p));
+  return out;
+}
+
+function forEachUnicodePiece(t: string, f: (piece: string) => void): void {
+  // As countNative does (matchAll): every match, in order. The pattern cannot match the empty
+  // string (each alternative consumes a character), so exec always advances.
+  const re = O200K_SPLIT;
+  re.lastIndex = 0;
+  for (let m = re.exec(t); m !== null; m = re.exec(t)) f(m[0]);
+}
+
+/** Exact o200k_base token count of `t`, special-token texts counted as ordinary text. */
+export function countO200k(t: string): number {
+  let total = 0;
+  if (!NON_ASCII.test(t)) {
+    // ASCII: one byte per character, scanned as bytes (latin1 is a plain copy for ASCII).
+    const bytes = Buffer.from(t, 'latin1');
+    const n = bytes.length;
+    for (let i = 0; i < n; ) {
+      const e = pieceEnd(bytes, i, n);
+      total += countAsciiPiece(t, bytes, i, e);
+      i = e;
+    }
+    return total;
+  }
+  forEachUnicodePiece(t, (p) => {
+    total += countUnicodePiece(p);
+  });
+  return total;
+}
