@@ -87,7 +87,7 @@ describe('llmtap replay', () => {
     const db = join(dir, 'twice.duckdb');
     const first = run('replay', demo, '--db', db, '--exit-after-drain');
     expect(first.code).toBe(0);
-    const calls = records(run('replay', demo, '--jsonl', '-').stdout).length;
+    const calls = records(run('replay', demo, '--jsonl', '-').stdout).filter((x) => x.kind === 'llm_call').length;
     expect(first.stderr).toContain(`stored ${calls} new calls`);
     const second = run('replay', demo, '--db', db, '--exit-after-drain');
     expect(second.code).toBe(0);
@@ -103,7 +103,7 @@ describe('llmtap replay', () => {
 
   it('reads every complete packet of a truncated capture and says where it ended', () => {
     const full = readFileSync(demo);
-    const whole = records(run('replay', demo, '--jsonl', '-').stdout);
+    const whole = records(run('replay', demo, '--jsonl', '-').stdout).filter((x) => x.kind === 'llm_call');
     // Cut the file a little after its middle, inside a packet record.
     const cut = Math.floor(full.length * 0.6) + 7;
     const f = join(dir, 'cut.pcap');
@@ -131,7 +131,7 @@ describe('llmtap replay', () => {
     const port = 21000 + (process.pid % 20000);
     const replay = spawn(process.execPath, [cli, 'replay', demo, '--db', db, '--listen', `127.0.0.1:${port}`]);
     await waitForLine(replay, /serving .* until interrupted/);
-    const calls = records(run('replay', demo, '--jsonl', '-').stdout);
+    const calls = records(run('replay', demo, '--jsonl', '-').stdout).filter((x) => x.kind === 'llm_call');
     const summary = (await (await fetch(`http://127.0.0.1:${port}/api/v1/summary`)).json()) as { calls: number };
     expect(summary.calls).toBe(calls.length);
     expect(await stopWithSigint(replay)).toBe(0);

@@ -126,8 +126,8 @@ function codexTurn(session: string, start: number): { calls: ScriptedCall[]; exp
   };
 }
 
-function wire(c: ScriptedCall): ExchangeWire {
-  const at = AGENT_T0 + Math.round(c.at * 1_000_000);
+function wire(c: ScriptedCall, t0: Micros): ExchangeWire {
+  const at = t0 + Math.round(c.at * 1_000_000);
   const end = at + Math.round(c.seconds * 1_000_000);
   const res = responsePieces({
     status: 200,
@@ -139,24 +139,25 @@ function wire(c: ScriptedCall): ExchangeWire {
   return { request: [requestPiece(at, 'POST', c.target, c.headers, utf8(JSON.stringify(c.body)))], response: res.pieces };
 }
 
-function connection(port: number, server: string, calls: ScriptedCall[]): ConnectionResult {
+function connection(port: number, server: string, calls: ScriptedCall[], t0: Micros): ConnectionResult {
   const sorted = [...calls].sort((a, b) => a.at - b.at);
   const first = sorted[0]!;
   return buildConnection({
     client: { ip: '10.0.0.7', port },
     server: { ip: server, port: 80 },
-    start: AGENT_T0 + Math.round(first.at * 1_000_000) - 50_000,
+    start: t0 + Math.round(first.at * 1_000_000) - 50_000,
     seed: port,
-    exchanges: sorted.map(wire),
+    exchanges: sorted.map((c) => wire(c, t0)),
   });
 }
 
 /**
  * The agent scenario: two Claude Code sessions whose calls alternate on ONE keep-alive connection
  * (a local proxy multiplexing them), each with an auxiliary title call; and a Codex session on
- * its own connection. Every turn completes.
+ * its own connection. Every turn completes. `t0` moves the whole scenario in time.
  */
-export function agentScenario(): { pcap: Uint8Array; expected: ExpectedTurn[]; auxiliaryCalls: number } {
+export function agentConnections(t0: Micros = AGENT_T0): { connections: ConnectionResult[]; expected: ExpectedTurn[]; auxiliaryCalls: number } {
+  msgN = 0; // message ids restart, so the same scenario gives the same bytes every time
   // Calls on one HTTP/1.1 connection run one at a time: A's calls at 0, 4, 8 s and B's at 2, 6,
   // 10 s (1.5 s each) alternate on it.
   const a = claudeTurn('5f0c6d7e-aaaa-4222-8333-944445555666', 0, 'What is in the README?', 'It is a demo.', 'A');
@@ -165,11 +166,17 @@ export function agentScenario(): { pcap: Uint8Array; expected: ExpectedTurn[]; a
   const mainA = a.calls.filter((_, i) => i !== 1);
   const mainB = b.calls.filter((_, i) => i !== 1);
   const codex = codexTurn('019c9fff-1111-7222-8333-944445555888', 1);
-  const conns = [
-    connection(50_100, '160.79.104.10', [...mainA, ...mainB]),
-    connection(50_101, '160.79.104.10', [a.calls[1]!]),
-    connection(50_102, '160.79.104.10', [b.calls[1]!]),
-    connection(50_200, '162.159.140.245', codex.calls),
+  const connections = [
+    connection(50_100, '160.79.104.10', [...mainA, ...mainB], t0),
+    connection(50_101, '160.79.104.10', [a.calls[1]!], t0),
+    connection(50_102, '160.79.104.10', [b.calls[1]!], t0),
+    connection(50_200, '162.159.140.245', codex.calls, t0),
   ];
-  return { pcap: pcapBytes(mergeConnections(conns), { kind: 'pcap' }), expected: [a.expected, b.expected, codex.expected], auxiliaryCalls: 2 };
+  return { connections, expected: [a.expected, b.expected, codex.expected], auxiliaryCalls: 2 };
+}
+
+/** The agent scenario as a capture. */
+export function agentScenario(): { pcap: Uint8Array; expected: ExpectedTurn[]; auxiliaryCalls: number } {
+  const { connections, expected, auxiliaryCalls } = agentConnections();
+  return { pcap: pcapBytes(mergeConnections(connections), { kind: 'pcap' }), expected, auxiliaryCalls };
 }

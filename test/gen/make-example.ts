@@ -1,6 +1,7 @@
 /**
  * Builds examples/demo.pcap, the capture shipped with the package: a handful of calls across the
- * four wire APIs, one HTTP 429, one stream cut by a reset, and placeholder secrets in the headers
+ * four wire APIs, one HTTP 429, one stream cut by a reset, three agent turns (Claude Code and
+ * Codex, with tool round-trips and title calls), and placeholder secrets in the headers
  * (`Authorization: Bearer sk-demo-…`, `x-api-key: sk-ant-api03-demo-…`) so redaction is visible.
  *
  * Reproducible: `node dist/test/gen/make-example.js` rewrites the identical file (fixed seeds and
@@ -9,6 +10,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { agentConnections } from './llm-agents.js';
 import { type Session, buildSession } from './llm-traffic.js';
 import { pcapBytes } from './pcap-writer.js';
 import { findRepoRoot } from './repo-root.js';
@@ -61,9 +63,11 @@ export function demoSessions(): Session[] {
   ];
 }
 
-/** The demo capture's bytes (classic pcap, µs, little-endian, Ethernet). */
+/** The demo capture's bytes (classic pcap, µs, little-endian, Ethernet): the calls above, then
+ * two Claude Code sessions and a Codex session whose tool round-trips make whole agent turns. */
 export function demoPcap(): Uint8Array {
-  return pcapBytes(mergeConnections(demoSessions().map((x) => x.connection)), { kind: 'pcap' });
+  const agents = agentConnections(DEMO_START + 20 * 1_000_000).connections;
+  return pcapBytes(mergeConnections([...demoSessions().map((x) => x.connection), ...agents]), { kind: 'pcap' });
 }
 
 export { findRepoRoot };
