@@ -252,6 +252,20 @@ describe.skipIf(!haveChromium && !inCi)('console: agent turns and sessions in a 
     expect(await page.textContent('[data-testid="turn-id"]')).toBe(t.id);
   });
 
+  it('calls page: a turn link lists exactly its calls, each naming its agent and linking to the turn', async () => {
+    const t = turns[0]!;
+    await open(`/calls?turn=${t.id}`, '[data-row-id]');
+    await expect.poll(() => page.$$eval('[data-row-id]', (rows) => rows.length), POLL).toBe(t.call_count);
+    const rows = await page.$$eval('[data-row-id]', (rs) => rs.map((r) => [r.getAttribute('data-row-id'), r.querySelector('[data-col="agent"] a')?.getAttribute('href')]));
+    expect(rows.map((r) => r[0]).sort()).toEqual(t.steps.map((s) => s.call_id).sort());
+    expect(new Set(rows.map((r) => r[1]))).toEqual(new Set([`/turns/${t.id}`]));
+    // The Role dropdown narrows to the sub-agent's calls.
+    await page.selectOption('select[name="agent_role"]', 'subagent');
+    await expect.poll(() => search(), POLL).toContain('agent_role=subagent');
+    const subCalls = t.steps.filter((s) => s.role === 'subagent').length;
+    await expect.poll(() => page.$$eval('[data-row-id]', (r) => r.length), POLL).toBe(subCalls);
+  });
+
   it('sessions: the list has the session; its page lists its turns in order on one axis', async () => {
     await open('/sessions', '[data-testid="sessions-table"] [data-row-id]');
     const list = await api<Page<SessionSummary>>('/sessions');

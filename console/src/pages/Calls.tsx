@@ -9,7 +9,8 @@ import { Link, navigate, useLocation } from '../router.js';
 import { VirtualTable, type Column } from '../vtable.js';
 
 /** Filters kept in the address (the API's own parameter names, so a URL is also an API query). */
-const FILTER_KEYS = ['provider', 'api', 'model', 'status', 'finish_reason', 'stream', 'q'] as const;
+// `session` and `turn` come from links on the turn and session pages; they have no dropdown.
+const FILTER_KEYS = ['provider', 'api', 'model', 'status', 'finish_reason', 'stream', 'agent', 'agent_role', 'session', 'turn', 'q'] as const;
 type FilterKey = (typeof FILTER_KEYS)[number];
 
 const STATUS_CHOICES = ['2xx', '4xx', '5xx', 'error', 'none'];
@@ -19,6 +20,19 @@ const COLUMNS: Column<CallListItem>[] = [
   { key: 'time', label: 'Time (UTC)', width: '172px', render: (c) => <Link to={`/calls/${c.id}`}>{time(c.timing.request_start)}</Link> },
   { key: 'api', label: 'API', width: '178px', render: (c) => <span className="mono">{c.api}</span> },
   { key: 'model', label: 'Model', width: '190px', render: (c) => <span className="mono">{c.response_model ?? c.request_model ?? '–'}</span> },
+  {
+    key: 'agent',
+    label: 'Agent',
+    width: '120px',
+    render: (c) =>
+      c.agent === null ? (
+        <span className="muted">–</span>
+      ) : c.turn_id !== null ? (
+        <Link to={`/turns/${c.turn_id}`}>{c.agent_role === 'main' || c.agent_role === null ? c.agent : `${c.agent} · ${c.agent_role}`}</Link>
+      ) : (
+        <span>{`${c.agent} · ${c.agent_role ?? ''}`}</span>
+      ),
+  },
   { key: 'status', label: 'Status', width: '64px', render: (c) => <StatusBadge code={c.status_code} error={c.error !== null} /> },
   { key: 'finish', label: 'Finish', width: '84px', render: (c) => c.finish_reason ?? '–' },
   { key: 'stream', label: 'Stream', width: '62px', render: (c) => (c.stream ? 'yes' : 'no') },
@@ -124,6 +138,8 @@ export function CallsPage() {
           search={search}
         />
         <Select label="Stream" name="stream" value={filters.stream ?? ''} choices={[{ value: 'true' }, { value: 'false' }]} search={search} />
+        <Select label="Agent" name="agent" value={filters.agent ?? ''} choices={opts('agent')} search={search} />
+        <Select label="Role" name="agent_role" value={filters.agent_role ?? ''} choices={opts('agent_role')} search={search} />
         <form className="filter search" onSubmit={submitSearch}>
           <span>Search content</span>
           <input type="search" name="q" placeholder="text in prompts and answers" value={q} onChange={(e) => setQ(e.target.value)} />
