@@ -55,6 +55,42 @@ export function craft(spec: CraftSpec): AgentCallInput {
 export const CLAUDE_TOOLS = ['Agent', 'Bash', 'Read', 'Edit'];
 export const SUBAGENT_TOOLS = ['Bash', 'Read', 'Grep'];
 
+/** Tools of Claude Code 2.1.331 (test/clients/OBSERVED.md): main calls, and sub-agent calls
+ * (which still offer `Agent`). */
+export const CLAUDE_2_1_331_TOOLS = ['Agent', 'Bash', 'Edit', 'ListAgents', 'Read', 'ReportFindings', 'ScheduleWakeup', 'Skill', 'ToolSearch', 'Workflow', 'DeferredToolPlaceholder', 'Write'];
+export const CLAUDE_2_1_331_SUBAGENT_TOOLS = ['Agent', 'Bash', 'Edit', 'Read', 'Skill', 'ToolSearch', 'DeferredToolPlaceholder', 'Write'];
+/** Claude Code 2.1.331's first system block, main and sub-agent. */
+export const BILLING_MAIN = 'x-anthropic-billing-header: cc_version=2.1.331.d8e; cc_entrypoint=sdk-cli;';
+export const BILLING_SUB = 'x-anthropic-billing-header: cc_version=2.1.331.43d; cc_entrypoint=sdk-cli; cc_is_subagent=true;';
+/** Headers of Claude Code 2.1.331 (`-p`); a sub-agent's add its id, a nested one its parent's. */
+export function claude2Headers(session: string, agentId?: string, parentAgentId?: string): Record<string, string> {
+  return {
+    'user-agent': 'claude-cli/2.1.331 (external, sdk-cli)',
+    'x-claude-code-session-id': session,
+    'x-app': 'cli',
+    ...(agentId !== undefined ? { 'x-claude-code-agent-id': agentId } : {}),
+    ...(parentAgentId !== undefined ? { 'x-claude-code-parent-agent-id': parentAgentId } : {}),
+  };
+}
+
+/** A request body shaped like Claude Code 2.1.331's (main or sub-agent); `messages` may hold
+ * `role: "system"` messages, as the real ones do. */
+export function claude2Body(messages: object[], o: { subagent?: boolean; session?: string } = {}): object {
+  const sub = o.subagent === true;
+  return {
+    model: 'claude-opus-5-5',
+    max_tokens: 128000,
+    system: [
+      { type: 'text', text: sub ? BILLING_SUB : BILLING_MAIN },
+      { type: 'text', text: "You are a Claude agent, built on Anthropic's Claude Agent SDK." },
+    ],
+    messages,
+    tools: (sub ? CLAUDE_2_1_331_SUBAGENT_TOOLS : CLAUDE_2_1_331_TOOLS).map((name) => ({ name, description: name, input_schema: { type: 'object' } })),
+    metadata: { user_id: JSON.stringify({ device_id: 'd'.repeat(64), account_uuid: '', session_id: o.session ?? 'sess' }) },
+    stream: false,
+  };
+}
+
 export function claudeHeaders(session: string): Record<string, string> {
   return { 'user-agent': 'claude-cli/2.1.104 (external, cli)', 'x-claude-code-session-id': session, 'x-app': 'cli' };
 }

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import {
   anthropicReply,
+  claude2Body,
+  claude2Headers,
   chatBody,
   chatReply,
   claudeBody,
@@ -35,9 +37,9 @@ describe('session ids the agents send', () => {
 });
 
 describe('agent profiles', () => {
-  it('claude-code: header session, metadata fallback, delegation tool, auxiliary calls', () => {
+  it('claude-code: header session, metadata fallback, main-only tools, auxiliary calls', () => {
     const main = identifyAgent(craft({ headers: claudeHeaders('sess-1'), body: claudeBody(prompt), response: anthropicReply({ text: 'ok' }), at: 0 }))!;
-    expect(main).toMatchObject({ agent: 'claude-code', sessionId: 'sess-1', auxiliary: false, offersDelegation: true });
+    expect(main).toMatchObject({ agent: 'claude-code', sessionId: 'sess-1', auxiliary: false, subagentMarked: false, subagentId: null, mainOnlyTools: ['Agent'] });
 
     const older = craft({
       headers: { 'user-agent': 'claude-cli/1.0.88 (external, cli)' },
@@ -45,14 +47,25 @@ describe('agent profiles', () => {
       response: anthropicReply({ text: 'ok' }),
       at: 0,
     });
-    expect(identifyAgent(older)).toMatchObject({ agent: 'claude-code', sessionId: 'old-1', offersDelegation: true });
+    expect(identifyAgent(older)).toMatchObject({ agent: 'claude-code', sessionId: 'old-1', mainOnlyTools: ['Task'] });
 
     const title = craft({ headers: claudeHeaders('sess-1'), body: claudeBody(prompt, { tools: [] }), response: anthropicReply({ text: 'Fix tests' }), at: 0 });
     expect(identifyAgent(title)).toMatchObject({ agent: 'claude-code', sessionId: 'sess-1', auxiliary: true });
     const probe = craft({ headers: claudeHeaders('sess-1'), body: claudeBody([{ role: 'user', content: 'quota' }], { maxTokens: 1 }), response: anthropicReply({ text: '' }), at: 0 });
     expect(identifyAgent(probe)?.auxiliary).toBe(true);
     const sub = craft({ headers: claudeHeaders('sess-1'), body: claudeBody(prompt, { tools: ['Bash', 'Read'] }), response: anthropicReply({ text: 'x' }), at: 0 });
-    expect(identifyAgent(sub)).toMatchObject({ auxiliary: false, offersDelegation: false });
+    expect(identifyAgent(sub)).toMatchObject({ auxiliary: false, subagentMarked: false, mainOnlyTools: [] });
+  });
+
+  it('claude-code 2.1.331: sub-agents by header first, by the billing-header marker second', () => {
+    const id = (headers: Record<string, string>, subagent: boolean) =>
+      identifyAgent(craft({ headers, body: claude2Body(prompt, { subagent }), response: anthropicReply({ text: 'x' }), at: 0 }))!;
+    const nested = id(claude2Headers('sess-2', 'a2c9216c4a1967215', 'a0000000000000001'), true);
+    expect(nested).toMatchObject({ sessionId: 'sess-2', auxiliary: false, subagentMarked: true, subagentId: 'a2c9216c4a1967215', parentAgentId: 'a0000000000000001' });
+    // Sub-agents still offer `Agent`: what they lack is ScheduleWakeup and Workflow.
+    expect(nested.mainOnlyTools).toEqual(['Agent']);
+    expect(id(claude2Headers('sess-2'), true)).toMatchObject({ subagentMarked: true, subagentId: null });
+    expect(id(claude2Headers('sess-2'), false)).toMatchObject({ subagentMarked: false, subagentId: null, mainOnlyTools: ['Agent', 'ScheduleWakeup', 'Workflow'] });
   });
 
   it('codex: originator and turn metadata', () => {
@@ -60,6 +73,12 @@ describe('agent profiles', () => {
     expect(identifyAgent(c)).toMatchObject({ agent: 'codex', sessionId: '019d-s', clientTurnId: '019d-t', auxiliary: false });
     const bare = craft({ api: 'responses', headers: { 'user-agent': 'codex_cli_rs/0.41.0', session_id: 'plain' }, body: responsesBody([{ role: 'user', content: 'go' }]), response: responsesReply({ text: 'd' }), at: 0 });
     expect(identifyAgent(bare)).toMatchObject({ agent: 'codex', sessionId: 'plain', clientTurnId: null });
+    // Codex 0.169 sends the session id hyphenated, as `session-id` and `thread-id`.
+    for (const name of ['session-id', 'thread-id']) {
+      const h = { 'user-agent': 'codex_exec/0.169.0 (Debian 12.0.0; x86_64) dumb (codex_exec; 0.169.0)', originator: 'codex_exec', [name]: '01a20e59-ea9d' };
+      const c2 = craft({ api: 'responses', headers: h, body: responsesBody([{ role: 'user', content: 'go' }]), response: responsesReply({ text: 'd' }), at: 0 });
+      expect(identifyAgent(c2), name).toMatchObject({ agent: 'codex', sessionId: '01a20e59-ea9d' });
+    }
   });
 
   it('opencode, openclaw, hermes, gemini-cli, generic', () => {

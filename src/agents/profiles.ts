@@ -27,9 +27,16 @@ export interface AgentIdentity {
   sessionId: string | null;
   /** Title generation, quota probes, next-speaker checks…: recorded, kept out of turns. */
   auxiliary: boolean;
-  /** The call offers the tool this agent hands work to sub-agents with (Claude Code's `Task`,
-   * renamed `Agent` in 2.x); null when the profile has no such tool. */
-  offersDelegation: boolean | null;
+  /** The client marks the call as a sub-agent's (Claude Code: `x-claude-code-agent-id` header,
+   * or `cc_is_subagent=true` in the first system block). */
+  subagentMarked: boolean;
+  /** The sub-agent's own id, when the client sends one (Claude Code `x-claude-code-agent-id`). */
+  subagentId: string | null;
+  /** The id of the sub-agent that launched this one (`x-claude-code-parent-agent-id`). */
+  parentAgentId: string | null;
+  /** Which of the profile's main-agent-only tools the call offers (the tools heuristic for
+   * clients that do not mark sub-agents); null when the profile has none. */
+  mainOnlyTools: string[] | null;
   /** The client's own turn id (Codex `X-Codex-Turn-Metadata.turn_id`), when it sends one. */
   clientTurnId: string | null;
 }
@@ -67,28 +74,41 @@ function noTools(c: AgentCallInput): boolean {
 }
 
 function identity(agent: string, sessionId: string | null, auxiliary: boolean, extra: Partial<AgentIdentity> = {}): AgentIdentity {
-  return { agent, sessionId, auxiliary, offersDelegation: null, clientTurnId: null, ...extra };
+  return { agent, sessionId, auxiliary, subagentMarked: false, subagentId: null, parentAgentId: null, mainOnlyTools: null, clientTurnId: null, ...extra };
 }
 
 /** System prompts of Claude Code's auxiliary calls (title/topic detection, the Bash command
  * prefix "security monitor", conversation summaries), as seen in Claude Code 1.x–2.x requests. */
 const CLAUDE_AUX_SYSTEM = /new conversation topic|Summarize this coding conversation|command prefix|policy_spec|security monitor|summary of the conversation/i;
 
-/** Claude Code's sub-agent tool: `Task` in 1.x, `Agent` in 2.x (tokenscope's claude-cli/2.1.104
- * exchange offers `Agent` and no `Task`). */
-const CLAUDE_DELEGATION = ['Task', 'Agent'] as const;
+/** Tools Claude Code offers its main agent and not its sub-agents: the sub-agent tool `Task` in
+ * 1.x (sub-agents could not delegate); in 2.1.331 sub-agents offer `Agent` too and lack
+ * `ScheduleWakeup` and `Workflow` instead (test/clients/OBSERVED.md). */
+const CLAUDE_MAIN_ONLY = ['Task', 'Agent', 'ScheduleWakeup', 'Workflow'] as const;
+/** Claude Code's first system block, `x-anthropic-billing-header: cc_version=…; cc_entrypoint=…;`,
+ * ends in `cc_is_subagent=true;` on sub-agent calls (2.1.331). */
+const CLAUDE_SUBAGENT_MARK = /\bcc_is_subagent=true\b/;
 
 export const claudeCode: AgentProfile = {
   name: 'claude-code',
   // User-Agent `claude-cli/<ver> (external, cli)`; the SDK sends `claude-cli/<ver> (external, sdk-…)`.
   matches: (c) => ua(c).startsWith('claude-cli/') || headerValue(c.headers, 'x-claude-code-session-id') !== undefined,
-  identify: (c) =>
-    identity(
+  identify: (c) => {
+    const system = c.view?.systemPreview ?? null;
+    // Sub-agent calls carry `x-claude-code-agent-id: a<16 hex>`, nested ones also the parent's id.
+    const subagentId = headerSessionId(headerValue(c.headers, 'x-claude-code-agent-id'));
+    return identity(
       'claude-code',
       headerSessionId(headerValue(c.headers, 'x-claude-code-session-id')) ?? claudeSessionFromUserId(c.view?.metadataUserId ?? null),
-      noTools(c) || isProbe(c) || (c.view?.systemPreview !== null && c.view?.systemPreview !== undefined && CLAUDE_AUX_SYSTEM.test(c.view.systemPreview)),
-      { offersDelegation: offers(c, CLAUDE_DELEGATION) },
-    ),
+      noTools(c) || isProbe(c) || (system !== null && CLAUDE_AUX_SYSTEM.test(system)),
+      {
+        subagentMarked: subagentId !== null || (system !== null && CLAUDE_SUBAGENT_MARK.test(system)),
+        subagentId,
+        parentAgentId: headerSessionId(headerValue(c.headers, 'x-claude-code-parent-agent-id')),
+        mainOnlyTools: CLAUDE_MAIN_ONLY.filter((t) => offers(c, [t])),
+      },
+    );
+  },
 };
 
 /** Codex's originators (`originator` header, also the User-Agent's first word). */
@@ -102,7 +122,10 @@ export const codex: AgentProfile = {
     headerValue(c.headers, 'x-codex-turn-metadata') !== undefined,
   identify: (c) => {
     const meta = codexTurnMetadata(headerValue(c.headers, 'x-codex-turn-metadata'));
-    const sessionId = meta.sessionId ?? headerSessionId(headerValue(c.headers, 'session_id') ?? headerValue(c.headers, 'session-id'));
+    // `session_id` (codex 0.4x–0.118), `session-id` and `thread-id` (0.169, both the session id).
+    const sessionId =
+      meta.sessionId ??
+      headerSessionId(headerValue(c.headers, 'session_id') ?? headerValue(c.headers, 'session-id') ?? headerValue(c.headers, 'thread-id'));
     return identity('codex', sessionId, noTools(c) || isProbe(c), { clientTurnId: meta.turnId });
   },
 };

@@ -30,6 +30,15 @@ const ARGS_PREVIEW_CHARS = 120;
 /** Arguments longer than this are keyed by a hash (loop detection must not hold whole files). */
 const ARGS_KEY_CHARS = 512;
 
+interface SubagentState {
+  id: string;
+  call_count: number;
+  first_call_id: string;
+  /** Request start of its latest call, and whether that call asked for tools (it goes on). */
+  lastStart: Micros;
+  working: boolean;
+}
+
 interface Step extends TurnStep {
   start: Micros;
   end: Micros | null;
@@ -53,8 +62,8 @@ export class TurnState {
   readonly source: string;
   /** Opening hash (first user message) of the main conversation; sub-agents have another. */
   mainOpening: string | null;
-  /** The main calls offer the sub-agent tool (Claude Code `Task`/`Agent`). */
-  mainOffersDelegation = false;
+  /** Main-agent-only tools the turn's main calls offer (profiles.ts `mainOnlyTools`). */
+  readonly mainOnlyTools = new Set<string>();
   clientTurnId: string | null;
   /** No call with the user's prompt was seen: the capture began mid-turn (so far). */
   startMissed: boolean;
@@ -67,6 +76,10 @@ export class TurnState {
   final = false;
   /** Latest request start of a main call: calls that started before it are late. */
   lastMainStart: Micros = 0;
+  /** Closed and past its grace, but kept from being final while sub-agents it launched run. */
+  held = false;
+  /** Latest capture time of any of its calls (request start or response end). */
+  lastActivity: Micros;
   start: Micros;
   end: Micros | null = null;
 
@@ -84,7 +97,11 @@ export class TurnState {
   private cost: number | null = null;
   private toolCallCount = 0;
   private readonly tools = new Map<string, number>();
-  private readonly subagents = new Map<string, { id: string; call_count: number; first_call_id: string }>();
+  private readonly subagents = new Map<string, SubagentState>();
+  /** Background sub-agents the main agent launched (Claude Code's "Async agent launched") and
+   * those the client said finished (`<task-notification>`). */
+  private readonly launched = new Set<string>();
+  private readonly notified = new Set<string>();
   private readonly loopKeys = new Map<string, { tool: string; args: string; count: number }>();
   private readonly anomalies: string[] = [];
   userPreview: string | null = null;
@@ -97,6 +114,7 @@ export class TurnState {
     this.startMissed = o.startMissed;
     this.mainOpening = o.mainOpening;
     this.clientTurnId = o.clientTurnId;
+    this.lastActivity = o.start;
     this.id = turnId(o.source, o.sessionId, o.first.id, o.start);
   }
 
@@ -119,6 +137,8 @@ export class TurnState {
     if (start < this.start) this.start = start;
     if (end !== null && (this.end === null || end > this.end)) this.end = end;
     if (role === 'main' && start > this.lastMainStart) this.lastMainStart = start;
+    const active = Math.max(start, end ?? 0);
+    if (active > this.lastActivity) this.lastActivity = active;
 
     const model = r.response_model ?? r.request_model;
     if (model !== null && !this.models.includes(model) && this.models.length < LIST_CAP) this.models.push(model);
@@ -139,9 +159,17 @@ export class TurnState {
       this.countLoop(subagentId, t.name, t.arguments ?? '');
     }
     if (subagentId !== null) {
+      const working = r.tool_calls.length > 0;
       const s = this.subagents.get(subagentId);
-      if (s !== undefined) s.call_count++;
-      else if (this.subagents.size < LIST_CAP) this.subagents.set(subagentId, { id: subagentId, call_count: 1, first_call_id: r.id });
+      if (s !== undefined) {
+        s.call_count++;
+        if (start >= s.lastStart) {
+          s.lastStart = start;
+          s.working = working;
+        }
+      } else if (this.subagents.size < LIST_CAP) {
+        this.subagents.set(subagentId, { id: subagentId, call_count: 1, first_call_id: r.id, lastStart: start, working });
+      }
     }
 
     if (this.steps.length >= STEPS_CAP) {
@@ -179,6 +207,27 @@ export class TurnState {
     return this.callCount;
   }
 
+  /** The turn launched or ran sub-agent `id`. */
+  hasSubagent(id: string): boolean {
+    return this.subagents.has(id) || this.launched.has(id);
+  }
+
+  noteLaunched(ids: readonly string[]): void {
+    for (const id of ids) if (this.launched.size < LIST_CAP) this.launched.add(id);
+  }
+
+  noteNotified(ids: readonly string[]): void {
+    for (const id of ids) if (this.hasSubagent(id) && this.notified.size < LIST_CAP) this.notified.add(id);
+  }
+
+  /** A sub-agent of the turn may still be at work: launched in the background and not reported
+   * finished, or its latest call asked for tools (a sub-agent still in its loop). */
+  subagentsPending(): boolean {
+    for (const id of this.launched) if (!this.notified.has(id)) return true;
+    for (const s of this.subagents.values()) if (s.working && !this.notified.has(s.id)) return true;
+    return false;
+  }
+
   /** The record as it stands: `status` is in_progress until the turn is final. */
   toRecord(status: AgentTurnRecord['status'], t: TurnThresholds): AgentTurnRecord {
     const steps: TurnStep[] = this.steps.map(({ start: _s, end: _e, ...s }) => s);
@@ -208,7 +257,7 @@ export class TurnState {
       cost_usd: this.cost,
       tool_call_count: this.toolCallCount,
       tools_used,
-      subagents: [...this.subagents.values()].map((s) => ({ ...s })),
+      subagents: [...this.subagents.values()].map((s) => ({ id: s.id, call_count: s.call_count, first_call_id: s.first_call_id })),
       user_preview: this.userPreview,
       // Call records carry their output text redacted already.
       final_preview: term === null ? null : preview(term.content.output_text),

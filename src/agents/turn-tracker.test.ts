@@ -1,9 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { AnomalyCounter } from '../core/anomalies.js';
 import type { AgentTurnRecord, LlmCallRecord } from '../core/record.js';
+import { AGENT_TYPES_MESSAGE, agentLaunchedResult, ENVIRONMENT_MESSAGE, PROMPT_MESSAGE, SUBAGENT_ID, taskNotification } from '../../test/agents/fixtures/claude-code-2.1.331.js';
 import {
   anthropicReply,
   chatBody,
+  claude2Body,
+  claude2Headers,
   chatReply,
   claudeBody,
   claudeHeaders,
@@ -20,11 +23,15 @@ import {
 import type { AgentCallInput } from './profiles.js';
 import { TurnTracker, type TurnTrackerOptions } from './turn-tracker.js';
 
-/** Runs calls (in the order given) through a tracker; what was written, in order. */
-function run(calls: AgentCallInput[], opts: Partial<TurnTrackerOptions> = {}, end = true) {
+/** Runs calls (in the order given) through a tracker; what was written, in order. A number
+ * instead of a call moves capture time on to that many seconds (a packet of another flow). */
+function run(calls: (AgentCallInput | number)[], opts: Partial<TurnTrackerOptions> = {}, end = true) {
   const out: ({ call: LlmCallRecord } | { turn: AgentTurnRecord; final: boolean })[] = [];
   const tracker = new TurnTracker({ source: 'test', onTurn: (turn, final) => out.push({ turn, final }), ...opts });
-  for (const c of calls) tracker.add(c, () => out.push({ call: c.record }));
+  for (const c of calls) {
+    if (typeof c === 'number') tracker.advance(us(c));
+    else tracker.add(c, () => out.push({ call: c.record }));
+  }
   if (end) tracker.flush();
   const finals = out.flatMap((o) => ('turn' in o && o.final ? [o.turn] : []));
   const written = out.flatMap((o) => ('call' in o ? [o.call] : []));
@@ -311,5 +318,178 @@ describe('turn tracker: sessions without a client id', () => {
       ['codex', 'cs', 2, 'complete', 'First'],
       ['codex', 'cs', 1, 'complete', 'Second'],
     ]);
+  });
+});
+
+describe('turn tracker: Claude Code 2.1.331 as observed (test/clients/OBSERVED.md)', () => {
+  const S = 'f7f19dea-378e-4aff-9862-9ea91977c7d7';
+  const main = claude2Headers(S);
+  const sub = claude2Headers(S, SUBAGENT_ID);
+  const opening = [PROMPT_MESSAGE, ENVIRONMENT_MESSAGE];
+  const delegate = { role: 'assistant', content: [{ type: 'text', text: 'Delegating.' }, toolUse('toolu_ag', 'Agent', { prompt: 'Run the marker' })] };
+  const subPrompt = [{ role: 'user', content: [{ type: 'text', text: '<system-reminder>\nAttribution…\n</system-reminder>\n' }, { type: 'text', text: 'Run the marker' }] }, ENVIRONMENT_MESSAGE];
+  const subFollow = [...subPrompt, { role: 'assistant', content: [toolUse('toolu_sb', 'Bash', { command: 'echo ok' })] }, { role: 'user', content: [toolResult('toolu_sb', 'ok')] }, AGENT_TYPES_MESSAGE];
+  const body = (messages: object[], subagent = false) => claude2Body(messages, { subagent, session: S });
+
+  it('the prompt before the trailing environment message starts the turn', () => {
+    const withTool = [...opening, { role: 'assistant', content: [toolUse('toolu_1', 'Bash', { command: 'echo ok' })] }, { role: 'user', content: [toolResult('toolu_1')] }];
+    const { finals } = run([
+      craft({ headers: main, body: body(opening), response: anthropicReply({ tools: [{ id: 'toolu_1', name: 'Bash' }] }), at: 0 }),
+      craft({ headers: main, body: body(withTool), response: anthropicReply({ text: 'It printed ok.' }), at: 2 }),
+    ]);
+    expect(finals.map((t) => [t.status, t.call_count, t.user_preview, t.anomalies])).toEqual([
+      ['complete', 2, 'Run `echo llmtap-clients-ok` with the Bash tool and tell me what it printed.', []],
+    ]);
+  });
+
+  it('a foreground sub-agent (it offers Agent too) is recognised by its header and named by it', () => {
+    const calls = [
+      craft({ headers: main, body: body(opening), response: anthropicReply({ tools: [{ id: 'toolu_ag', name: 'Agent' }] }), at: 0 }),
+      craft({ headers: sub, body: body(subPrompt, true), response: anthropicReply({ tools: [{ id: 'toolu_sb', name: 'Bash' }] }), at: 1 }),
+      craft({ headers: sub, body: body(subFollow, true), response: anthropicReply({ text: 'Sub-agent: ok.' }), at: 2.5 }),
+      craft({ headers: main, body: body([...opening, delegate, { role: 'user', content: [toolResult('toolu_ag', 'Sub-agent: ok.')] }]), response: anthropicReply({ text: 'Done: ok.' }), at: 4 }),
+    ];
+    const { finals, written } = run(calls);
+    expect(finals).toHaveLength(1);
+    expect(finals[0]).toMatchObject({ status: 'complete', call_count: 4, final_preview: 'Done: ok.', anomalies: [], subagents: [{ id: SUBAGENT_ID, call_count: 2, first_call_id: calls[1]!.record.id }] });
+    expect(finals[0]!.steps.map((x) => [x.role, x.subagent_id])).toEqual([
+      ['main', null],
+      ['subagent', SUBAGENT_ID],
+      ['subagent', SUBAGENT_ID],
+      ['main', null],
+    ]);
+    expect(written.map((c) => c.agent_role)).toEqual(['main', 'subagent', 'subagent', 'main']);
+  });
+
+  it('the system marker alone (no header) also makes a sub-agent', () => {
+    const calls = [
+      craft({ headers: main, body: body(opening), response: anthropicReply({ tools: [{ id: 'toolu_ag', name: 'Agent' }] }), at: 0 }),
+      craft({ headers: main, body: body(subPrompt, true), response: anthropicReply({ text: 'Sub-agent: ok.' }), at: 1 }),
+      craft({ headers: main, body: body([...opening, delegate, { role: 'user', content: [toolResult('toolu_ag', 'ok')] }]), response: anthropicReply({ text: 'Done.' }), at: 3 }),
+    ];
+    const t = run(calls).finals;
+    expect(t.map((x) => [x.call_count, x.status, x.steps.map((st) => st.role)])).toEqual([[3, 'complete', ['main', 'subagent', 'main']]]);
+    expect(t[0]!.subagents[0]!.id).toMatch(/^sub-[0-9a-f]{12}$/);
+  });
+
+  /** Main launches a background sub-agent and answers; the sub-agent works on (its tool runs
+   * `gap` seconds); Claude Code then reports it with a notification call. */
+  function background(gap: number, notify = true, subStart = 1.1): AgentCallInput[] {
+    const launched = [...opening, delegate, agentLaunchedResult('toolu_ag')];
+    const answered = [...launched, { role: 'assistant', content: [{ type: 'text', text: 'Launched; waiting.' }] }];
+    return [
+      craft({ headers: main, body: body(opening), response: anthropicReply({ tools: [{ id: 'toolu_ag', name: 'Agent' }] }), at: 0 }),
+      craft({ headers: main, body: body(launched), response: anthropicReply({ text: 'Launched; waiting.' }), at: 1 }),
+      craft({ headers: sub, body: body(subPrompt, true), response: anthropicReply({ tools: [{ id: 'toolu_sb', name: 'Bash' }] }), at: subStart }),
+      craft({ headers: sub, body: body(subFollow, true), response: anthropicReply({ text: 'Sub-agent: ok.' }), at: 2.5 + gap }),
+      ...(notify ? [craft({ headers: main, body: body([...answered, taskNotification('toolu_ag')]), response: anthropicReply({ text: 'The sub-agent says ok.' }), at: 4 + gap })] : []),
+    ];
+  }
+
+  it('a background sub-agent that outlives the grace period: its calls and the notification call stay in the launching turn', () => {
+    const calls = background(60);
+    // Packets of other flows move capture time on while the sub-agent's tool runs.
+    const { finals, written } = run([...calls.slice(0, 3), 10, 30, 60, ...calls.slice(3)], {}, false);
+    expect(finals).toHaveLength(0); // nothing is final before the notification's grace ends
+    const done = run([...calls.slice(0, 3), 10, 30, 60, ...calls.slice(3), 80]).finals;
+    expect(done).toHaveLength(1);
+    expect(done[0]).toMatchObject({ status: 'complete', call_count: 5, final_preview: 'The sub-agent says ok.', anomalies: [] });
+    expect(done[0]!.user_preview).toContain('Run `echo llmtap-clients-ok`');
+    expect(done[0]!.steps.map((x) => x.role)).toEqual(['main', 'main', 'subagent', 'subagent', 'main']);
+    expect(written.map((c) => c.turn_id)).toEqual(calls.map(() => done[0]!.id));
+  });
+
+  it('a fast background sub-agent (done within the grace) gives the same single turn', () => {
+    const { finals } = run(background(0));
+    expect(finals.map((t) => [t.status, t.call_count, t.final_preview, t.anomalies])).toEqual([['complete', 5, 'The sub-agent says ok.', []]]);
+  });
+
+  it('the sub-agent’s first call may come after the launching turn’s grace: the launch notice holds the turn', () => {
+    const calls = background(30, true, 30);
+    const { finals } = run([calls[0]!, calls[1]!, 8, 20, ...calls.slice(2)]);
+    expect(finals.map((t) => [t.call_count, t.steps.map((x) => x.role), t.anomalies])).toEqual([[5, ['main', 'main', 'subagent', 'subagent', 'main'], []]]);
+  });
+
+  it('the user goes on with a new prompt while the sub-agent works: its calls and the notification stay with the launching turn', () => {
+    const [m1, m2, s1, s2] = background(0);
+    const launched = [...opening, delegate, agentLaunchedResult('toolu_ag'), { role: 'assistant', content: [{ type: 'text', text: 'Launched; waiting.' }] }];
+    const p2 = [...launched, { role: 'user', content: 'Meanwhile, list the files' }];
+    const p2f = [...p2, { role: 'assistant', content: [toolUse('toolu_ls', 'Bash', { command: 'ls' })] }, { role: 'user', content: [toolResult('toolu_ls', 'a b')] }];
+    const t2a = craft({ headers: main, body: body(p2), response: anthropicReply({ tools: [{ id: 'toolu_ls', name: 'Bash' }] }), at: 1.05 });
+    const t2b = craft({ headers: main, body: body(p2f), response: anthropicReply({ text: 'a and b.' }), at: 2 });
+    const n = craft({ headers: main, body: body([...p2f, { role: 'assistant', content: [{ type: 'text', text: 'a and b.' }] }, taskNotification('toolu_ag')]), response: anthropicReply({ text: 'The sub-agent says ok.' }), at: 20 });
+    const { finals } = run([m1!, m2!, t2a, s1!, t2b, 10, s2!, n]);
+    const byPrompt = Object.fromEntries(finals.map((t) => [t.user_preview?.slice(0, 12), [t.call_count, t.steps.map((x) => x.role).join(','), t.final_preview, t.anomalies]]));
+    expect(byPrompt).toEqual({
+      'Run `echo ll': [5, 'main,main,subagent,subagent,main', 'The sub-agent says ok.', []],
+      'Meanwhile, l': [2, 'main,main', 'a and b.', []],
+    });
+  });
+
+  it('a held turn whose sub-agent goes silent is made final after the idle timeout, marked unfinished', () => {
+    const [m1, m2, s1] = background(0);
+    // The session goes on with new prompts every minute; the sub-agent never reports.
+    const later: (AgentCallInput | number)[] = [];
+    for (let i = 1; i <= 20; i++) {
+      const prompt = [{ role: 'user', content: `Next thing ${i}` }, ENVIRONMENT_MESSAGE];
+      later.push(craft({ headers: main, body: body(prompt), response: anthropicReply({ text: `ok ${i}` }), at: 60 * i }));
+    }
+    const { finals } = run([m1!, m2!, s1!, ...later], {}, false);
+    const first = finals.find((t) => t.call_count === 3);
+    expect(first, 'the launching turn was written before the end of input').toBeDefined();
+    expect(first).toMatchObject({ status: 'complete', anomalies: ['agent_turn_subagent_unfinished'] });
+  });
+
+  it('end of input with the sub-agent still at work: the turn is written, marked unfinished', () => {
+    const { finals } = run(background(0, false).slice(0, 3));
+    expect(finals.map((t) => [t.status, t.call_count, t.anomalies])).toEqual([['complete', 3, ['agent_turn_subagent_unfinished']]]);
+  });
+});
+
+describe('turn tracker: Codex client turn ids', () => {
+  it('another turn id starts another turn even when its first call seen is a follow-up', () => {
+    const h1 = codexHeaders('cs', 'turn-1');
+    const h2 = codexHeaders('cs', 'turn-2');
+    const i1 = [{ role: 'user', content: 'First' }];
+    const i2 = [...i1, { type: 'function_call', call_id: 'c1', name: 'shell', arguments: '{}' }, { type: 'function_call_output', call_id: 'c1', output: 'x' }];
+    const i3 = [...i2, { role: 'assistant', content: 'one' }, { role: 'user', content: 'Second' }, { type: 'function_call', call_id: 'c2', name: 'shell', arguments: '{}' }, { type: 'function_call_output', call_id: 'c2', output: 'y' }];
+    const calls = [
+      craft({ api: 'responses', headers: h1, body: responsesBody(i1), response: responsesReply({ calls: [{ id: 'c1', name: 'shell' }] }), at: 0 }),
+      craft({ api: 'responses', headers: h1, body: responsesBody(i2), response: responsesReply({ text: 'one' }), at: 2 }),
+      // Turn 2's prompt call was not captured; its follow-up comes within turn 1's grace.
+      craft({ api: 'responses', headers: h2, body: responsesBody(i3), response: responsesReply({ text: 'two' }), at: 4 }),
+    ];
+    const { finals } = run(calls);
+    expect(finals.map((t) => [t.call_count, t.status, t.user_preview, t.anomalies])).toEqual([
+      [2, 'complete', 'First', []],
+      [1, 'complete', null, ['agent_turn_start_missed']],
+    ]);
+  });
+
+  it('the prompt call of a turn arriving after its follow-up becomes its start', () => {
+    const h = codexHeaders('cs', 'turn-1');
+    const i1 = [{ role: 'user', content: 'First' }];
+    const i2 = [...i1, { type: 'function_call', call_id: 'c1', name: 'shell', arguments: '{}' }, { type: 'function_call_output', call_id: 'c1', output: 'x' }];
+    const first = craft({ api: 'responses', headers: h, body: responsesBody(i1), response: responsesReply({ calls: [{ id: 'c1', name: 'shell' }] }), at: 0, seconds: 5 });
+    const second = craft({ api: 'responses', headers: h, body: responsesBody(i2), response: responsesReply({ text: 'one' }), at: 2 });
+    const { finals } = run([second, first]);
+    expect(finals.map((t) => [t.call_count, t.status, t.user_preview, t.anomalies, t.steps.map((x) => x.call_id)])).toEqual([
+      [2, 'complete', 'First', [], [first.record.id, second.record.id]],
+    ]);
+  });
+});
+
+describe('turn tracker: a capture that begins while a sub-agent works', () => {
+  it('opens the turn (start missed) at the sub-agent’s call; the main agent’s later calls join it', () => {
+    const S = 's-mid';
+    const subPrompt = [{ role: 'user', content: 'Run the marker' }, ENVIRONMENT_MESSAGE];
+    const mainHistory = [PROMPT_MESSAGE, ENVIRONMENT_MESSAGE, { role: 'assistant', content: [toolUse('toolu_ag', 'Agent')] }, { role: 'user', content: [toolResult('toolu_ag', 'ok')] }];
+    const calls = [
+      craft({ headers: claude2Headers(S, SUBAGENT_ID), body: claude2Body(subPrompt, { subagent: true, session: S }), response: anthropicReply({ text: 'ok' }), at: 0 }),
+      craft({ headers: claude2Headers(S), body: claude2Body(mainHistory, { session: S }), response: anthropicReply({ text: 'Done.' }), at: 1 }),
+    ];
+    const { finals, written } = run(calls);
+    expect(finals.map((t) => [t.status, t.call_count, t.anomalies, t.steps.map((x) => x.role)])).toEqual([['complete', 2, ['agent_turn_start_missed'], ['subagent', 'main']]]);
+    expect(written.map((c) => c.agent_role)).toEqual(['subagent', 'main']);
   });
 });

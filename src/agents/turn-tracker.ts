@@ -11,7 +11,10 @@
  * - a terminal call (an answer without tool calls) closes the turn, which then waits a grace
  *   period in capture time for late calls that started before the terminal one;
  * - a session silent for the idle timeout closes its open turn as incomplete; end of input
- *   flushes everything (open turns: incomplete).
+ *   flushes everything (open turns: incomplete);
+ * - sub-agent calls (marked by the client, else guessed from tools or opening) join the turn
+ *   that launched them; a turn whose background sub-agents still work is held past its grace,
+ *   and the client's notification that they finished continues it (design-notes, "Agent turns").
  * Memory is bounded: sessions are capped (the least recently active is evicted, its open turn
  * closed as incomplete) and every list in a turn is capped (turn-state.ts).
  */
@@ -73,6 +76,9 @@ interface Session {
   lastSeen: Micros;
   /** Latest main request start of a turn already made final: calls before it are too late. */
   finalizedUntil: Micros;
+  /** The client marked a sub-agent call of this session (header or system marker): it marks
+   * them all, so unmarked calls are the main agent's. */
+  marksSubagents: boolean;
 }
 
 /** Finish reasons that end an agent's turn: it answered instead of asking for a tool. `other`
@@ -97,6 +103,9 @@ export class TurnTracker {
   /** Sessions in order of last activity (re-inserted on each call): the oldest come first. */
   private readonly sessions = new Map<string, Session>();
   private readonly closingQueue: { turn: TurnState; session: Session }[] = [];
+  /** Turns past their grace kept for sub-agents still at work (each is also in its session's
+   * `closing`, so there are at most CLOSING_PER_SESSION per session). */
+  private readonly held = new Map<TurnState, Session>();
   private closingHead = 0;
   private readonly responseAlias = new Map<string, string>();
   private readonly sessionIds = new Set<string>();
@@ -159,6 +168,8 @@ export class TurnTracker {
     this.finalizeClosed(Number.POSITIVE_INFINITY);
     for (const s of this.sessions.values()) {
       if (s.open !== null) this.finalize(s, s.open, 'agent_turn_input_ended');
+      // Turns held for their sub-agents are not in the closing queue any more.
+      for (const k of [...s.closing]) this.finalize(s, k, null);
     }
     this.sessions.clear();
     this.drain();
@@ -187,45 +198,63 @@ export class TurnTracker {
     }
     const s = this.session(id.agent, sessionId);
     this.touch(s, c);
-    const t = c.requestStart;
-    const host = this.homeTurn(s, t) ?? s.open;
-    if (host !== null && this.isSubagent(id, c, host)) {
-      const sub = `sub-${(c.view?.openingUserHash ?? 'unknown').slice(0, 12)}`;
+    if (id.subagentMarked) {
+      s.marksSubagents = true;
+      this.routeSubagent(s, id, c);
+      return;
+    }
+    const host = this.homeTurn(s, c.requestStart) ?? s.open;
+    // A client that marks its sub-agents' calls leaves nothing to guess for the unmarked ones.
+    if (host !== null && !s.marksSubagents && this.looksLikeSubagent(id, c, host)) {
       r.agent_role = 'subagent';
-      this.attach(host, c, 'subagent', sub);
+      this.attach(host, c, 'subagent', `sub-${(c.view?.openingUserHash ?? 'unknown').slice(0, 12)}`);
       return;
     }
     this.routeMain(s, id, c);
   }
 
+  /** A call the client marks as a sub-agent's: it joins the turn that launched that sub-agent
+   * (even after that turn's answer: background sub-agents outlive it), else its parent
+   * sub-agent's turn, else the turn in progress at its request time. */
+  private routeSubagent(s: Session, id: AgentIdentity, c: AgentCallInput): void {
+    c.record.agent_role = 'subagent';
+    const sub = id.subagentId ?? `sub-${(c.view?.openingUserHash ?? 'unknown').slice(0, 12)}`;
+    let turn = this.turnOfSubagent(s, sub) ?? (id.parentAgentId !== null ? this.turnOfSubagent(s, id.parentAgentId) : null) ?? this.homeTurn(s, c.requestStart) ?? s.open;
+    if (turn === null) {
+      // The capture began while a sub-agent ran: its turn's start was not seen.
+      turn = this.open(s, c, id, true);
+      turn.addAnomaly('agent_turn_start_missed');
+      turn.mainOpening = null; // the sub-agent's conversation is not the main one
+    }
+    this.attach(turn, c, 'subagent', sub);
+  }
+
+  /** The tools heuristic, for clients that do not mark sub-agents: the call lacks a main-only
+   * tool the turn's main calls offer (Claude Code 1.x sub-agents have no `Task`), or its
+   * conversation opens with another first user message than the turn's. */
+  private looksLikeSubagent(id: AgentIdentity, c: AgentCallInput, host: TurnState): boolean {
+    const tools = id.mainOnlyTools;
+    if (tools !== null && host.mainOnlyTools.size > 0) {
+      for (const t of host.mainOnlyTools) if (!tools.includes(t)) return true;
+      // Every main-only tool the main calls offer: a main call, whatever its opening (compaction
+      // rewrites the main conversation's first message).
+      if (tools.length > 0) return false;
+    }
+    const opening = c.view?.openingUserHash ?? null;
+    return opening !== null && host.mainOpening !== null && opening !== host.mainOpening;
+  }
+
   private routeMain(s: Session, id: AgentIdentity, c: AgentCallInput): void {
     const r = c.record;
     const t = c.requestStart;
-    let starts = c.view?.lastIsUserPrompt === true;
+    const prompt = c.view?.lastIsUserPrompt === true;
+    if (!prompt && (c.view?.taskNotificationIds.length ?? 0) > 0 && this.routeNotification(s, id, c)) return;
     if (id.clientTurnId !== null) {
-      // The client names its turns (Codex): the same id is the same turn, another id a new one.
-      const same = s.open?.clientTurnId === id.clientTurnId ? s.open : (s.closing.find((k) => k.clientTurnId === id.clientTurnId) ?? null);
-      if (same !== null) {
-        this.attachMain(s, same, c, id);
-        return;
-      }
-      if (s.open !== null && s.open.clientTurnId !== null) starts = true;
+      this.routeClientTurn(s, id, c, prompt);
+      return;
     }
-    if (starts) {
-      // The prompt's call arriving after follow-ups that opened its turn: it is that turn's start.
-      const missed = this.startMissedAfter(s, t);
-      if (missed !== null) {
-        missed.startMissed = false;
-        missed.removeAnomaly('agent_turn_start_missed');
-        missed.setUserPreview(c.view?.userPreview ?? null);
-        missed.mainOpening = c.view?.openingUserHash ?? missed.mainOpening;
-        this.attachMain(s, missed, c, id);
-        return;
-      }
-      if (s.open !== null) this.close(s, s.open, 'agent_turn_interrupted');
-      const turn = this.open(s, c, id, false);
-      turn.setUserPreview(c.view?.userPreview ?? null);
-      this.attachMain(s, turn, c, id);
+    if (prompt) {
+      this.startTurn(s, id, c);
       return;
     }
     const home = this.homeTurn(s, t);
@@ -257,15 +286,87 @@ export class TurnTracker {
     this.attachMain(s, turn, c, id);
   }
 
-  private isSubagent(id: AgentIdentity, c: AgentCallInput, host: TurnState): boolean {
-    if (id.offersDelegation === true) return false;
-    if (id.offersDelegation === false && host.mainOffersDelegation) return true;
-    const opening = c.view?.openingUserHash ?? null;
-    return opening !== null && host.mainOpening !== null && opening !== host.mainOpening;
+  /** A call whose last message is the user's prompt: a new turn, or the start of the turn its
+   * follow-ups opened before it arrived. */
+  private startTurn(s: Session, id: AgentIdentity, c: AgentCallInput): void {
+    const missed = this.startMissedAfter(s, c.requestStart);
+    if (missed !== null) {
+      this.foundStart(missed, c);
+      this.attachMain(s, missed, c, id);
+      return;
+    }
+    if (s.open !== null) this.close(s, s.open, 'agent_turn_interrupted');
+    const turn = this.open(s, c, id, false);
+    turn.setUserPreview(c.view?.userPreview ?? null);
+    this.attachMain(s, turn, c, id);
+  }
+
+  /** The prompt's call of a turn opened by a later call. */
+  private foundStart(turn: TurnState, c: AgentCallInput): void {
+    turn.startMissed = false;
+    turn.removeAnomaly('agent_turn_start_missed');
+    turn.setUserPreview(c.view?.userPreview ?? null);
+    turn.mainOpening = c.view?.openingUserHash ?? turn.mainOpening;
+  }
+
+  /** The client names its turns (Codex `turn_id`): the same id is the same turn, another id a
+   * new turn, whatever the conversation looks like. */
+  private routeClientTurn(s: Session, id: AgentIdentity, c: AgentCallInput, prompt: boolean): void {
+    const t = c.requestStart;
+    let same: TurnState | null = null;
+    for (const k of [s.open, ...s.closing]) if (k !== null && k.clientTurnId === id.clientTurnId) same = k;
+    if (same !== null) {
+      if (prompt && same.startMissed && t <= same.start) this.foundStart(same, c);
+      if (same.closing && same.terminal !== null && t > same.lastMainStart && s.open === null) this.reopen(s, same);
+      this.attachMain(s, same, c, id);
+      return;
+    }
+    if (s.open !== null) this.close(s, s.open, 'agent_turn_interrupted');
+    const turn = this.open(s, c, id, !prompt);
+    if (prompt) turn.setUserPreview(c.view?.userPreview ?? null);
+    else turn.addAnomaly('agent_turn_start_missed');
+    this.attachMain(s, turn, c, id);
+  }
+
+  /** A main call that the client sent to report finished background sub-agents (Claude Code's
+   * `<task-notification>`, not typed by the user): it continues the turn that launched them.
+   * False when no live turn launched them (the caller routes the call as any other follow-up). */
+  private routeNotification(s: Session, id: AgentIdentity, c: AgentCallInput): boolean {
+    const ids = c.view?.taskNotificationIds ?? [];
+    let turn: TurnState | null = null;
+    for (const a of ids) {
+      turn = this.turnOfSubagent(s, a);
+      if (turn !== null) break;
+    }
+    if (turn === null) return false;
+    turn.noteNotified(ids);
+    if (turn === s.open) {
+      this.attachMain(s, turn, c, id);
+    } else if (s.open === null) {
+      this.reopen(s, turn);
+      this.attachMain(s, turn, c, id);
+    } else {
+      // The user went on with a new prompt meanwhile: the launching turn takes the call and stays
+      // closed; its answer, if this is one, becomes the turn's answer.
+      this.attach(turn, c, 'main', null);
+      if (isTerminalCall(c.record)) {
+        turn.terminal = c.record;
+        this.rearm(s, turn);
+      }
+    }
+    return true;
+  }
+
+  /** The live turn (open or closing) that launched or ran sub-agent `agentId`. */
+  private turnOfSubagent(s: Session, agentId: string): TurnState | null {
+    if (s.open?.hasSubagent(agentId) === true) return s.open;
+    for (const k of s.closing) if (k.hasSubagent(agentId)) return k;
+    return null;
   }
 
   private attachMain(s: Session, turn: TurnState, c: AgentCallInput, id: AgentIdentity): void {
-    if (id.offersDelegation === true) turn.mainOffersDelegation = true;
+    for (const t of id.mainOnlyTools ?? []) turn.mainOnlyTools.add(t);
+    if (c.view !== null) turn.noteLaunched(c.view.launchedAgentIds);
     turn.mainOpening ??= c.view?.openingUserHash ?? null;
     turn.clientTurnId ??= id.clientTurnId;
     this.attach(turn, c, 'main', null);
@@ -281,6 +382,11 @@ export class TurnTracker {
     c.record.turn_id = turn.id;
     turn.add(c.record, role, sub, c.requestStart, c.responseEnd);
     if (this.o.snapshots) this.queue(turn, false);
+    // Its last sub-agent done, a held turn waits one more grace period (for the notification call).
+    if (turn.held && !turn.subagentsPending()) {
+      const s = this.held.get(turn);
+      if (s !== undefined) this.rearm(s, turn);
+    }
   }
 
   private open(s: Session, c: AgentCallInput, id: AgentIdentity, startMissed: boolean): TurnState {
@@ -320,9 +426,22 @@ export class TurnTracker {
   private reopen(s: Session, turn: TurnState): void {
     const i = s.closing.indexOf(turn);
     if (i >= 0) s.closing.splice(i, 1);
+    this.unhold(turn);
     turn.closing = false;
     turn.terminal = null;
     s.open = turn;
+  }
+
+  /** A closing turn waits a (new) grace period from now. */
+  private rearm(s: Session, turn: TurnState): void {
+    this.unhold(turn);
+    turn.closeAt = this.watermark + this.o.graceMs * 1000;
+    this.closingQueue.push({ turn, session: s });
+  }
+
+  private unhold(turn: TurnState): void {
+    turn.held = false;
+    this.held.delete(turn);
   }
 
   // --- sessions ------------------------------------------------------------------------------
@@ -360,7 +479,7 @@ export class TurnTracker {
     const found = this.sessions.get(key);
     if (found !== undefined) return found;
     if (this.sessions.size >= this.o.maxSessions) this.evictOldest();
-    const s: Session = { key, id, agent, open: null, closing: [], lastSeen: 0, finalizedUntil: 0 };
+    const s: Session = { key, id, agent, open: null, closing: [], lastSeen: 0, finalizedUntil: 0, marksSubagents: false };
     this.sessions.set(key, s);
     if (this.sessionIds.size < SESSION_COUNT_CAP) this.sessionIds.add(key);
     else if (!this.sessionIds.has(key)) this.extraSessions++;
@@ -402,10 +521,18 @@ export class TurnTracker {
     while (this.closingHead < q.length) {
       const e = q[this.closingHead]!;
       // Entries of turns made final early or reopened are stale: skip them.
-      const live = !e.turn.final && e.turn.closing;
+      const live = !e.turn.final && e.turn.closing && !e.turn.held;
       if (live && e.turn.closeAt > until) break;
       this.closingHead++;
-      if (live) this.finalize(e.session, e.turn, null);
+      if (!live) continue;
+      if (until !== Number.POSITIVE_INFINITY && e.turn.subagentsPending()) {
+        // A background sub-agent of the turn is still at work: its calls and the notification
+        // call that reports it belong to this turn (design-notes, "Agent turns").
+        e.turn.held = true;
+        this.held.set(e.turn, e.session);
+        continue;
+      }
+      this.finalize(e.session, e.turn, null);
     }
     // Drop the consumed head now and then: the queue holds only turns still in their grace.
     if (this.closingHead > 1024 && this.closingHead * 2 > q.length) {
@@ -417,7 +544,9 @@ export class TurnTracker {
   private finalize(s: Session, turn: TurnState, reason: string | null): void {
     if (turn.final) return;
     turn.final = true;
+    this.unhold(turn);
     if (reason !== null) turn.addAnomaly(reason);
+    if (turn.subagentsPending()) turn.addAnomaly('agent_turn_subagent_unfinished');
     if (s.open === turn) s.open = null;
     const i = s.closing.indexOf(turn);
     if (i >= 0) s.closing.splice(i, 1);
@@ -428,6 +557,9 @@ export class TurnTracker {
   /** Sessions silent for the idle timeout: the open turn closes as incomplete, the state goes. */
   private sweepIdle(): void {
     const limit = this.watermark - this.o.idleTimeoutMs * 1000;
+    // A held turn whose sub-agents went silent for the idle timeout (its session may be busy
+    // with later turns) waits no longer.
+    for (const [turn, s] of [...this.held]) if (turn.lastActivity <= limit) this.finalize(s, turn, null);
     for (const s of this.sessions.values()) {
       if (s.lastSeen > limit) break;
       if (s.open !== null) this.finalize(s, s.open, 'agent_turn_idle_timeout');

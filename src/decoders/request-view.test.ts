@@ -2,6 +2,7 @@ import { describe, expect, it, vi } from 'vitest';
 import { decodeExchange } from './registry.js';
 import { openingHashOf, PREVIEW_CHARS, requestViewOf, stripInjected } from './request-view.js';
 import { makeExchange } from './test-helpers.test-support.js';
+import { AGENT_TYPES_MESSAGE, agentLaunchedResult, ENVIRONMENT_MESSAGE, PROMPT_MESSAGE, SUBAGENT_ID, taskNotification } from '../../test/agents/fixtures/claude-code-2.1.331.js';
 
 const reminder = '<system-reminder>\nThe following skills are available…\n</system-reminder>';
 
@@ -188,5 +189,83 @@ describe('the registry fills request_view', () => {
     spy.mockRestore();
     expect('call' in r && r.call.request_view?.userPreview).toBe('hi there');
     expect(parsesOfRequest).toBe(1);
+  });
+});
+
+describe('request view: trailing context after the real last message (Claude Code 2.1.331)', () => {
+  const toolUse = { role: 'assistant', content: [{ type: 'text', text: 'Delegating.' }, { type: 'tool_use', id: 'toolu_1', name: 'Agent', input: { prompt: 'x' } }] };
+
+  it('sees the prompt before a role "system" environment message', () => {
+    const v = requestViewOf('anthropic.messages', { messages: [PROMPT_MESSAGE, ENVIRONMENT_MESSAGE] })!;
+    expect(v.lastIsUserPrompt).toBe(true);
+    expect(v.userPreview).toBe('Run `echo llmtap-clients-ok` with the Bash tool and tell me what it printed.');
+    expect(v.messageCount).toBe(2);
+  });
+
+  it('a system message after tool results does not make them a prompt', () => {
+    const v = requestViewOf('anthropic.messages', {
+      messages: [PROMPT_MESSAGE, ENVIRONMENT_MESSAGE, toolUse, { role: 'user', content: [{ type: 'tool_result', tool_use_id: 'toolu_1', content: 'ok' }] }, AGENT_TYPES_MESSAGE],
+    })!;
+    expect(v.lastIsUserPrompt).toBe(false);
+    expect(v.toolResultIds).toEqual(['toolu_1']);
+  });
+
+  it('reads the background launch notice of the Agent tool result', () => {
+    const v = requestViewOf('anthropic.messages', { messages: [PROMPT_MESSAGE, ENVIRONMENT_MESSAGE, toolUse, agentLaunchedResult('toolu_1')] })!;
+    expect(v.lastIsUserPrompt).toBe(false);
+    expect(v.launchedAgentIds).toEqual([SUBAGENT_ID]);
+    // An ordinary result mentioning an agent id is no launch.
+    const plain = requestViewOf('anthropic.messages', {
+      messages: [PROMPT_MESSAGE, toolUse, { role: 'user', content: [{ type: 'tool_result', tool_use_id: 'toolu_1', content: 'grep found agentId: a1' }] }],
+    })!;
+    expect(plain.launchedAgentIds).toEqual([]);
+  });
+
+  it('a task notification is not a prompt, and names the finished sub-agent', () => {
+    const answered = [PROMPT_MESSAGE, ENVIRONMENT_MESSAGE, toolUse, agentLaunchedResult('toolu_1'), { role: 'assistant', content: [{ type: 'text', text: 'Launched.' }] }];
+    const v = requestViewOf('anthropic.messages', { messages: [...answered, taskNotification('toolu_1')] })!;
+    expect(v.lastIsUserPrompt).toBe(false);
+    expect(v.userPreview).toBeNull();
+    expect(v.taskNotificationIds).toEqual([SUBAGENT_ID]);
+    // Not wrapped in a reminder, the notice line still marks it as the client's.
+    const bare = {
+      role: 'user',
+      content: `[SYSTEM NOTIFICATION - NOT USER INPUT]\nAn automated event.\n<task-notification><task-id>a1</task-id><status>completed</status></task-notification>`,
+    };
+    const w = requestViewOf('anthropic.messages', { messages: [...answered, bare] })!;
+    expect({ prompt: w.lastIsUserPrompt, ids: w.taskNotificationIds }).toEqual({ prompt: false, ids: ['a1'] });
+    // A prompt the user typed while the notification waited is still a prompt.
+    const typed = requestViewOf('anthropic.messages', { messages: [...answered, { role: 'user', content: [...(taskNotification('toolu_1') as { content: object[] }).content, { type: 'text', text: 'And now the docs' }] }] })!;
+    expect({ prompt: typed.lastIsUserPrompt, preview: typed.userPreview, ids: typed.taskNotificationIds }).toEqual({ prompt: true, preview: 'And now the docs', ids: [SUBAGENT_ID] });
+  });
+
+  it('Responses: developer items after the prompt are skipped too', () => {
+    const v = requestViewOf('openai.responses', {
+      input: [
+        { type: 'message', role: 'user', content: [{ type: 'input_text', text: 'Review the capture module' }] },
+        { type: 'message', role: 'developer', content: [{ type: 'input_text', text: '<permissions instructions>…' }] },
+      ],
+    })!;
+    expect({ prompt: v.lastIsUserPrompt, preview: v.userPreview }).toEqual({ prompt: true, preview: 'Review the capture module' });
+  });
+
+  it('Chat: a trailing run of tool messages gives every result id', () => {
+    const v = requestViewOf('openai.chat_completions', {
+      messages: [
+        { role: 'user', content: 'go' },
+        { role: 'assistant', content: null, tool_calls: [{ id: 'c1', type: 'function', function: { name: 'a', arguments: '{}' } }, { id: 'c2', type: 'function', function: { name: 'b', arguments: '{}' } }] },
+        { role: 'tool', tool_call_id: 'c1', content: 'x' },
+        { role: 'tool', tool_call_id: 'c2', content: 'y' },
+        { role: 'system', content: 'Reminder: be brief.' },
+      ],
+    })!;
+    expect({ prompt: v.lastIsUserPrompt, ids: v.toolResultIds }).toEqual({ prompt: false, ids: ['c1', 'c2'] });
+  });
+
+  it('stops skipping after a cap: a body of system messages alone is no prompt', () => {
+    const v = requestViewOf('anthropic.messages', { messages: [PROMPT_MESSAGE, ...Array.from({ length: 100 }, () => ENVIRONMENT_MESSAGE)] })!;
+    expect(v.lastIsUserPrompt).toBe(false);
+    const few = requestViewOf('anthropic.messages', { messages: [PROMPT_MESSAGE, ...Array.from({ length: 5 }, () => ENVIRONMENT_MESSAGE)] })!;
+    expect(few.lastIsUserPrompt).toBe(true);
   });
 });

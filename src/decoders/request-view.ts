@@ -27,8 +27,16 @@ export interface RequestView {
   anchorToolCallId: string | null;
   /** The history (any assistant message) holds a tool call or the last message a tool result. */
   historyHasTools: boolean;
-  /** Tool-result ids in the last message, in order (capped). */
+  /** Tool-result ids in the last message, in order (capped); for APIs with one message per
+   * result (Chat `tool` messages, Responses `*_call_output` items), the trailing run of them. */
   toolResultIds: string[];
+  /** Claude Code background sub-agents launched by the tool results of the last message: the
+   * `agentId: a…` of an `Async agent launched successfully` result of the `Agent` tool. */
+  launchedAgentIds: string[];
+  /** `<task-id>` of the `<task-notification>`s in the trailing user messages: Claude Code's
+   * notice that a background sub-agent (or task) finished, sent as a user message that the user
+   * did not type (`[SYSTEM NOTIFICATION - NOT USER INPUT]`). */
+  taskNotificationIds: string[];
   /** Anthropic `metadata.user_id` (Claude Code carries its session id in it). */
   metadataUserId: string | null;
   /** Start of the system prompt (Anthropic `system`, the first system/developer message, Responses
@@ -54,10 +62,28 @@ const TOOL_RESULT_IDS_CAP = 64;
 /** 16 hex digits (64 bits) of SHA-256: collisions need ~4e9 conversations. */
 const HASH_HEX = 16;
 
-/** Tags of context clients inject as user text (Claude Code's `<system-reminder>`, Codex's
- * `<environment_context>` and `<user_instructions>`): not something the user typed. They nest
- * (a Claude Code hook's reminder inside a reminder, seen in tokenscope's keepalive capture). */
-const INJECTED_TAG = /<(\/?)(?:system-reminder|environment_context|user_instructions)>/g;
+/** Tags of context clients inject as user text (Claude Code's `<system-reminder>` and
+ * `<task-notification>`, Codex's `<environment_context>` and `<user_instructions>`): not something
+ * the user typed. They nest (a Claude Code hook's reminder inside a reminder, seen in tokenscope's
+ * keepalive capture; a task notification inside a reminder, Claude Code 2.1.331). */
+const INJECTED_TAG = /<(\/?)(?:system-reminder|environment_context|user_instructions|task-notification)>/g;
+/** Claude Code 2.1.331 opens the text of a background-task notification with this line (inside a
+ * `<system-reminder>`); a piece that starts with it is the client's, even unwrapped. */
+const NOTIFICATION_MARK = '[SYSTEM NOTIFICATION - NOT USER INPUT]';
+/** `<task-id>` of a `<task-notification>` (test/clients/OBSERVED.md); read only from texts that
+ * hold a notification. */
+const TASK_ID = /<task-id>([^<\s]{1,64})<\/task-id>/g;
+/** The `Agent` tool's result for a background launch: "Async agent launched successfully. (…)
+ * \nagentId: a2c9216c4a1967215 (…)" (Claude Code 2.1.331). */
+const AGENT_LAUNCHED = /^\s*Async agent launched successfully[\s\S]{0,600}?\bagentId: ([A-Za-z0-9_-]{1,64})/;
+/** Tool-result text read for a launch notice: the notice is in its first few hundred characters. */
+const LAUNCH_SCAN_CHARS = 1024;
+/** Trailing context-only messages skipped to find the last real one: Claude Code adds one or two
+ * (`role: "system"` environment blocks, a notification); 32 keeps a hostile body from making the
+ * view read every message. */
+const TRAILING_CONTEXT_CAP = 32;
+/** Agent ids per view: Claude Code launches a handful of sub-agents at once. */
+const AGENT_IDS_CAP = 64;
 
 /** The text outside injected blocks (nesting counted; an unclosed block runs to the end). */
 export function stripInjected(text: string): string {
@@ -84,6 +110,8 @@ export function emptyView(): RequestView {
     anchorToolCallId: null,
     historyHasTools: false,
     toolResultIds: [],
+    launchedAgentIds: [],
+    taskNotificationIds: [],
     metadataUserId: null,
     systemPreview: null,
     systemHash: null,
@@ -166,10 +194,59 @@ interface Msg {
   toolNames: string[];
   toolResultIds: string[];
   toolResults: boolean;
+  /** Sub-agent ids from background-launch notices among the tool results. */
+  launchedAgentIds: string[];
 }
 
 function msg(role: Msg['role']): Msg {
-  return { role, texts: [], media: false, toolCallIds: [], toolNames: [], toolResultIds: [], toolResults: false };
+  return { role, texts: [], media: false, toolCallIds: [], toolNames: [], toolResultIds: [], toolResults: false, launchedAgentIds: [] };
+}
+
+/** What the user typed in a message: its text outside injected blocks and client notices. */
+function typedText(m: Msg): string {
+  const out: string[] = [];
+  for (const t of m.texts) {
+    const typed = stripInjected(t);
+    if (!typed.trimStart().startsWith(NOTIFICATION_MARK)) out.push(typed);
+  }
+  return out.join('\n');
+}
+
+/** A message that is only context the client added after the real last message: a system or
+ * developer message (Claude Code 2.1.331 puts its environment block after the prompt, and other
+ * `role: "system"` messages after tool results), or a user message without typed text, media or
+ * tool results (reminders, background-task notifications). */
+function contextOnly(m: Msg): boolean {
+  if (m.role === 'system') return true;
+  return m.role === 'user' && !m.toolResults && !m.media && preview(typedText(m)) === null;
+}
+
+/** Task ids of the `<task-notification>`s in a message's texts. */
+function pushTaskIds(into: string[], m: Msg): void {
+  for (const t of m.texts) {
+    if (!t.includes('<task-notification>')) continue;
+    TASK_ID.lastIndex = 0;
+    for (let x = TASK_ID.exec(t); x !== null && into.length < AGENT_IDS_CAP; x = TASK_ID.exec(t)) {
+      if (!into.includes(x[1]!)) into.push(x[1]!);
+    }
+  }
+}
+
+/** Notes the agent id when a tool result's text is a background-launch notice. */
+function noteLaunch(m: Msg, text: string | null): void {
+  if (text === null || m.launchedAgentIds.length >= AGENT_IDS_CAP) return;
+  const x = AGENT_LAUNCHED.exec(text.slice(0, LAUNCH_SCAN_CHARS));
+  if (x !== null && !m.launchedAgentIds.includes(x[1]!)) m.launchedAgentIds.push(x[1]!);
+}
+
+/** The text of a tool result's content (a string, or text blocks/parts): only its head. */
+function resultText(content: unknown): string | null {
+  if (typeof content === 'string') return content;
+  for (const p of arr(content)) {
+    const t = str(obj(p)?.['text']);
+    if (t !== null) return t;
+  }
+  return null;
 }
 
 function roleOf(r: unknown): Msg['role'] {
@@ -241,15 +318,29 @@ function viewFrom(count: number, at: (i: number) => Msg, system: readonly string
     if (m.toolCallIds.length > 0 || m.toolResults) v.historyHasTools = true;
   }
 
-  const last = at(count - 1);
-  v.toolResultIds = last.toolResultIds.slice(0, TOOL_RESULT_IDS_CAP);
+  // The real last message: trailing context the client appended after it is skipped.
+  let lastIdx = count - 1;
+  while (lastIdx > 0 && count - 1 - lastIdx < TRAILING_CONTEXT_CAP && contextOnly(at(lastIdx))) lastIdx--;
+  for (let k = lastIdx; k < count; k++) if (at(k).role === 'user') pushTaskIds(v.taskNotificationIds, at(k));
+  const last = at(lastIdx);
+  v.launchedAgentIds = last.launchedAgentIds.slice(0, AGENT_IDS_CAP);
+  if (last.role === 'tool') {
+    // One message per result (Chat `tool` messages, Responses `*_call_output` items): the
+    // trailing run of them is "the last message" (parallel tool calls).
+    for (let k = lastIdx; k >= 0 && v.toolResultIds.length < TOOL_RESULT_IDS_CAP && at(k).role === 'tool'; k--) {
+      v.toolResultIds.unshift(...at(k).toolResultIds);
+      for (const a of at(k).launchedAgentIds) if (v.launchedAgentIds.length < AGENT_IDS_CAP) v.launchedAgentIds.push(a);
+    }
+    v.toolResultIds = v.toolResultIds.slice(0, TOOL_RESULT_IDS_CAP);
+  } else {
+    v.toolResultIds = last.toolResultIds.slice(0, TOOL_RESULT_IDS_CAP);
+  }
   // User text right after tool results belongs to that tool round-trip (Anthropic would carry it
   // in the same message as the results): e.g. a slash command's expansion in the Claude Agent
   // SDK over Chat Completions (tokenscope's keepalive capture).
-  const afterResults = count >= 2 && at(count - 2).toolResults;
+  const afterResults = lastIdx >= 1 && at(lastIdx - 1).toolResults;
   if (last.role === 'user' && !last.toolResults && !afterResults) {
-    const typed = last.texts.map(stripInjected).join('\n');
-    const p = preview(typed);
+    const p = preview(typedText(last));
     if (p !== null || last.media) {
       v.lastIsUserPrompt = true;
       v.userPreview = p;
@@ -315,6 +406,7 @@ function anthropicMsg(x: unknown): Msg {
       case 'tool_result':
         m.toolResults = true;
         pushId(m.toolResultIds, str(c['tool_use_id']));
+        noteLaunch(m, resultText(c['content']));
         break;
       default:
         break;
@@ -367,6 +459,7 @@ function chatMsg(x: unknown): Msg {
   if (m.role === 'tool') {
     m.toolResults = true;
     pushId(m.toolResultIds, str(o['tool_call_id']));
+    noteLaunch(m, resultText(o['content']));
   }
   return m;
 }
@@ -381,21 +474,11 @@ function responsesView(b: JsonObject): RequestView {
     return viewFrom(1, () => ({ ...msg('user'), texts: [input] }), system, b);
   }
   const items = arr(input);
-  // Responses tool outputs are items of their own: consecutive outputs at the end are "the last
-  // message" (Codex sends every result of a parallel call as one trailing run of items).
+  // Responses tool outputs are items of their own: viewFrom takes consecutive outputs at the end
+  // as "the last message" (Codex sends every result of a parallel call as one trailing run).
   const reduce = lazy(items, responsesItem);
   if (instructions === null && items.length > 0 && reduce(0).role === 'system') system = reduce(0).texts;
-  const view = viewFrom(items.length, reduce, system, b);
-  if (items.length > 0 && reduce(items.length - 1).toolResults) {
-    const ids: string[] = [];
-    for (let i = items.length - 1; i >= 0 && ids.length < TOOL_RESULT_IDS_CAP; i--) {
-      const m = reduce(i);
-      if (!m.toolResults) break;
-      ids.unshift(...m.toolResultIds);
-    }
-    view.toolResultIds = ids.slice(0, TOOL_RESULT_IDS_CAP);
-  }
-  return view;
+  return viewFrom(items.length, reduce, system, b);
 }
 
 function responsesItem(x: unknown): Msg {

@@ -11,7 +11,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { anthropicToolNames, answerAnthropic, answerResponses, responsesTools, type AnswerKind, type ScriptedAnswer, type ScriptedUsage } from './scripted-answers.js';
+import { anthropicToolNames, answerAnthropic, answerResponses, responsesTools, type AnswerKind, type Script, type ScriptedAnswer, type ScriptedUsage } from './scripted-answers.js';
 
 /** Request bodies above this get 413: Claude Code's first call is ~50 KB, Codex's ~40 KB, and
  * both grow with the conversation; 16 MiB is far above a two-prompt session and bounds memory. */
@@ -39,6 +39,8 @@ export interface ObservedRequest {
   query: string;
   /** Request headers, secrets replaced by "[redacted]". */
   headers: Record<string, string>;
+  /** Claude Code's sub-agent id (`x-claude-code-agent-id`), null on the main agent's calls. */
+  agentId: string | null;
   bodyBytes: number;
   kind: RequestKind;
   model: string | null;
@@ -65,13 +67,13 @@ export interface AgentServer {
   close(): Promise<void>;
 }
 
-export async function startAgentServer(): Promise<AgentServer> {
+export async function startAgentServer(script: Script = 'shell'): Promise<AgentServer> {
   const log: ObservedRequest[] = [];
   let label = '';
   let seq = 0;
   const server: Server = createServer((req, res) => {
     const mySeq = ++seq;
-    handle(req, res, mySeq, label, log).catch((err: unknown) => {
+    handle(req, res, mySeq, label, log, script).catch((err: unknown) => {
       if (!res.headersSent) sendJson(res, 500, { error: { message: String(err), type: 'server_error' } });
       else res.destroy();
     });
@@ -97,7 +99,7 @@ export async function startAgentServer(): Promise<AgentServer> {
   };
 }
 
-async function handle(req: IncomingMessage, res: ServerResponse, seq: number, label: string, log: ObservedRequest[]): Promise<void> {
+async function handle(req: IncomingMessage, res: ServerResponse, seq: number, label: string, log: ObservedRequest[], script: Script): Promise<void> {
   const body = await readBody(req);
   const [path = '/', query = ''] = (req.url ?? '/').split('?', 2);
   const method = req.method ?? '';
@@ -116,6 +118,7 @@ async function handle(req: IncomingMessage, res: ServerResponse, seq: number, la
     path,
     query,
     headers: redactedHeaders(req),
+    agentId: typeof req.headers['x-claude-code-agent-id'] === 'string' ? req.headers['x-claude-code-agent-id'] : null,
     bodyBytes: body?.length ?? -1,
     kind: 'other',
     model: obj && typeof obj['model'] === 'string' ? obj['model'] : null,
@@ -146,7 +149,7 @@ async function handle(req: IncomingMessage, res: ServerResponse, seq: number, la
   if (method === 'POST' && path.endsWith('/v1/messages') && obj) {
     entry.kind = 'anthropic.messages';
     entry.toolsOffered = anthropicToolNames(obj);
-    await sendAnswer(res, entry, answerAnthropic(obj, seq, body.length));
+    await sendAnswer(res, entry, answerAnthropic(obj, seq, body.length, script, entry.agentId !== null));
     return;
   }
   if (method === 'POST' && path.endsWith('/responses') && obj) {

@@ -19,7 +19,7 @@ import { CLIENT_PACKAGES } from './versions.js';
 
 /** The whole scenario: two prompts of ~1 s each, capture start/stop (~1 s), replay (~1 s);
  * a cold CLI start on a slow machine takes longer, and each prompt has its own 90 s bound. */
-const SCENARIO_TIMEOUT_MS = 240_000;
+export const SCENARIO_TIMEOUT_MS = 240_000;
 
 export interface AgentExpectations {
   /** Profile name llmtap must give the turns and calls. */
@@ -30,20 +30,20 @@ export interface AgentExpectations {
   sessionIdPlaces: string[];
 }
 
-const inCi = process.env['CI'] === 'true';
+export const inCi = process.env['CI'] === 'true';
 
-function prerequisiteMissing(): string | null {
+export function prerequisiteMissing(): string | null {
   if (process.getuid?.() !== 0) return 'needs root (packet capture)';
   return commandExists('tcpdump') ? null : 'missing tcpdump (apt-get install tcpdump)';
 }
 
 /** Response ids of the turn's calls, in the turn's order. */
-function turnResponseIds(turn: AgentTurnRecord, calls: LlmCallRecord[]): (string | null)[] {
+export function turnResponseIds(turn: AgentTurnRecord, calls: LlmCallRecord[]): (string | null)[] {
   const byId = new Map(calls.map((c) => [c.id, c.response_id]));
   return turn.steps.map((s) => byId.get(s.call_id) ?? null);
 }
 
-function sum(requests: ObservedRequest[], key: 'input_tokens' | 'output_tokens'): number {
+export function sum(requests: ObservedRequest[], key: 'input_tokens' | 'output_tokens'): number {
   return requests.reduce((n, r) => n + (r.usage?.[key] ?? 0), 0);
 }
 

@@ -22,10 +22,28 @@ function parseJsonObject(text: string | undefined): Record<string, unknown> | nu
   }
 }
 
-/** A call of the agent's own loop: an LLM call that offered the shell tool (auxiliary calls —
+/** A call of the agent's loop: an LLM call that offered the shell tool (auxiliary calls —
  * titles, quota probes, token counts — offer none or are not LLM calls). */
-export function isMainCall(r: ObservedRequest): boolean {
+export function isAgentCall(r: ObservedRequest): boolean {
   return r.answer === 'tool_call' || r.answer === 'text';
+}
+
+/** A call of the main agent's own loop (not a sub-agent's). */
+export function isMainCall(r: ObservedRequest): boolean {
+  return isAgentCall(r) && r.agentId === null;
+}
+
+/** A call of a Claude Code sub-agent's loop. */
+export function isSubagentCall(r: ObservedRequest): boolean {
+  return isAgentCall(r) && r.agentId !== null;
+}
+
+/** A main call whose last user message is Claude Code's notification that a background task
+ * (sub-agent) finished. */
+export function isTaskNotificationCall(r: ObservedRequest): boolean {
+  if (!isMainCall(r) || !isObject(r.body) || !Array.isArray(r.body['messages'])) return false;
+  const users = r.body['messages'].filter((m: unknown) => isObject(m) && m['role'] === 'user');
+  return JSON.stringify(users[users.length - 1] ?? null).includes('<task-notification>');
 }
 
 /** `metadata.user_id` of an Anthropic request: a JSON string (`{"device_id","account_uuid",
@@ -51,7 +69,7 @@ export function clientSessionIds(client: 'claude' | 'codex', requests: readonly 
     if (typeof id !== 'string' || id === '') return;
     (found[where] ??= new Set()).add(id);
   };
-  for (const r of requests.filter(isMainCall)) {
+  for (const r of requests.filter(isAgentCall)) {
     if (client === 'claude') {
       add('header x-claude-code-session-id', r.headers['x-claude-code-session-id']);
       add('body metadata.user_id', claudeUserIdSession(r));

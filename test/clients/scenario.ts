@@ -12,6 +12,7 @@ import { pidAlive } from '../e2e/netns.js';
 import { ensureBuilt, replayCapture, type ReplayOutput } from '../e2e/replay-cli.js';
 import { startTcpdump, type CaptureResult } from '../e2e/tcpdump.js';
 import { startAgentServer, type ObservedRequest } from './agent-server.js';
+import type { Script } from './scripted-answers.js';
 import { clientCommand, scratchDir } from './install.js';
 import { summariseRequest } from './observations.js';
 import { runClient, type ClientRun } from './run-client.js';
@@ -21,6 +22,10 @@ const keep = process.env['LLMTAP_CLIENTS_KEEP'] === '1';
 
 export interface ScenarioSpec {
   client: ClientName;
+  /** What the server answers (scripted-answers.ts); default `shell`. */
+  script?: Script;
+  /** Name of the observation file (`.scratch/observed/<name>.json`); default the client's. */
+  name?: string;
   /** Prepares the agent's HOME (config files) for a server on `port`. */
   setupHome(home: string, port: number): void;
   /** Environment for the CLI: base URL, dummy key, switches that keep it off the internet. */
@@ -71,7 +76,7 @@ export async function runScenario(spec: ScenarioSpec): Promise<ScenarioResult> {
   const work = join(dir, 'work');
   mkdirSync(home, { recursive: true });
   mkdirSync(work, { recursive: true });
-  const server = await startAgentServer();
+  const server = await startAgentServer(spec.script ?? 'shell');
   const pcap = join(dir, `${spec.client}.pcap`);
   const capture = await startTcpdump('lo', `tcp port ${server.port}`, pcap);
   try {
@@ -94,7 +99,7 @@ export async function runScenario(spec: ScenarioSpec): Promise<ScenarioResult> {
       const rec = JSON.parse(line) as { kind?: unknown };
       if (rec.kind === 'agent_turn') turns.push(rec as AgentTurnRecord);
     }
-    writeObservations(spec.client, server.log);
+    writeObservations(spec.client, spec.name ?? spec.client, server.log);
     if (keep) process.stderr.write(`real agents: keeping ${dir}\n`);
     const keyInCapture = readFileSync(pcap).includes(spec.apiKey);
     return { runs, log: server.log, capture: captured, keyInCapture, replay, turns, calls: replay.calls, durationMs: Date.now() - started };
@@ -106,10 +111,10 @@ export async function runScenario(spec: ScenarioSpec): Promise<ScenarioResult> {
 }
 
 /** `.scratch/observed/<client>.json`: what the CLI sent, redacted, for updating OBSERVED.md. */
-function writeObservations(client: ClientName, log: readonly ObservedRequest[]): void {
+function writeObservations(client: ClientName, name: string, log: readonly ObservedRequest[]): void {
   const out = join(scratchDir, 'observed');
   mkdirSync(out, { recursive: true });
   const pkg = CLIENT_PACKAGES[client];
   const doc = { client: `${pkg.name}@${pkg.version}`, requests: log.map(summariseRequest) };
-  writeFileSync(join(out, `${client}.json`), `${JSON.stringify(doc, null, 2)}\n`);
+  writeFileSync(join(out, `${name}.json`), `${JSON.stringify(doc, null, 2)}\n`);
 }

@@ -59,34 +59,81 @@ export function anthropicToolNames(body: Record<string, unknown>): string[] {
   return tools.flatMap((t) => (isObject(t) && typeof t['name'] === 'string' ? [t['name']] : []));
 }
 
-/** True when the last user message carries a tool result: the agent is reporting back. Claude
- * Code interleaves `role: "system"` messages, so only user messages count. */
-function anthropicAfterToolResult(body: Record<string, unknown>): boolean {
+/** The last user message (Claude Code interleaves `role: "system"` messages, so only user
+ * messages count), or null. */
+function anthropicLastUser(body: Record<string, unknown>): Record<string, unknown> | null {
   const messages = Array.isArray(body['messages']) ? body['messages'] : [];
   for (let i = messages.length - 1; i >= 0; i--) {
     const m: unknown = messages[i];
-    if (!isObject(m) || m['role'] !== 'user') continue;
-    const content = m['content'];
-    return Array.isArray(content) && content.some((b) => isObject(b) && b['type'] === 'tool_result');
+    if (isObject(m) && m['role'] === 'user') return m;
   }
-  return false;
+  return null;
 }
 
-export function answerAnthropic(body: Record<string, unknown>, seq: number, bodyBytes: number): ScriptedAnswer {
+/** True when the last user message carries a tool result: the agent is reporting back. */
+function anthropicAfterToolResult(body: Record<string, unknown>): boolean {
+  const content = anthropicLastUser(body)?.['content'];
+  return Array.isArray(content) && content.some((b) => isObject(b) && b['type'] === 'tool_result');
+}
+
+/** True when the last user message is Claude Code's report of a finished background task. */
+function anthropicTaskNotification(body: Record<string, unknown>): boolean {
+  return JSON.stringify(anthropicLastUser(body)?.['content'] ?? null).includes('<task-notification>');
+}
+
+/** What the server answers with: `shell` (the default) has the agent run the shell command
+ * itself; `subagent` has the main agent delegate it to a sub-agent with the `Agent` tool. */
+export type Script = 'shell' | 'subagent';
+
+/** The sub-agent scenario: the main agent's `Agent` call, the sub-agent's command (it sleeps
+ * past the tracker's 5 s grace period, so the main agent's turn ends while the sub-agent still
+ * works, as background sub-agents do), and the answers. */
+export const SUBAGENT_PROMPT = 'Run the marker command with Bash and report what it printed.';
+export const SUBAGENT_COMMAND = 'sleep 6; echo llmtap-subagent-ok';
+export const SUBAGENT_OUTPUT = 'llmtap-subagent-ok';
+export const SUBAGENT_TEXT = 'Sub-agent: the command printed llmtap-subagent-ok.';
+/** The main agent's answer once the sub-agent is launched (background) or has reported
+ * (foreground), and its answer to the notification of a background sub-agent. */
+export const LAUNCHED_TEXT = 'The sub-agent is on it.';
+export const NOTIFIED_TEXT = 'The sub-agent reports: the command printed llmtap-subagent-ok.';
+
+interface AnthropicPlan {
+  kind: AnswerKind;
+  text: string;
+  tool: { name: string; input: Record<string, unknown> } | null;
+}
+
+function anthropicPlan(body: Record<string, unknown>, script: Script, subagent: boolean): AnthropicPlan {
+  if (!anthropicToolNames(body).includes('Bash')) return { kind: 'aux_text', text: AUX_TEXT, tool: null };
+  const after = anthropicAfterToolResult(body);
+  if (script === 'shell' || subagent) {
+    const [command, output] = subagent ? [SUBAGENT_COMMAND, SUBAGENT_TEXT] : [TOOL_COMMAND, FINAL_TEXT];
+    if (after) return { kind: 'text', text: output, tool: null };
+    return { kind: 'tool_call', text: "I'll run it.", tool: { name: 'Bash', input: { command, description: 'Print a marker' } } };
+  }
+  if (anthropicTaskNotification(body)) return { kind: 'text', text: NOTIFIED_TEXT, tool: null };
+  if (after) return { kind: 'text', text: LAUNCHED_TEXT, tool: null };
+  return {
+    kind: 'tool_call',
+    text: 'I will delegate this.',
+    tool: { name: 'Agent', input: { description: 'Run marker command', prompt: SUBAGENT_PROMPT, subagent_type: 'general-purpose' } },
+  };
+}
+
+/** The answer to an Anthropic Messages request; `subagent`: the request is a Claude Code
+ * sub-agent's (`x-claude-code-agent-id`). */
+export function answerAnthropic(body: Record<string, unknown>, seq: number, bodyBytes: number, script: Script = 'shell', subagent = false): ScriptedAnswer {
   const model = typeof body['model'] === 'string' ? body['model'] : 'claude-unknown';
-  const offersBash = anthropicToolNames(body).includes('Bash');
-  const kind: AnswerKind = !offersBash ? 'aux_text' : anthropicAfterToolResult(body) ? 'text' : 'tool_call';
+  const { kind, text, tool } = anthropicPlan(body, script, subagent);
   const responseId = `msg_01LlmtapClients${String(seq).padStart(6, '0')}`;
   const toolId = `toolu_01LlmtapClients${String(seq).padStart(6, '0')}`;
-  const toolInput = { command: TOOL_COMMAND, description: 'Print a marker' };
-  const text = kind === 'tool_call' ? "I'll run it." : kind === 'text' ? FINAL_TEXT : AUX_TEXT;
-  const usage = { input_tokens: tokens(bodyBytes), output_tokens: tokens(text.length + (kind === 'tool_call' ? 60 : 0)) };
-  const stopReason = kind === 'tool_call' ? 'tool_use' : 'end_turn';
+  const usage = { input_tokens: tokens(bodyBytes), output_tokens: tokens(text.length + (tool !== null ? 60 : 0)) };
+  const stopReason = tool !== null ? 'tool_use' : 'end_turn';
   const content: unknown[] = [{ type: 'text', text }];
-  if (kind === 'tool_call') content.push({ type: 'tool_use', id: toolId, name: 'Bash', input: toolInput });
+  if (tool !== null) content.push({ type: 'tool_use', id: toolId, name: tool.name, input: tool.input });
   const fullUsage = { ...usage, cache_creation_input_tokens: 0, cache_read_input_tokens: 0, service_tier: 'standard' };
   const message = { id: responseId, type: 'message', role: 'assistant', model, content, stop_reason: stopReason, stop_sequence: null, usage: fullUsage };
-  const toolName = kind === 'tool_call' ? 'Bash' : null;
+  const toolName = tool?.name ?? null;
   if (body['stream'] !== true) return { kind, responseId, usage, toolName, events: null, json: message };
 
   const events = [
@@ -97,10 +144,10 @@ export function answerAnthropic(body: Record<string, unknown>, seq: number, body
     sse('content_block_delta', { type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: text.slice(5) } }),
     sse('content_block_stop', { type: 'content_block_stop', index: 0 }),
   ];
-  if (kind === 'tool_call') {
-    const args = JSON.stringify(toolInput);
+  if (tool !== null) {
+    const args = JSON.stringify(tool.input);
     events.push(
-      sse('content_block_start', { type: 'content_block_start', index: 1, content_block: { type: 'tool_use', id: toolId, name: 'Bash', input: {} } }),
+      sse('content_block_start', { type: 'content_block_start', index: 1, content_block: { type: 'tool_use', id: toolId, name: tool.name, input: {} } }),
       sse('content_block_delta', { type: 'content_block_delta', index: 1, delta: { type: 'input_json_delta', partial_json: args.slice(0, 12) } }),
       sse('content_block_delta', { type: 'content_block_delta', index: 1, delta: { type: 'input_json_delta', partial_json: args.slice(12) } }),
       sse('content_block_stop', { type: 'content_block_stop', index: 1 }),
