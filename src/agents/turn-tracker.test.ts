@@ -286,6 +286,18 @@ describe('turn tracker: sessions without a client id', () => {
     ]);
   });
 
+  it('a tool-call id too long to be a session id is replaced by its hash, the same for every call', () => {
+    const long = `call_${'x'.repeat(5_000)}`;
+    const m0 = [{ role: 'user', content: 'Read the readme' }];
+    const m1 = [...m0, { role: 'assistant', content: null, tool_calls: [{ id: long, type: 'function', function: { name: 'read_file', arguments: '{}' } }] }, { role: 'tool', tool_call_id: long, content: '# hi' }];
+    const c1 = craft({ api: 'chat', body: chatBody(m0), response: chatReply({ calls: [{ id: long, name: 'read_file' }] }), at: 0 });
+    const c2 = craft({ api: 'chat', body: chatBody(m1), response: chatReply({ text: 'It says hi.' }), at: 2 });
+    const { finals, written } = run([c1, c2]);
+    expect(finals.map((t) => t.call_count)).toEqual([2]);
+    expect(finals[0]!.session_id).toMatch(/^id-[0-9a-f]+$/);
+    expect(written.map((c) => c.session_id)).toEqual([finals[0]!.session_id, finals[0]!.session_id]);
+  });
+
   it('generic: a text-only opening is named by the hash of its first exchange', () => {
     const m0 = [{ role: 'user', content: 'Hello agent' }];
     const c1 = craft({ api: 'chat', body: chatBody(m0), response: chatReply({ text: 'Hello! What shall I do?' }), at: 0 });

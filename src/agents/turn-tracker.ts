@@ -21,7 +21,7 @@
 import type { AnomalySink } from '../core/anomalies.js';
 import type { AgentTurnRecord, LlmCallRecord } from '../core/record.js';
 import type { Micros } from '../core/time.js';
-import { openingHashOf } from '../decoders/request-view.js';
+import { hashHex, openingHashOf } from '../decoders/request-view.js';
 import { identifyAgent, PROFILES, type AgentCallInput, type AgentIdentity, type AgentProfile } from './profiles.js';
 import { TurnState, type TurnThresholds } from './turn-state.js';
 
@@ -79,6 +79,13 @@ interface Session {
   /** The client marked a sub-agent call of this session (header or system marker): it marks
    * them all, so unmarked calls are the main agent's. */
   marksSubagents: boolean;
+}
+
+/** Tool-call ids become session ids: the API serves ids up to 200 characters in a path, so a
+ * longer one (only a hostile or broken client sends it) is replaced by its hash. */
+const DERIVED_ID_CAP = 200;
+function boundedId(id: string): string {
+  return id.length <= DERIVED_ID_CAP ? id : `id-${hashHex(id)}`;
 }
 
 /** Finish reasons that end an agent's turn: it answered instead of asking for a tool. `other`
@@ -457,12 +464,12 @@ export class TurnTracker {
       const s = this.responseAlias.get(v.previousResponseId);
       if (s !== undefined) return s;
     }
-    if (v.anchorToolCallId !== null) return v.anchorToolCallId;
+    if (v.anchorToolCallId !== null) return boundedId(v.anchorToolCallId);
     if (v.openingHash !== null) return `conv-${v.openingHash}`;
     if (v.openingUserHash === null) return null;
     const r = c.record;
     const firstId = r.tool_calls[0]?.id ?? null;
-    if (firstId !== null) return firstId;
+    if (firstId !== null) return boundedId(firstId);
     return `conv-${openingHashOf(v.openingUserHash, r.content.output_text, r.tool_calls.map((t) => t.name))}`;
   }
 
