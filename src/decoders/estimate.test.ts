@@ -35,3 +35,14 @@ describe('estimateTokens', () => {
     expect(estimateTokens(text)).toBe(countTokens(text));
   });
 });
+
+describe('estimateTokens cache', () => {
+  it('gives texts that share a cache key (lone surrogate vs U+FFFD in UTF-8) their exact counts', () => {
+    const body = 'word '.repeat(100);
+    const lone = `${body}\ud800 tail`;
+    const replaced = `${body}\ufffd tail`;
+    expect(estimateTokens(replaced)).toBe(countTokens(replaced));
+    expect(estimateTokens(lone)).toBe(countTokens(lone));
+    expect(estimateTokens(replaced)).toBe(countTokens(replaced));
+  });
+});

@@ -10,6 +10,7 @@
  * gives the same total as counting the whole text (checked in estimate.test.ts). Counting itself
  * is token-count.ts: gpt-tokenizer's exact counts, faster.
  */
+import { hash } from 'node:crypto';
 import { countO200k } from './token-count.js';
 
 /** Tokenizing is O(n) but not free: beyond this many characters we scale from a prefix sample.
@@ -17,29 +18,34 @@ import { countO200k } from './token-count.js';
 const EXACT_LIMIT_CHARS = 2_000_000;
 /** Segments shorter than this are counted directly: caching them costs more than it saves. */
 const CACHE_MIN_CHARS = 256;
-/** Cache bound: 8 M characters of segment text (~16 MB), a few hundred agent conversations. */
-const CACHE_MAX_CHARS = 8_000_000;
+/**
+ * Cache bound in entries. The key is a SHA-256 digest of the segment, not the segment: keeping
+ * the text made the cache hold up to 8 M characters, so the process grew with the input until
+ * the cap (the bench's 1× file ended with 5 MB of cached text, the 2× file with 8 MB). A digest
+ * entry is ~100 bytes, so 16,384 of them (~1.6 MB) remember as many paragraphs as 4 MB of text
+ * would (256-char minimum, mostly longer), a few hundred agent conversations. SHA-256 runs at
+ * ~1.2 GB/s here, a small fraction of counting the segment; a collision is not a practical risk.
+ */
+const CACHE_MAX_ENTRIES = 16_384;
 
 const cache = new Map<string, number>();
-let cachedChars = 0;
 
 function countSegment(seg: string): number {
+  // The digest reads the text as UTF-8, where a lone surrogate becomes U+FFFD. Texts that differ
+  // only there share a key, and also a count: the tokenizer encodes to UTF-8 too, and its
+  // pre-tokenizer puts both characters in the same class (not \s, \p{L} or \p{N}).
   if (seg.length < CACHE_MIN_CHARS) return countO200k(seg);
-  const hit = cache.get(seg);
+  const key = hash('sha256', seg, 'base64');
+  const hit = cache.get(key);
   if (hit !== undefined) {
     // Refresh its place in the LRU order (Map iteration order is insertion order).
-    cache.delete(seg);
-    cache.set(seg, hit);
+    cache.delete(key);
+    cache.set(key, hit);
     return hit;
   }
   const n = countO200k(seg);
-  cache.set(seg, n);
-  cachedChars += seg.length;
-  for (const [key] of cache) {
-    if (cachedChars <= CACHE_MAX_CHARS) break;
-    cache.delete(key);
-    cachedChars -= key.length;
-  }
+  if (cache.size >= CACHE_MAX_ENTRIES) cache.delete(cache.keys().next().value!);
+  cache.set(key, n);
   return n;
 }
 

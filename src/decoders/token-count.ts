@@ -12,27 +12,29 @@
  *    token-count.test.ts checks the cuts against the library's regex on generated text. Any other
  *    text is cut by the library's own regex.
  *  - Each piece's count comes from a small open-addressing table keyed by the piece's characters
- *    (no substring is made on a hit); a miss asks gpt-tokenizer for that piece alone, which is
- *    exact because a piece is always a single match of the pattern by itself (see countPiece).
+ *    (no substring is made on a hit); a miss runs the BPE merge on that piece alone
+ *    (o200k-table.ts, the library's algorithm on a flat rank table), which is exact because a
+ *    piece is always a single match of the pattern by itself (see countPiece).
  *
  * Special-token texts such as `<|endoftext|>` are counted as ordinary text (as countNative does
  * when no special token is allowed); gpt-tokenizer's countTokens would throw on them instead.
  */
-import { createRequire } from 'node:module';
 import { O200K_TOKEN_SPLIT_REGEX } from 'gpt-tokenizer/encodingParams/constants';
-
-type O200k = typeof import('gpt-tokenizer/encoding/o200k_base');
+import { countPieceBytes, loadO200kTable, type O200kTable } from './o200k-table.js';
 
 /**
- * The tokenizer, loaded on the first piece not in the table: its 200,000-entry vocabulary costs
- * ~0.25 s of CPU to load (a 2.4 MB module and a Map built from it), which a capture whose calls
- * all carry usage never needs. Loaded synchronously (decoders are synchronous), from the
- * package's CommonJS build of the same encoding.
+ * The vocabulary, loaded on the first piece not in the cache: a capture whose calls all carry
+ * usage never needs it. o200k-table.ts reads it from a table generated at build time (one file
+ * read) instead of gpt-tokenizer's module (~0.25 s of CPU to compile and turn into a Map), and
+ * counts a piece exactly as gpt-tokenizer's countNative does.
  */
-let tokenizer: O200k | null = null;
-function countTokens(piece: string): number {
-  tokenizer ??= createRequire(import.meta.url)('gpt-tokenizer/cjs/encoding/o200k_base') as O200k;
-  return tokenizer.countTokens(piece);
+let table: O200kTable | null = null;
+
+/** Tokens of the UTF-8 piece bytes[start, end); `wholeLookup` false for text that is not
+ * well-formed (a lone surrogate), which the library's whole-piece string lookup never finds. */
+function countBytes(bytes: Uint8Array, start: number, end: number, wholeLookup = true): number {
+  table ??= loadO200kTable();
+  return countPieceBytes(table, bytes, start, end, wholeLookup);
 }
 
 /** Character classes of the o200k pattern (gpt-tokenizer src/encodingParams/constants.ts):
@@ -178,24 +180,26 @@ let poolUsed = 0;
 let entries = 0;
 
 /**
- * Token count of one piece. A piece is one match of the pattern, and it is also the first match
- * of the pattern on the piece alone (no alternative can match more of it, and only the `(?!\S)`
- * lookahead looks past a match, which end of text satisfies), so counting it alone is exact.
- * A piece never holds a whole special token (each has letters between `<|` and `|>`, which are
- * separate pieces), so countTokens does not refuse it; the catch is defensive only.
+ * Token count of one piece given as a string (the Unicode path). A piece is one match of the
+ * pattern, and it is also the first match of the pattern on the piece alone (no alternative can
+ * match more of it, and only the `(?!\S)` lookahead looks past a match, which end of text
+ * satisfies), so counting it alone is exact. A piece never holds a whole special token (each has
+ * letters between `<|` and `|>`, which are separate pieces).
  */
 function countPiece(piece: string): number {
-  try {
-    return countTokens(piece);
-  } catch {
-    return Math.ceil(piece.length / 4);
-  }
+  const bytes = Buffer.from(piece, 'utf8');
+  return countBytes(bytes, 0, bytes.length, isWellFormed(piece));
 }
 
-/** Count of the ASCII piece bytes[start, end) of text `t`; a table hit makes no string. */
-function countAsciiPiece(t: string, bytes: Uint8Array, start: number, end: number): number {
+/** ES2024's String.prototype.isWellFormed (V8 11.x, Node ≥ 20); the project's lib is ES2023. */
+function isWellFormed(s: string): boolean {
+  return (s as string & { isWellFormed(): boolean }).isWellFormed();
+}
+
+/** Count of the ASCII piece bytes[start, end); a cache hit makes no string. */
+function countAsciiPiece(bytes: Uint8Array, start: number, end: number): number {
   const len = end - start;
-  if (len > MAX_CACHED_PIECE) return countPiece(t.slice(start, end));
+  if (len > MAX_CACHED_PIECE) return countBytes(bytes, start, end);
   let h = 0x811c9dc5 | 0;
   for (let k = start; k < end; k++) h = Math.imul(h ^ bytes[k]!, 0x01000193);
   h |= 1;
@@ -206,7 +210,7 @@ function countAsciiPiece(t: string, bytes: Uint8Array, start: number, end: numbe
     if (sh === h && slotLen[slot] === len && sameBytes(bytes, start, slotOff[slot]!, len)) return slotCount[slot]!;
     slot = (slot + 1) & MASK;
   }
-  const n = countPiece(t.slice(start, end));
+  const n = countBytes(bytes, start, end);
   if (entries >= MAX_ENTRIES || poolUsed + len > POOL_BYTES) {
     slotHash.fill(0);
     entries = 0;
@@ -280,7 +284,7 @@ export function countO200k(t: string): number {
     const n = bytes.length;
     for (let i = 0; i < n; ) {
       const e = pieceEnd(bytes, i, n);
-      total += countAsciiPiece(t, bytes, i, e);
+      total += countAsciiPiece(bytes, i, e);
       i = e;
     }
     return total;
