@@ -39,6 +39,16 @@ interface SubagentState {
   working: boolean;
 }
 
+export interface TerminalCall {
+  preview: string | null;
+  finishReason: string | null;
+}
+
+/** The little a turn needs of its terminal call. Call records carry their output text redacted. */
+export function terminalOf(r: LlmCallRecord): TerminalCall {
+  return { preview: preview(r.content.output_text), finishReason: r.finish_reason };
+}
+
 interface Step extends TurnStep {
   start: Micros;
   end: Micros | null;
@@ -67,8 +77,9 @@ export class TurnState {
   clientTurnId: string | null;
   /** No call with the user's prompt was seen: the capture began mid-turn (so far). */
   startMissed: boolean;
-  /** The terminal call, once seen; the turn then waits the grace period for late calls. */
-  terminal: LlmCallRecord | null = null;
+  /** What the turn keeps of its terminal call, once seen (the turn then waits the grace period for
+   * late calls): not the record itself, whose output text may be megabytes. */
+  terminal: TerminalCall | null = null;
   /** Closed, waiting the grace period for late calls. */
   closing = false;
   /** Capture time at which a closing turn is final. */
@@ -260,8 +271,8 @@ export class TurnState {
       subagents: [...this.subagents.values()].map((s) => ({ id: s.id, call_count: s.call_count, first_call_id: s.first_call_id })),
       user_preview: this.userPreview,
       // Call records carry their output text redacted already.
-      final_preview: term === null ? null : preview(term.content.output_text),
-      final_finish_reason: term?.finish_reason ?? null,
+      final_preview: term?.preview ?? null,
+      final_finish_reason: term?.finishReason ?? null,
       stalls: this.stalls(t.stallMs),
       loops,
       anomalies: [...this.anomalies],

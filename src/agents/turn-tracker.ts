@@ -23,7 +23,7 @@ import type { AgentTurnRecord, LlmCallRecord } from '../core/record.js';
 import type { Micros } from '../core/time.js';
 import { hashHex, openingHashOf } from '../decoders/request-view.js';
 import { identifyAgent, PROFILES, type AgentCallInput, type AgentIdentity, type AgentProfile } from './profiles.js';
-import { TurnState, type TurnThresholds } from './turn-state.js';
+import { terminalOf, TurnState, type TurnThresholds } from './turn-state.js';
 
 export interface TurnTrackerOptions {
   /** Source id carried on every turn record. */
@@ -357,7 +357,7 @@ export class TurnTracker {
       // closed; its answer, if this is one, becomes the turn's answer.
       this.attach(turn, c, 'main', null);
       if (isTerminalCall(c.record)) {
-        turn.terminal = c.record;
+        turn.terminal = terminalOf(c.record);
         this.rearm(s, turn);
       }
     }
@@ -378,7 +378,7 @@ export class TurnTracker {
     turn.clientTurnId ??= id.clientTurnId;
     this.attach(turn, c, 'main', null);
     if (turn.terminal === null && isTerminalCall(c.record)) {
-      turn.terminal = c.record;
+      turn.terminal = terminalOf(c.record);
       // A late answer to a turn closed by the next prompt: it did finish.
       turn.removeAnomaly('agent_turn_interrupted');
       if (s.open === turn) this.close(s, turn, null);
