@@ -61,6 +61,26 @@ function capture(mb: number): { path: string; meta: WorkloadMeta } {
   return { path, meta };
 }
 
+/** llmtap is measured several times: its times are the best run's (noise only ever adds), its
+ * peak RSS the median (one run's peak depends on when V8's full GCs happen to land, ±20 MB). */
+const RUNS = 3;
+
+async function measureRuns(tool: string, cmd: string[], callPattern: RegExp | null): Promise<Measured> {
+  const runs: Measured[] = [];
+  for (let i = 0; i < RUNS; i++) runs.push(await measure(tool, cmd, callPattern));
+  const failed = runs.find((r) => !r.ok);
+  if (failed) return failed;
+  const least = (xs: (number | null)[]): number | null => (xs.some((x) => x === null) ? null : Math.min(...(xs as number[])));
+  const rss = runs.map((r) => r.peakRssMb).filter((x): x is number => x !== null).sort((a, b) => a - b);
+  return {
+    ...runs[0]!,
+    seconds: least(runs.map((r) => r.seconds)),
+    cpuSeconds: least(runs.map((r) => r.cpuSeconds)),
+    peakRssMb: rss.length === RUNS ? rss[Math.floor(RUNS / 2)]! : null,
+    note: `best of ${RUNS}; RSS median (${rss.map((x) => fmt(x, 0)).join(', ')} MB)`,
+  };
+}
+
 /** Runs `cmd`, counting stdout lines that match `callPattern` (streamed: never buffered whole),
  * measuring wall time and peak RSS (GNU time's max RSS, else polling /proc/PID/status VmHWM). */
 async function measure(tool: string, cmd: string[], callPattern: RegExp | null): Promise<Measured> {
@@ -139,7 +159,7 @@ function row(m: Measured, meta: WorkloadMeta, callsLabel: string): string {
   const s = m.seconds!;
   const callsPerS = m.calls !== null ? `${fmt(m.calls / s, 0)} (${m.calls} ${callsLabel})` : '—';
   const cpuRate = m.cpuSeconds ? fmt(meta.bytes / 1048576 / m.cpuSeconds, 1) : '—';
-  return `| ${m.tool} | \`${m.command}\` | ${fmt(s, 2)} | ${fmt(m.cpuSeconds, 2)} | ${fmt(meta.bytes / 1048576 / s, 1)} | ${cpuRate} | ${fmt(meta.packets / s, 0)} | ${callsPerS} | ${fmt(m.peakRssMb, 0)} | ${m.ok ? '' : m.note} |`;
+  return `| ${m.tool} | \`${m.command}\` | ${fmt(s, 2)} | ${fmt(m.cpuSeconds, 2)} | ${fmt(meta.bytes / 1048576 / s, 1)} | ${cpuRate} | ${fmt(meta.packets / s, 0)} | ${callsPerS} | ${fmt(m.peakRssMb, 0)} | ${m.note} |`;
 }
 
 function missing(tool: string, command: string, why: string): Measured {
@@ -154,8 +174,8 @@ async function main(): Promise<void> {
   const callLine = /"kind"\s*:\s*"llm_call"/;
   const results: [Measured, string][] = [];
 
-  log('timing llmtap…');
-  const llmtap1 = await measure('llmtap', llmtapCmd(one.path), callLine);
+  log(`timing llmtap (${RUNS} runs)…`);
+  const llmtap1 = await measureRuns('llmtap', llmtapCmd(one.path), callLine);
   results.push([llmtap1, 'calls']);
 
   const tsharkPath = which('tshark');
@@ -176,8 +196,8 @@ async function main(): Promise<void> {
 
   let llmtap2: Measured | null = null;
   if (two) {
-    log('timing llmtap on the 2× file…');
-    llmtap2 = await measure('llmtap (2× file)', llmtapCmd(two.path), callLine);
+    log(`timing llmtap on the 2× file (${RUNS} runs)…`);
+    llmtap2 = await measureRuns('llmtap (2× file)', llmtapCmd(two.path), callLine);
   }
 
   const out: string[] = [];
@@ -205,10 +225,10 @@ async function main(): Promise<void> {
     out.push('');
     out.push('### Memory vs file size (llmtap)');
     out.push('');
-    out.push('| file | MB | wall s | CPU s | peak RSS MB | calls |');
-    out.push('|---|---:|---:|---:|---:|---:|');
-    out.push(`| 1× | ${fmt(one.meta.bytes / 1048576, 0)} | ${fmt(llmtap1.seconds, 2)} | ${fmt(llmtap1.cpuSeconds, 2)} | ${fmt(llmtap1.peakRssMb, 0)} | ${llmtap1.calls ?? '—'} |`);
-    out.push(`| 2× | ${fmt(two.meta.bytes / 1048576, 0)} | ${fmt(llmtap2.seconds, 2)} | ${fmt(llmtap2.cpuSeconds, 2)} | ${fmt(llmtap2.peakRssMb, 0)} | ${llmtap2.calls ?? '—'} |`);
+    out.push('| file | MB | wall s | CPU s | peak RSS MB | calls | notes |');
+    out.push('|---|---:|---:|---:|---:|---:|---|');
+    out.push(`| 1× | ${fmt(one.meta.bytes / 1048576, 0)} | ${fmt(llmtap1.seconds, 2)} | ${fmt(llmtap1.cpuSeconds, 2)} | ${fmt(llmtap1.peakRssMb, 0)} | ${llmtap1.calls ?? '—'} | ${llmtap1.note} |`);
+    out.push(`| 2× | ${fmt(two.meta.bytes / 1048576, 0)} | ${fmt(llmtap2.seconds, 2)} | ${fmt(llmtap2.cpuSeconds, 2)} | ${fmt(llmtap2.peakRssMb, 0)} | ${llmtap2.calls ?? '—'} | ${llmtap2.note} |`);
     if (llmtap1.peakRssMb && llmtap2.peakRssMb && llmtap1.ok && llmtap2.ok) {
       const ratio = llmtap2.peakRssMb / llmtap1.peakRssMb;
       out.push('');
