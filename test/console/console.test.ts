@@ -20,13 +20,13 @@ import { PipelineStats } from '../../src/pipeline/stats.js';
 import { StoreSink } from '../../src/pipeline/store-sink.js';
 import { openStore, type CallListItem, type ErrorGroup, type ModelStats, type Page, type Store, type Summary } from '../../src/store/index.js';
 import { repoRoot } from '../corpus.js';
+import { ARTIFACTS, pageHelpers } from './page-helpers.js';
 import { int, ms, pct } from '../../console/src/format.js';
 import { bulkPcap, IMG_PAYLOAD, PAYLOAD_MODEL, payloadPcap, SCRIPT_PAYLOAD, TOOL_PAYLOAD } from './console-captures.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const haveChromium = existsSync(CHROMIUM);
 const inCi = process.env['CI'] === 'true';
-const ARTIFACTS = join(repoRoot, 'test-artifacts', 'console');
 /** How long expect.poll waits for the page to catch up (a wait, not a timing assertion). */
 const POLL = { timeout: 15_000 };
 
@@ -43,42 +43,7 @@ describe.skipIf(!haveChromium && !inCi)('console in a browser', () => {
   let payloadCallId: string;
   const liveFeed = new LiveFeed();
 
-  async function api<T>(path: string): Promise<T> {
-    const res = await fetch(`${base}/api/v1${path}`);
-    expect(res.status, path).toBe(200);
-    return (await res.json()) as T;
-  }
-
-  async function open(path: string, ready: string): Promise<void> {
-    await page.goto(`${base}${path}`);
-    await page.waitForSelector(ready);
-  }
-
-  async function shot(name: string): Promise<void> {
-    await page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
-  }
-
-  async function rowIds(testId: string): Promise<string[]> {
-    return page.$$eval(`[data-testid="${testId}"] [data-row-id]`, (rows) =>
-      rows
-        .map((r) => ({ id: r.getAttribute('data-row-id') ?? '', top: r.getBoundingClientRect().top }))
-        .sort((a, b) => a.top - b.top)
-        .map((r) => r.id),
-    );
-  }
-
-  /** The page's query string without "?". (page.waitForFunction polls with eval, which the
-   * console's CSP forbids: it fails unless true at once; expect.poll asks from here instead.) */
-  async function search(): Promise<string> {
-    return page.evaluate<string>('window.location.search.slice(1)');
-  }
-
-  async function expectNothingRan(): Promise<void> {
-    // Browser-side expressions are passed as strings: this file is type-checked without the DOM library.
-    expect(await page.evaluate('typeof window.__pwned')).toBe('undefined');
-    expect(dialogs).toEqual([]);
-    expect(await page.$$('img[src="x"], img[onerror]')).toHaveLength(0);
-  }
+  const { api, open, shot, rowIds, search, expectNothingRan } = pageHelpers(() => ({ page, base, dialogs }));
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'llmtap-console-'));

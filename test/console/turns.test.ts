@@ -22,13 +22,13 @@ import type { AgentTurnRecord, LlmCallRecord } from '../../src/core/record.js';
 import { replayFile } from '../../src/pipeline/replay.js';
 import { openStore, type Page, type SessionDetail, type SessionSummary, type Store, type TurnDetail } from '../../src/store/index.js';
 import { repoRoot } from '../corpus.js';
+import { ARTIFACTS, pageHelpers } from './page-helpers.js';
 import { int, ms } from '../../console/src/format.js';
 import { CLAUDE_UA, claudeCodeCapture, liveCapture, type AgentCapture } from './agent-captures.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const haveChromium = existsSync(CHROMIUM);
 const inCi = process.env['CI'] === 'true';
-const ARTIFACTS = join(repoRoot, 'test-artifacts', 'console');
 /** The screenshot the issue asks to look at. */
 const TURN_SHOT = '/tmp/turn-detail.png';
 /** How long expect.poll waits for the page to catch up (a wait, not a timing assertion). */
@@ -49,45 +49,7 @@ describe.skipIf(!haveChromium && !inCi)('console: agent turns and sessions in a 
   /** The capture's turns as the API lists them, oldest first. */
   let turns: AgentTurnRecord[];
 
-  async function api<T>(path: string): Promise<T> {
-    const res = await fetch(`${base}/api/v1${path}`);
-    expect(res.status, path).toBe(200);
-    return (await res.json()) as T;
-  }
-
-  async function open(path: string, ready: string): Promise<void> {
-    await page.goto(`${base}${path}`);
-    await page.waitForSelector(ready);
-  }
-
-  async function shot(name: string): Promise<void> {
-    await page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
-  }
-
-  async function rowIds(testId: string): Promise<string[]> {
-    return page.$$eval(`[data-testid="${testId}"] [data-row-id]`, (rows) =>
-      rows
-        .map((r) => ({ id: r.getAttribute('data-row-id') ?? '', top: r.getBoundingClientRect().top }))
-        .sort((a, b) => a.top - b.top)
-        .map((r) => r.id),
-    );
-  }
-
-  async function cell(rowId: string, col: string): Promise<string> {
-    return (await page.textContent(`[data-row-id="${rowId}"] [data-col="${col}"]`)) ?? '';
-  }
-
-  /** The page's query string without "?". (page.waitForFunction polls with eval, which the
-   * console's CSP forbids; expect.poll asks from here instead.) */
-  async function search(): Promise<string> {
-    return page.evaluate<string>('window.location.search.slice(1)');
-  }
-
-  async function expectNothingRan(): Promise<void> {
-    expect(await page.evaluate('typeof window.__pwned')).toBe('undefined');
-    expect(dialogs).toEqual([]);
-    expect(await page.$$('img[src="x"], img[onerror]')).toHaveLength(0);
-  }
+  const { api, open, shot, rowIds, search, expectNothingRan, cell } = pageHelpers(() => ({ page, base, dialogs }));
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'llmtap-turns-'));

@@ -213,7 +213,8 @@ function isoOrNull(row: Row, key: string): string | null {
   return v === null ? null : isoMicros(v);
 }
 
-function parseJson<T>(text: string | null, fallback: T): T {
+/** JSON stored by this module, read back; a damaged value reads as the fallback. */
+export function parseJson<T>(text: string | null, fallback: T): T {
   if (text === null) return fallback;
   try {
     return JSON.parse(text) as T;

@@ -6,7 +6,7 @@
 import type { AgentTurnRecord, TurnStep } from '../../core/record.js';
 import { StoreError } from '../types.js';
 import { str, type Row } from './connection.js';
-import type { ColumnSpec } from './columns.js';
+import { parseJson, type ColumnSpec } from './columns.js';
 import { parseIsoMicros } from './timestamps.js';
 
 /** A turn as prepared for insert: record + derived values computed once. */
@@ -64,15 +64,6 @@ export const TURN_COLUMNS: ColumnSpec<TurnRow>[] = [
   spec('final_preview', 'varchar', (r) => r.t.final_preview),
   spec('steps', 'varchar', (r) => r.steps),
 ];
-
-function parseJson<T>(text: string | null, fallback: T): T {
-  if (text === null) return fallback;
-  try {
-    return JSON.parse(text) as T;
-  } catch {
-    return fallback;
-  }
-}
 
 /** A stored turn back from a row selecting `record` and `steps`. */
 export function turnRecord(row: Row): AgentTurnRecord {
