@@ -3,6 +3,8 @@
  * values: never throws, null when the value is not of the expected form.
  */
 import { obj, str, tryParseJson } from '../decoders/json.js';
+import { hashHex, openingHashOf } from '../decoders/request-view.js';
+import type { AgentCallInput, AgentIdentity } from './profiles.js';
 
 /** Ids are echoed into records and used as map keys: 200 characters is far above any UUID or
  * ULID-like id an agent sends, and keeps a hostile value from growing every record. */
@@ -36,4 +38,54 @@ export function codexTurnMetadata(header: string | undefined): { sessionId: stri
 /** A header value used as a session id as sent. */
 export function headerSessionId(v: string | undefined): string | null {
   return clean(v);
+}
+
+/** previous_response_id → session, for Responses conversations chained on the server. */
+const RESPONSE_ALIAS_CAP = 10_000;
+/** Tool-call ids become session ids: the API serves ids up to 200 characters in a path, so a
+ * longer one (only a hostile or broken client sends it) is replaced by its hash. */
+const DERIVED_ID_CAP = 200;
+
+function boundedId(id: string): string {
+  return id.length <= DERIVED_ID_CAP ? id : `id-${hashHex(id)}`;
+}
+
+/** Names the session of each agent call: the client's own id, else one derived from the
+ * conversation (DESIGN §5): a Responses `previous_response_id` chain, the first tool-call id, the
+ * opening's hash. A conversation's first call is named after what its next request will carry:
+ * its own first tool-call id, or the opening it creates, so no other state is needed. */
+export class SessionNamer {
+  private readonly responseAlias = new Map<string, string>();
+
+  sessionIdFor(id: AgentIdentity, c: AgentCallInput): string | null {
+    const sessionId = this.derive(id, c);
+    const responseId = c.record.response_id;
+    if (responseId !== null && sessionId !== null) this.remember(responseId, sessionId);
+    return sessionId;
+  }
+
+  private derive(id: AgentIdentity, c: AgentCallInput): string | null {
+    if (id.sessionId !== null) return id.sessionId;
+    const v = c.view;
+    if (id.auxiliary || v === null) return null;
+    if (v.previousResponseId !== null) {
+      const s = this.responseAlias.get(v.previousResponseId);
+      if (s !== undefined) return s;
+    }
+    if (v.anchorToolCallId !== null) return boundedId(v.anchorToolCallId);
+    if (v.openingHash !== null) return `conv-${v.openingHash}`;
+    if (v.openingUserHash === null) return null;
+    const r = c.record;
+    const firstId = r.tool_calls[0]?.id ?? null;
+    if (firstId !== null) return boundedId(firstId);
+    return `conv-${openingHashOf(v.openingUserHash, r.content.output_text, r.tool_calls.map((t) => t.name))}`;
+  }
+
+  private remember(responseId: string, sessionId: string): void {
+    if (this.responseAlias.size >= RESPONSE_ALIAS_CAP) {
+      const oldest = this.responseAlias.keys().next().value;
+      if (oldest !== undefined) this.responseAlias.delete(oldest);
+    }
+    this.responseAlias.set(responseId, sessionId);
+  }
 }

@@ -21,8 +21,8 @@
 import type { AnomalySink } from '../core/anomalies.js';
 import type { AgentTurnRecord, LlmCallRecord } from '../core/record.js';
 import type { Micros } from '../core/time.js';
-import { hashHex, openingHashOf } from '../decoders/request-view.js';
 import { identifyAgent, PROFILES, type AgentCallInput, type AgentIdentity, type AgentProfile } from './profiles.js';
+import { SessionNamer } from './session-ids.js';
 import { terminalOf, TurnState, type TurnThresholds } from './turn-state.js';
 
 export interface TurnTrackerOptions {
@@ -60,8 +60,6 @@ export const DEFAULT_MAX_SESSIONS = 10_000;
 /** Closed turns one session may have waiting for late calls at once (a session does not finish
  * turns faster than the grace period in practice); the oldest is made final early beyond it. */
 const CLOSING_PER_SESSION = 8;
-/** previous_response_id → session, for Responses conversations chained on the server. */
-const RESPONSE_ALIAS_CAP = 10_000;
 /** Distinct session ids counted for the summary; beyond it new session states are counted. */
 const SESSION_COUNT_CAP = 100_000;
 /** Idle sessions are looked for at most once per second of capture time. */
@@ -79,13 +77,6 @@ interface Session {
   /** The client marked a sub-agent call of this session (header or system marker): it marks
    * them all, so unmarked calls are the main agent's. */
   marksSubagents: boolean;
-}
-
-/** Tool-call ids become session ids: the API serves ids up to 200 characters in a path, so a
- * longer one (only a hostile or broken client sends it) is replaced by its hash. */
-const DERIVED_ID_CAP = 200;
-function boundedId(id: string): string {
-  return id.length <= DERIVED_ID_CAP ? id : `id-${hashHex(id)}`;
 }
 
 /** Finish reasons that end an agent's turn: it answered instead of asking for a tool. `other`
@@ -114,7 +105,7 @@ export class TurnTracker {
    * `closing`, so there are at most CLOSING_PER_SESSION per session). */
   private readonly held = new Map<TurnState, Session>();
   private closingHead = 0;
-  private readonly responseAlias = new Map<string, string>();
+  private readonly names = new SessionNamer();
   private readonly sessionIds = new Set<string>();
   private extraSessions = 0;
   private watermark: Micros = 0;
@@ -189,9 +180,8 @@ export class TurnTracker {
     const id = identifyAgent(c, this.profiles);
     if (id === null) return;
     r.agent = id.agent;
-    const sessionId = this.sessionIdFor(id, c);
+    const sessionId = this.names.sessionIdFor(id, c);
     r.session_id = sessionId;
-    if (r.response_id !== null && sessionId !== null) this.rememberResponse(r.response_id, sessionId);
     if (id.auxiliary) {
       r.agent_role = 'auxiliary';
       if (sessionId !== null) this.touch(this.session(id.agent, sessionId), c);
@@ -452,34 +442,6 @@ export class TurnTracker {
   }
 
   // --- sessions ------------------------------------------------------------------------------
-
-  /** The client's session id, else one derived from the conversation (DESIGN §5): a Responses
-   * chain, the first tool-call id, the opening's hash. A conversation's first call is named after
-   * what its next request will carry: its own first tool-call id, or the opening it creates. */
-  private sessionIdFor(id: AgentIdentity, c: AgentCallInput): string | null {
-    if (id.sessionId !== null) return id.sessionId;
-    const v = c.view;
-    if (id.auxiliary || v === null) return null;
-    if (v.previousResponseId !== null) {
-      const s = this.responseAlias.get(v.previousResponseId);
-      if (s !== undefined) return s;
-    }
-    if (v.anchorToolCallId !== null) return boundedId(v.anchorToolCallId);
-    if (v.openingHash !== null) return `conv-${v.openingHash}`;
-    if (v.openingUserHash === null) return null;
-    const r = c.record;
-    const firstId = r.tool_calls[0]?.id ?? null;
-    if (firstId !== null) return boundedId(firstId);
-    return `conv-${openingHashOf(v.openingUserHash, r.content.output_text, r.tool_calls.map((t) => t.name))}`;
-  }
-
-  private rememberResponse(responseId: string, sessionId: string): void {
-    if (this.responseAlias.size >= RESPONSE_ALIAS_CAP) {
-      const oldest = this.responseAlias.keys().next().value;
-      if (oldest !== undefined) this.responseAlias.delete(oldest);
-    }
-    this.responseAlias.set(responseId, sessionId);
-  }
 
   private session(agent: string, id: string): Session {
     const key = `${agent}\u0000${id}`;
