@@ -106,6 +106,8 @@ export class TurnState {
     estimated: false,
   };
   private cost: number | null = null;
+  /** Calls without a price: a turn cost that leaves some out says so (`agent_turn_cost_partial`). */
+  private unpricedCalls = 0;
   private toolCallCount = 0;
   private readonly tools = new Map<string, number>();
   private readonly subagents = new Map<string, SubagentState>();
@@ -161,6 +163,7 @@ export class TurnState {
     this.usage.reasoning_tokens = addCount(this.usage.reasoning_tokens, u.reasoning_tokens);
     if (u.estimated) this.usage.estimated = true;
     if (r.cost_usd !== null) this.cost = (this.cost ?? 0) + r.cost_usd;
+    else this.unpricedCalls++;
 
     this.toolCallCount += r.tool_calls.length;
     for (const t of r.tool_calls) {
@@ -275,7 +278,7 @@ export class TurnState {
       final_finish_reason: term?.finishReason ?? null,
       stalls: this.stalls(t.stallMs),
       loops,
-      anomalies: [...this.anomalies],
+      anomalies: this.cost !== null && this.unpricedCalls > 0 ? [...this.anomalies, 'agent_turn_cost_partial'] : [...this.anomalies],
     };
   }
 

@@ -67,7 +67,8 @@ describe('turn tracker: one turn', () => {
       user_preview: 'List the files',
       final_preview: 'Done.',
       final_finish_reason: 'stop',
-      cost_usd: null,
+      // Both calls are priced (claude-sonnet-4-5: $3 input, $0.30 cache read, $15 output per million): the turn's cost is their sum.
+      cost_usd: expect.closeTo((100 * 3 + 50 * 0.3 + 20 * 15 + 200 * 3 + 150 * 0.3 + 30 * 15) / 1e6, 12),
       subagents: [],
       stalls: [],
       loops: [],
@@ -256,6 +257,16 @@ describe('turn tracker: crafted cases (issue 4)', () => {
       ['First', 'incomplete', ['agent_turn_interrupted']],
       ['Never mind, do this', 'complete', []],
     ]);
+  });
+
+  it('a turn whose calls are not all priced sums what is priced and says the cost is partial', () => {
+    const calls = claudeTurn('s', 0, 'x', 'toolu_1');
+    const priced = calls[0]!.record.cost_usd;
+    expect(priced).not.toBeNull();
+    Object.assign(calls[1]!.record, { cost_usd: null, cost_status: 'unpriced' });
+    const t = run(calls).finals[0]!;
+    expect(t.cost_usd).toBe(priced);
+    expect(t.anomalies).toContain('agent_turn_cost_partial');
   });
 
   it('a capture that begins mid-turn opens the turn at the first follow-up seen', () => {

@@ -10,6 +10,7 @@ import type { HttpExchangeRecord, LlmCallRecord } from '../core/record.js';
 import type { DecodedCall } from '../decoders/types.js';
 import { headerValue, type HttpExchange } from '../http/types.js';
 import { findApiKey, fingerprintKey, redactHeaders, redactTarget, redactText } from '../redact/secrets.js';
+import { priceCall } from '../cost/call-pricer.js';
 
 export interface RecordOptions {
   /** Source id carried on every record (DESIGN §1), e.g. the capture file name. */
@@ -47,6 +48,14 @@ export function buildCallRecord(ex: HttpExchange, call: DecodedCall, opts: Recor
   const last = call.last_token;
   const genSpanMs = first !== null && last !== null ? msBetween(first, last) : null;
   const key = findApiKey(req.headers, req.target);
+  const cost = priceCall({
+    provider: call.provider,
+    response_model: call.response_model,
+    request_model: call.request_model,
+    usage: call.usage,
+    atMs: t0 / 1000,
+  });
+  const anomalies = mergeAnomalies(ex.anomalies, call.anomalies);
   return {
     kind: 'llm_call',
     id: exchangeId(ex, opts.source),
@@ -63,9 +72,9 @@ export function buildCallRecord(ex: HttpExchange, call: DecodedCall, opts: Recor
     finish_reason: call.finish_reason,
     finish_reason_raw: call.finish_reason_raw,
     usage: call.usage,
-    // Pricing arrives with the cost module (issue 5): until then nothing is priced, never $0.
-    cost_usd: null,
-    cost_status: 'unpriced',
+    // src/cost/call-pricer.ts: a model without a price is unpriced with a null cost, never $0.
+    cost_usd: cost.cost_usd,
+    cost_status: cost.cost_status,
     timing: {
       request_start: isoMicros(t0),
       request_end: iso(req.end),
@@ -103,7 +112,7 @@ export function buildCallRecord(ex: HttpExchange, call: DecodedCall, opts: Recor
     api_key_fingerprint: key ? fingerprintKey(key, opts.fingerprintSalt) : null,
     attributes: {},
     content: { output_text: redactText(call.output_text), reasoning_text: redactText(call.reasoning_text) },
-    anomalies: mergeAnomalies(ex.anomalies, call.anomalies),
+    anomalies: cost.anomaly === null ? anomalies : mergeAnomalies(anomalies, [cost.anomaly]),
   };
 }
 

@@ -64,8 +64,12 @@ export async function replayFile(path: string, opts: ReplayOptions): Promise<Rep
     const result = decodeExchange(ex);
     if ('call' in result) {
       stats.calls++;
+      const record = buildCallRecord(ex, result.call, opts);
+      // The decoder's anomalies and those found while pricing (the exchange's own were counted
+      // by the HTTP layer when they happened).
       for (const a of result.call.anomalies) anomalies.add(a);
-      opts.onCall(buildCallRecord(ex, result.call, opts), ex, result.call);
+      for (const a of record.anomalies) if (a.startsWith('cost_')) anomalies.add(a);
+      opts.onCall(record, ex, result.call);
     } else {
       stats.otherExchanges++;
       opts.onOtherExchange?.(buildExchangeRecord(ex, result.notLlm, opts), ex);

@@ -1,0 +1,200 @@
+/**
+ * What a call cost (DESIGN §3 `cost_usd`, `cost_status`), from the maintained price table of
+ * @pydantic/genai-prices: it knows cache-read and cache-write rates, reasoning-token rates, tiered
+ * (long-context) prices and prices that changed on a date. A model the table does not know is
+ * `unpriced` with a null cost, never $0. Pricing never throws: a failure is `unpriced` plus an
+ * anomaly name for the call's `anomalies`.
+ */
+import { calcPrice, type Provider, type Usage as PriceUsage } from '@pydantic/genai-prices';
+import type { Usage } from '../core/call-parts.js';
+import type { LlmCallRecord } from '../core/record.js';
+import { priceTableProvider } from './provider-ids.js';
+
+export type CostStatus = LlmCallRecord['cost_status'];
+
+export interface CallCost {
+  cost_usd: number | null;
+  cost_status: CostStatus;
+  /** An anomaly name (`cost_<condition>`) when pricing failed on bad input, else null. */
+  anomaly: string | null;
+}
+
+export interface PriceInput {
+  /** Our record's provider (`openai`, `anthropic`, `google`, …). */
+  provider: string;
+  response_model: string | null;
+  request_model: string | null;
+  usage: Usage;
+  /** The request's capture time, ms since the epoch: prices that changed are taken as of then. */
+  atMs: number;
+}
+
+/** Longer model names are not looked up: the longest id in the bundled table (0.1.8) is 61
+ * characters, so 256 leaves room for deployment prefixes while bounding regex matching on junk. */
+export const MAX_MODEL_CHARS = 256;
+
+/** Distinct (provider, model) lookups remembered. Model names come off the wire, so the cache is
+ * bounded; a few thousand is far above the models one deployment calls, and when junk fills it
+ * the cache is simply emptied (a lookup costs well under a millisecond). */
+export const MAX_CACHED_MODELS = 4096;
+
+const UNPRICED: CallCost = { cost_usd: null, cost_status: 'unpriced', anomaly: null };
+const FAILED: CallCost = { cost_usd: null, cost_status: 'unpriced', anomaly: 'cost_price_failed' };
+const BAD_USAGE: CallCost = { cost_usd: null, cost_status: 'unpriced', anomaly: 'cost_usage_invalid' };
+
+/** Counts above this are not priced: 100× the largest context window on offer (10M tokens,
+ * Llama 4 Scout), so only a broken count reaches it. */
+export const MAX_PRICED_TOKENS = 1e9;
+
+/** A price that is linear in our usage: dollars per token of each count (the parts as the
+ * difference from the total's rate) plus a per-request constant. */
+interface LinearPrice {
+  base: number;
+  input: number;
+  cacheRead: number;
+  cacheWrite: number;
+  output: number;
+  reasoning: number;
+}
+
+interface Entry {
+  /** The matched model alone, under its provider's id, to price against without a table search. */
+  provider: Provider;
+  model: string;
+  /** Set when the model has one price (no date or time-of-day variants) and no tiers. */
+  linear: LinearPrice | null;
+}
+
+/** Prices calls, remembering per (provider, model) which table entry applies. */
+export class CallPricer {
+  /** (table provider, model) → its entry, or null: not in the table. */
+  private readonly entries = new Map<string, Entry | null>();
+
+  price(input: PriceInput): CallCost {
+    const tableProvider = priceTableProvider(input.provider);
+    if (tableProvider === null) return UNPRICED;
+    const u = input.usage;
+    // Both totals are needed: pricing only one side would under-report the call.
+    if (u.input_tokens === null || u.output_tokens === null) return UNPRICED;
+    let entry: Entry | null = null;
+    let tooLong = false;
+    for (const candidate of [input.response_model, input.request_model]) {
+      if (candidate === null || candidate.trim() === '') continue;
+      if (candidate.length > MAX_MODEL_CHARS) {
+        tooLong = true;
+        continue;
+      }
+      entry = this.lookup(tableProvider, candidate);
+      if (entry !== null) break;
+    }
+    if (entry === null) return tooLong ? { ...UNPRICED, anomaly: 'cost_model_name_too_long' } : UNPRICED;
+    const status: CostStatus = u.estimated ? 'estimated' : 'priced';
+    // The table refuses what no real usage can be; so do we, whichever path prices the call.
+    if (!consistent(u)) return BAD_USAGE;
+    let total: number | undefined;
+    if (entry.linear !== null) {
+      const l = entry.linear;
+      total =
+        l.base +
+        l.input * u.input_tokens +
+        l.cacheRead * (u.cache_read_tokens ?? 0) +
+        l.cacheWrite * (u.cache_write_tokens ?? 0) +
+        l.output * u.output_tokens +
+        l.reasoning * (u.reasoning_tokens ?? 0);
+    } else {
+      try {
+        total = calcPrice(priceUsage(u), entry.model, { provider: entry.provider, timestamp: new Date(input.atMs) })?.total_price;
+      } catch {
+        // Invalid capture times for dated prices, and whatever else the table refuses.
+        return FAILED;
+      }
+    }
+    if (total === undefined || !Number.isFinite(total) || total < 0) return FAILED;
+    return { cost_usd: total, cost_status: status, anomaly: null };
+  }
+
+  private lookup(tableProvider: string, model: string): Entry | null {
+    const key = `${tableProvider}\n${model}`;
+    const cached = this.entries.get(key);
+    if (cached !== undefined) return cached;
+    let entry: Entry | null = null;
+    try {
+      const found = calcPrice({}, model, { providerId: tableProvider });
+      if (found !== null) {
+        // The matched model alone (it may come from a fallback provider, e.g. Azure → OpenAI), so
+        // later calls skip the search through the whole table. The provider id is kept: the
+        // table's special cases are keyed on it.
+        const p = found.provider;
+        const provider: Provider = { id: p.id, name: p.name, api_pattern: p.api_pattern, models: [found.model] };
+        entry = { provider, model, linear: linearPrice(provider, model) };
+      }
+    } catch {
+      entry = null;
+    }
+    if (this.entries.size >= MAX_CACHED_MODELS) this.entries.clear();
+    this.entries.set(key, entry);
+    return entry;
+  }
+}
+
+/** Non-negative counts up to MAX_PRICED_TOKENS whose parts fit in their totals (cache reads +
+ * writes ≤ input, reasoning ≤ output: the package README, "Cached input tokens"). */
+function consistent(u: Usage): boolean {
+  const ok = (n: number | null): boolean => n === null || (n >= 0 && n <= MAX_PRICED_TOKENS);
+  if (!ok(u.input_tokens) || !ok(u.output_tokens) || !ok(u.cache_read_tokens) || !ok(u.cache_write_tokens) || !ok(u.reasoning_tokens)) {
+    return false;
+  }
+  const cache = (u.cache_read_tokens ?? 0) + (u.cache_write_tokens ?? 0);
+  return cache <= (u.input_tokens ?? 0) && (u.reasoning_tokens ?? 0) <= (u.output_tokens ?? 0);
+}
+
+/**
+ * The package prices a call in ~15 µs (it re-derives its unit hierarchy every time); a model with
+ * one untiered price is linear in our five counts, so its rates are read once from the package by
+ * pricing a million tokens of each count, and a call then costs a few multiplications. Tiered
+ * (long-context) and dated prices keep going through the package.
+ */
+function linearPrice(provider: Provider, model: string): LinearPrice | null {
+  const info = provider.models[0];
+  if (info === undefined || Array.isArray(info.prices)) return null;
+  if (Object.values(info.prices).some((v) => v !== undefined && typeof v !== 'number')) return null;
+  const M = 1e6;
+  const at = (usage: PriceUsage): number => {
+    const r = calcPrice(usage, model, { provider });
+    if (r === null || !Number.isFinite(r.total_price)) throw new Error('no price');
+    return r.total_price;
+  };
+  try {
+    const base = at({ input_tokens: 0, output_tokens: 0 });
+    const input = at({ input_tokens: M, output_tokens: 0 }) - base;
+    const output = at({ input_tokens: 0, output_tokens: M }) - base;
+    return {
+      base,
+      input: input / M,
+      cacheRead: (at({ input_tokens: M, cache_read_tokens: M, output_tokens: 0 }) - base - input) / M,
+      cacheWrite: (at({ input_tokens: M, cache_write_tokens: M, output_tokens: 0 }) - base - input) / M,
+      output: output / M,
+      reasoning: (at({ input_tokens: 0, output_tokens: M, output_reasoning_tokens: M }) - base - output) / M,
+    };
+  } catch {
+    return null;
+  }
+}
+
+/** Our usage → the table's: `input_tokens` includes cache reads and writes and `output_tokens`
+ * includes reasoning in both (DESIGN §3; the package README, "Cached input tokens"), so the
+ * parts are passed as parts of those totals and the table applies their own rates. */
+function priceUsage(u: Usage): PriceUsage {
+  const out: PriceUsage = { input_tokens: u.input_tokens ?? 0, output_tokens: u.output_tokens ?? 0 };
+  if (u.cache_read_tokens !== null && u.cache_read_tokens > 0) out['cache_read_tokens'] = u.cache_read_tokens;
+  if (u.cache_write_tokens !== null && u.cache_write_tokens > 0) out['cache_write_tokens'] = u.cache_write_tokens;
+  if (u.reasoning_tokens !== null && u.reasoning_tokens > 0) out['output_reasoning_tokens'] = u.reasoning_tokens;
+  return out;
+}
+
+const shared = new CallPricer();
+
+/** Prices one call with the process-wide pricer (its lookup cache is shared by every call). */
+export function priceCall(input: PriceInput): CallCost {
+  return shared.price(input);
+}

@@ -1,0 +1,30 @@
+/**
+ * Our record's `provider` (what the decoders emit: `openai`, `anthropic`, `google`, and the
+ * OpenAI-compatible hosts named in src/decoders/openai-common.ts) → the provider id of the
+ * @pydantic/genai-prices table. A provider missing here is not priced: guessing a provider from
+ * the model name would price a self-hosted or resold model at someone else's list price.
+ */
+const PRICE_TABLE_PROVIDER: ReadonlyMap<string, string> = new Map([
+  ['openai', 'openai'],
+  ['anthropic', 'anthropic'],
+  ['google', 'google'],
+  // The table's Azure entry falls back to OpenAI, Anthropic, DeepSeek, xAI and Moonshot models.
+  ['azure', 'azure'],
+  ['groq', 'groq'],
+  ['mistral', 'mistral'],
+  ['deepseek', 'deepseek'],
+  ['xai', 'x-ai'],
+  ['openrouter', 'openrouter'],
+  ['together', 'together'],
+  ['fireworks', 'fireworks'],
+  ['perplexity', 'perplexity'],
+  ['moonshotai', 'moonshotai'],
+  ['cerebras', 'cerebras'],
+  // Not mapped: `alibaba` (no DashScope entry in the table) and `github`, which covers both
+  // GitHub Models and Copilot; Copilot is billed per seat/request, not by these token prices.
+]);
+
+/** The price table's provider id for our provider name, or null when we do not price it. */
+export function priceTableProvider(provider: string): string | null {
+  return PRICE_TABLE_PROVIDER.get(provider) ?? null;
+}
