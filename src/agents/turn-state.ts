@@ -8,6 +8,7 @@ import { v7 as uuidv7 } from 'uuid';
 import type { AgentRole, AgentTurnRecord, LlmCallRecord, TurnStep, TurnUsage } from '../core/record.js';
 import type { Micros } from '../core/time.js';
 import { isoMicros } from '../core/time.js';
+import { roundUsd } from '../cost/call-pricer.js';
 import { preview } from '../decoders/request-view.js';
 import { redactText } from '../redact/secrets.js';
 
@@ -268,7 +269,7 @@ export class TurnState {
       steps,
       models: [...this.models],
       usage: { ...this.usage },
-      cost_usd: this.cost,
+      cost_usd: this.cost === null ? null : roundUsd(this.cost),
       tool_call_count: this.toolCallCount,
       tools_used,
       subagents: [...this.subagents.values()].map((s) => ({ id: s.id, call_count: s.call_count, first_call_id: s.first_call_id })),

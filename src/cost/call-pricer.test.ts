@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { Usage } from '../core/call-parts.js';
 import { calcPrice } from '@pydantic/genai-prices';
-import { CallPricer, MAX_CACHED_MODELS, MAX_MODEL_CHARS, MAX_PRICED_TOKENS, priceCall, type PriceInput } from './call-pricer.js';
+import { CallPricer, MAX_CACHED_MODELS, MAX_MODEL_CHARS, MAX_PRICED_TOKENS, priceCall, roundUsd, type PriceInput } from './call-pricer.js';
 
 function usage(p: Partial<Usage>): Usage {
   return {
@@ -227,3 +227,13 @@ describe('CallPricer: the remembered rates agree with the package', () => {
     );
   });
 });
+
+describe('roundUsd', () => {
+  it('drops binary-float tails and keeps twelve decimals', () => {
+    expect(0.1 + 0.2).not.toBe(0.3);
+    expect(roundUsd(0.1 + 0.2)).toBe(0.3);
+    expect(roundUsd(0.0062675000000000005)).toBe(0.0062675);
+    expect(roundUsd(1.23456789012345e-7)).toBe(1.23457e-7);
+  });
+});
+

@@ -38,6 +38,12 @@ export const MAX_MODEL_CHARS = 256;
  * the cache is simply emptied (a lookup costs well under a millisecond). */
 export const MAX_CACHED_MODELS = 4096;
 
+/** Costs carry 12 decimals (a millionth of a micro-dollar): far below any price step, and no
+ * binary-float tails (0.0062675000000000005) in records, sums or exports. */
+export function roundUsd(x: number): number {
+  return Math.round(x * 1e12) / 1e12;
+}
+
 const UNPRICED: CallCost = { cost_usd: null, cost_status: 'unpriced', anomaly: null };
 const FAILED: CallCost = { cost_usd: null, cost_status: 'unpriced', anomaly: 'cost_price_failed' };
 const BAD_USAGE: CallCost = { cost_usd: null, cost_status: 'unpriced', anomaly: 'cost_usage_invalid' };
@@ -110,7 +116,7 @@ export class CallPricer {
       }
     }
     if (total === undefined || !Number.isFinite(total) || total < 0) return FAILED;
-    return { cost_usd: total, cost_status: status, anomaly: null };
+    return { cost_usd: roundUsd(total), cost_status: status, anomaly: null };
   }
 
   private lookup(tableProvider: string, model: string): Entry | null {
