@@ -14,6 +14,7 @@ import { SessionDetailPage, SessionsPage } from './pages/Sessions.js';
 import { TurnDetailPage } from './pages/TurnDetail.js';
 import { TurnsPage } from './pages/Turns.js';
 import { TrafficPage } from './pages/Traffic.js';
+import { TimeRangePicker } from './time-range-picker.js';
 
 interface NavItem {
   to: string;
@@ -147,6 +148,7 @@ export function App() {
         <Link to="/" className="brand">
           <span className="brand-mark">◆</span> llmtap
         </Link>
+        <TimeRangePicker />
         {NAV.map((g) => (
           <div key={g.group} className="nav-group">
             <div className="nav-group-title">{g.group}</div>

@@ -11,6 +11,9 @@ const callListeners = new Set<Listener<CallListItem>>();
 const turnListeners = new Set<Listener<AgentTurnRecord>>();
 let source: EventSource | null = null;
 let connected = false;
+/** Whether the feed was open before: the next open is then a reconnect. */
+let opened = false;
+const reconnectListeners = new Set<() => void>();
 const stateListeners = new Set<(c: boolean) => void>();
 
 function setConnected(c: boolean): void {
@@ -32,7 +35,13 @@ function dispatch<T>(listeners: Set<Listener<T>>, data: string): void {
 function ensure(): void {
   if (source !== null) return;
   source = new EventSource('/api/v1/live', { withCredentials: true });
-  source.onopen = () => setConnected(true);
+  source.onopen = () => {
+    setConnected(true);
+    // The feed does not replay what was committed while it was down (docs/api.md, "live"):
+    // the lists refetch their first page.
+    if (opened) for (const fn of reconnectListeners) fn();
+    opened = true;
+  };
   source.onerror = () => setConnected(false);
   source.addEventListener('call', (e: MessageEvent<string>) => dispatch(callListeners, e.data));
   source.addEventListener('turn', (e: MessageEvent<string>) => dispatch(turnListeners, e.data));
@@ -60,6 +69,17 @@ export function useLiveCalls(fn: Listener<CallListItem>): void {
 /** Every turn event: a new turn, a turn that gained a call, a turn that ended. */
 export function useLiveTurns(fn: Listener<AgentTurnRecord>): void {
   useLive(turnListeners, fn);
+}
+
+/** Called each time the feed opens again after a drop; `fn` must be stable (useCallback). */
+export function useLiveReconnect(fn: () => void): void {
+  useEffect(() => {
+    ensure();
+    reconnectListeners.add(fn);
+    return () => {
+      reconnectListeners.delete(fn);
+    };
+  }, [fn]);
 }
 
 export function useLiveConnected(): boolean {

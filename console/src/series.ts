@@ -1,4 +1,4 @@
-import type { TimeseriesResult } from './api.js';
+import type { Query, TimeseriesResult } from './api.js';
 import { epochMs } from './format.js';
 import { useApi } from './hooks.js';
 
@@ -8,9 +8,10 @@ export interface SeriesData {
   bucketMs: number;
 }
 
-/** GET /api/v1/timeseries for some metrics, ungrouped; the server picks the bucket width. */
-export function useSeries(metrics: string[], refreshMs?: number): { data: SeriesData | null; error: string | null } {
-  const r = useApi<TimeseriesResult>('/timeseries', { metrics: metrics.join(',') }, refreshMs);
+/** GET /api/v1/timeseries for some metrics, ungrouped, over `range` (from/to); the server picks
+ * the bucket width. */
+export function useSeries(metrics: string[], refreshMs?: number, range: Query = {}): { data: SeriesData | null; error: string | null } {
+  const r = useApi<TimeseriesResult>('/timeseries', { ...range, metrics: metrics.join(',') }, refreshMs);
   if (!r.data) return { data: null, error: r.error };
   const res = r.data;
   const values = res.series[0]?.values ?? {};

@@ -1,11 +1,13 @@
-import { useCallback, useMemo, useState, type FormEvent } from 'react';
-import type { CallListItem, FilterValues, Query } from '../api.js';
+import { useCallback, useState, type FormEvent } from 'react';
+import type { CallListItem, FilterValues } from '../api.js';
 import { ErrorBox, PageHeader, StatusBadge, Tag } from '../components.js';
 import { int, ms, time } from '../format.js';
 import { useApi } from '../hooks.js';
-import { useLiveCalls } from '../live.js';
+import { useLiveCalls, useLiveReconnect } from '../live.js';
 import { usePaged } from '../paged.js';
 import { Link, navigate, useLocation } from '../router.js';
+import { inRange } from '../time-range.js';
+import { useRangeQuery, useTimeRange } from '../use-time-range.js';
 import { VirtualTable, type Column } from '../vtable.js';
 
 /** Filters kept in the address (the API's own parameter names, so a URL is also an API query). */
@@ -16,14 +18,16 @@ type FilterKey = (typeof FILTER_KEYS)[number];
 const STATUS_CHOICES = ['2xx', '4xx', '5xx', 'error', 'none'];
 const FINISH_CHOICES = ['stop', 'length', 'tool_call', 'content_filter', 'error', 'cancelled', 'other'];
 
+// Widths fit a 1440 px window beside the sidebar (1182 px of table): the time in full, every
+// header whole; long values (API, model, tools, output) end in an ellipsis.
 const COLUMNS: Column<CallListItem>[] = [
-  { key: 'time', label: 'Time (UTC)', width: '172px', render: (c) => <Link to={`/calls/${c.id}`}>{time(c.timing.request_start)}</Link> },
-  { key: 'api', label: 'API', width: '178px', render: (c) => <span className="mono">{c.api}</span> },
-  { key: 'model', label: 'Model', width: '190px', render: (c) => <span className="mono">{c.response_model ?? c.request_model ?? '–'}</span> },
+  { key: 'time', label: 'Time (UTC)', width: '188px', render: (c) => <Link to={`/calls/${c.id}`}>{time(c.timing.request_start)}</Link> },
+  { key: 'api', label: 'API', width: '140px', render: (c) => <span className="mono">{c.api}</span> },
+  { key: 'model', label: 'Model', width: '144px', render: (c) => <span className="mono">{c.response_model ?? c.request_model ?? '–'}</span> },
   {
     key: 'agent',
     label: 'Agent',
-    width: '120px',
+    width: '84px',
     render: (c) =>
       c.agent === null ? (
         <span className="muted">–</span>
@@ -34,19 +38,19 @@ const COLUMNS: Column<CallListItem>[] = [
       ),
   },
   { key: 'status', label: 'Status', width: '64px', render: (c) => <StatusBadge code={c.status_code} error={c.error !== null} /> },
-  { key: 'finish', label: 'Finish', width: '84px', render: (c) => c.finish_reason ?? '–' },
-  { key: 'stream', label: 'Stream', width: '62px', render: (c) => (c.stream ? 'yes' : 'no') },
-  { key: 'input', label: 'In', width: '64px', num: true, render: (c) => int(c.usage.input_tokens) },
-  { key: 'output', label: 'Out', width: '56px', num: true, render: (c) => int(c.usage.output_tokens) },
-  { key: 'ttft', label: 'TTFT', width: '72px', num: true, render: (c) => ms(c.ttft_ms) },
-  { key: 'e2e', label: 'E2E', width: '72px', num: true, render: (c) => ms(c.e2e_ms) },
+  { key: 'finish', label: 'Finish', width: '76px', render: (c) => c.finish_reason ?? '–' },
+  { key: 'stream', label: 'Stream', width: '70px', render: (c) => (c.stream ? 'yes' : 'no') },
+  { key: 'input', label: 'In', width: '60px', num: true, render: (c) => int(c.usage.input_tokens) },
+  { key: 'output', label: 'Out', width: '50px', num: true, render: (c) => int(c.usage.output_tokens) },
+  { key: 'ttft', label: 'TTFT', width: '66px', num: true, render: (c) => ms(c.ttft_ms) },
+  { key: 'e2e', label: 'E2E', width: '66px', num: true, render: (c) => ms(c.e2e_ms) },
   {
     key: 'tools',
-    label: 'Tools called',
-    width: '130px',
+    label: 'Tools',
+    width: '90px',
     render: (c) => (c.tool_calls.length === 0 ? <span className="muted">–</span> : <span className="mono">{c.tool_calls.map((t) => t.name).join(', ')}</span>),
   },
-  { key: 'preview', label: 'Output', width: 'minmax(160px, 2fr)', render: (c) => <span className="preview">{c.error ? c.error.message : c.output_preview}</span> },
+  { key: 'preview', label: 'Output', width: 'minmax(72px, 2fr)', render: (c) => <span className="preview">{c.error ? c.error.message : c.output_preview}</span> },
 ];
 
 function filtersFrom(search: URLSearchParams): Partial<Record<FilterKey, string>> {
@@ -88,26 +92,32 @@ function Select({ label, name, value, choices, search }: { label: string; name: 
 export function CallsPage() {
   const { search } = useLocation();
   const filters = filtersFrom(search);
-  const filterKey = JSON.stringify(filters);
-  const query = useMemo<Query>(() => ({ ...(JSON.parse(filterKey) as Query) }), [filterKey]);
-  const values = useApi<FilterValues>('/filters');
+  // The global time range (sidebar) goes to the API with the page's own filters.
+  const range = useTimeRange();
+  const query = useRangeQuery(filters);
+  const values = useApi<FilterValues>('/filters', useRangeQuery());
   const paged = usePaged<CallListItem>('/calls', query);
   const [q, setQ] = useState(filters.q ?? '');
   const [unseen, setUnseen] = useState(0);
   const filtered = Object.keys(filters).length > 0;
 
-  const { prepend } = paged;
+  const { prepend, refreshHead } = paged;
   useLiveCalls(
     useCallback(
       (call: CallListItem) => {
-        // Unfiltered, the newest-first list simply grows at the top; with filters the server
-        // decides what matches, so offer a reload instead of guessing.
-        if (!filtered) prepend([call]);
+        // Unfiltered, the newest-first list simply grows at the top, if the call is in the time
+        // range (a fixed `to` leaves new calls out); with filters the server decides what
+        // matches, so offer a reload instead of guessing.
+        const within = inRange(call.timing.request_start, range);
+        if (within === false) return;
+        if (!filtered && within) prepend([call]);
         else setUnseen((n) => n + 1);
       },
-      [filtered, prepend],
+      [filtered, prepend, range],
     ),
   );
+  // Calls committed while the feed was down are not replayed: fetch the first page again.
+  useLiveReconnect(refreshHead);
 
   const submitSearch = (e: FormEvent): void => {
     e.preventDefault();

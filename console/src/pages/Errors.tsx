@@ -5,10 +5,12 @@ import { int, short, time } from '../format.js';
 import { useApi } from '../hooks.js';
 import { Link } from '../router.js';
 import { useSeries } from '../series.js';
+import { useRangeQuery } from '../use-time-range.js';
 
 export function ErrorsPage() {
-  const r = useApi<{ items: ErrorGroup[] }>('/errors', {}, 10_000);
-  const series = useSeries(['errors', 'status_429', 'status_5xx'], 10_000);
+  const range = useRangeQuery();
+  const r = useApi<{ items: ErrorGroup[] }>('/errors', range, 10_000);
+  const series = useSeries(['errors', 'status_429', 'status_5xx'], 10_000, range);
   const items = r.data?.items;
   return (
     <div className="page">

@@ -5,25 +5,28 @@ import { useApi } from '../hooks.js';
 import { usePaged } from '../paged.js';
 import { Link, navigate, useLocation } from '../router.js';
 import { RawExchange } from '../raw.js';
+import { useRangeQuery } from '../use-time-range.js';
 import { VirtualTable, type Column } from '../vtable.js';
 
+// Widths fit a 1440 px window beside the sidebar (1182 px of table), the time in full.
 const COLUMNS: Column<ExchangeListItem>[] = [
-  { key: 'time', label: 'Time (UTC)', width: '172px', render: (e) => <Link to={`/exchanges/${e.id}`}>{time(e.request_start)}</Link> },
+  { key: 'time', label: 'Time (UTC)', width: '188px', render: (e) => <Link to={`/exchanges/${e.id}`}>{time(e.request_start)}</Link> },
   { key: 'kind', label: 'Kind', width: '90px', render: (e) => (e.kind === 'llm_call' ? <Tag tone="live">LLM call</Tag> : <Tag>{e.reason ?? 'other'}</Tag>) },
-  { key: 'method', label: 'Method', width: '64px', render: (e) => <span className="mono">{e.method}</span> },
-  { key: 'host', label: 'Host', width: '220px', render: (e) => <span className="mono">{e.server.host ?? e.server.ip}</span> },
-  { key: 'target', label: 'Target', width: 'minmax(200px, 1fr)', render: (e) => <span className="mono">{e.target}</span> },
+  { key: 'method', label: 'Method', width: '70px', render: (e) => <span className="mono">{e.method}</span> },
+  { key: 'host', label: 'Host', width: '200px', render: (e) => <span className="mono">{e.server.host ?? e.server.ip}</span> },
+  { key: 'target', label: 'Target', width: 'minmax(160px, 1fr)', render: (e) => <span className="mono">{e.target}</span> },
   { key: 'status', label: 'Status', width: '64px', render: (e) => <StatusBadge code={e.status_code} /> },
   { key: 'req', label: 'Request', width: '84px', num: true, render: (e) => bytes(e.request_bytes) },
   { key: 'resp', label: 'Response', width: '84px', num: true, render: (e) => bytes(e.response_bytes) },
   { key: 'events', label: 'Events', width: '64px', num: true, render: (e) => (e.response_events_total > 0 ? int(e.response_events_total) : '–') },
-  { key: 'client', label: 'Client', width: '160px', render: (e) => <span className="mono">{`${e.client.ip}:${e.client.port}`}</span> },
+  { key: 'client', label: 'Client', width: '156px', render: (e) => <span className="mono">{`${e.client.ip}:${e.client.port}`}</span> },
 ];
 
 export function ExchangesPage() {
   const { search } = useLocation();
   const kind = search.get('kind') ?? '';
-  const paged = usePaged<ExchangeListItem>('/exchanges', kind ? { kind } : {});
+  const query = useRangeQuery(kind ? { kind } : {});
+  const paged = usePaged<ExchangeListItem>('/exchanges', query);
   return (
     <div className="page page-fill">
       <PageHeader title="HTTP exchanges">

@@ -3,9 +3,10 @@ import { Empty, ErrorBox, Loading, PageHeader, Panel } from '../components.js';
 import { int, ms, pct, short, time } from '../format.js';
 import { useApi } from '../hooks.js';
 import { Link } from '../router.js';
+import { useRangeQuery } from '../use-time-range.js';
 
 export function ModelsPage() {
-  const r = useApi<{ items: ModelStats[] }>('/models', {}, 10_000);
+  const r = useApi<{ items: ModelStats[] }>('/models', useRangeQuery(), 10_000);
   const items = r.data?.items;
   const maxCalls = Math.max(1, ...(items ?? []).map((m) => m.calls));
   return (
@@ -13,7 +14,7 @@ export function ModelsPage() {
       <PageHeader title="Models" />
       {r.error && <ErrorBox error={r.error} />}
       {!items && !r.error && <Loading />}
-      {items && items.length === 0 && <Empty>No calls stored yet.</Empty>}
+      {items && items.length === 0 && <Empty>No calls in this time range.</Empty>}
       {items && items.length > 0 && (
         <Panel>
           <table className="table" data-testid="models-table">

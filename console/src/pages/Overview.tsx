@@ -7,6 +7,7 @@ import { useApi } from '../hooks.js';
 import { useLiveCalls } from '../live.js';
 import { Link } from '../router.js';
 import { useSeries } from '../series.js';
+import { useRangeQuery } from '../use-time-range.js';
 
 /** How often the cards refresh while the page is open: a capture in progress changes them. */
 const REFRESH_MS = 5_000;
@@ -25,7 +26,8 @@ export function SummaryCards({ s }: { s: Summary }) {
 }
 
 export function OverviewPage() {
-  const summary = useApi<Summary>('/summary', {}, REFRESH_MS);
+  const range = useRangeQuery();
+  const summary = useApi<Summary>('/summary', range, REFRESH_MS);
   // A new call on the live feed refreshes the cards at once, at most once a second.
   const lastReload = useRef(0);
   const { reload } = summary;
@@ -37,8 +39,8 @@ export function OverviewPage() {
       reload();
     }, [reload]),
   );
-  const series = useSeries(['calls', 'errors', 'ttft_ms', 'e2e_ms'], REFRESH_MS);
-  const models = useApi<{ items: ModelStats[] }>('/models', {}, REFRESH_MS * 2);
+  const series = useSeries(['calls', 'errors', 'ttft_ms', 'e2e_ms'], REFRESH_MS, range);
+  const models = useApi<{ items: ModelStats[] }>('/models', range, REFRESH_MS * 2);
 
   const s = summary.data;
   return (

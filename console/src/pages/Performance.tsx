@@ -4,6 +4,7 @@ import { ErrorBox, Loading, PageHeader, Panel } from '../components.js';
 import { int, ms, short } from '../format.js';
 import { useApi } from '../hooks.js';
 import { useSeries } from '../series.js';
+import { useRangeQuery } from '../use-time-range.js';
 
 const METRICS: { key: 'ttfb_ms' | 'ttft_ms' | 'tpot_ms' | 'e2e_ms' | 'output_tokens_per_second'; label: string; hint: string }[] = [
   { key: 'ttft_ms', label: 'Time to first token', hint: 'request start → first generated token' },
@@ -13,15 +14,16 @@ const METRICS: { key: 'ttfb_ms' | 'ttft_ms' | 'tpot_ms' | 'e2e_ms' | 'output_tok
 ];
 
 export function PerformancePage() {
-  const series = useSeries(['ttft_ms', 'tpot_ms', 'e2e_ms', 'ttfb_ms', 'output_tokens_per_second'], 10_000);
-  const summary = useApi<Summary>('/summary', {}, 10_000);
+  const range = useRangeQuery();
+  const series = useSeries(['ttft_ms', 'tpot_ms', 'e2e_ms', 'ttfb_ms', 'output_tokens_per_second'], 10_000, range);
+  const summary = useApi<Summary>('/summary', range, 10_000);
   const s = summary.data;
   return (
     <div className="page">
       <PageHeader title="Performance" />
       {(series.error ?? summary.error) && <ErrorBox error={(series.error ?? summary.error)!} />}
       {s && (
-        <Panel title="Percentiles over all stored calls">
+        <Panel title={range['from'] === undefined && range['to'] === undefined ? 'Percentiles over all stored calls' : 'Percentiles over the calls in the time range'}>
           <table className="table" data-testid="percentiles">
             <thead>
               <tr>

@@ -1,5 +1,5 @@
-import { useCallback, useMemo, useRef } from 'react';
-import type { AgentTurnRecord, FilterValues, Query, SessionDetail, SessionSummary } from '../api.js';
+import { useCallback, useRef } from 'react';
+import type { AgentTurnRecord, FilterValues, SessionDetail, SessionSummary } from '../api.js';
 import { SessionLink, TurnFlags, TurnStatusBadge, cost, sessionPath, tokens, tokensShort, toolsSummary, turnPath } from '../agent-ui.js';
 import { Empty, ErrorBox, Facts, Loading, PageHeader, Panel, Tag } from '../components.js';
 import { int, ms, shortTime, time } from '../format.js';
@@ -8,6 +8,7 @@ import { useLiveTurns } from '../live.js';
 import { usePagedBy } from '../paged.js';
 import { Link, navigate, useLocation } from '../router.js';
 import { SessionTimeline } from '../session-timeline.js';
+import { useRangeQuery } from '../use-time-range.js';
 import { VirtualTable, type Column } from '../vtable.js';
 
 const COLUMNS: Column<SessionSummary>[] = [
@@ -30,8 +31,8 @@ const REFRESH_MS = 1_000;
 export function SessionsPage() {
   const { search } = useLocation();
   const agent = search.get('agent') ?? '';
-  const query = useMemo<Query>(() => (agent ? { agent } : {}), [agent]);
-  const values = useApi<FilterValues>('/filters');
+  const query = useRangeQuery(agent ? { agent } : {});
+  const values = useApi<FilterValues>('/filters', useRangeQuery());
   const paged = usePagedBy<SessionSummary>('/sessions', query, sessionKey);
 
   // A turn event changes its session's sums (and may start a session): refetch the first page,

@@ -2,9 +2,10 @@ import { Chart } from '../charts.js';
 import { ErrorBox, Loading, PageHeader, Panel } from '../components.js';
 import { ms, short } from '../format.js';
 import { useSeries } from '../series.js';
+import { useRangeQuery } from '../use-time-range.js';
 
 export function TrafficPage() {
-  const series = useSeries(['calls', 'errors', 'status_429', 'active_calls', 'input_tokens', 'output_tokens', 'cache_read_tokens'], 10_000);
+  const series = useSeries(['calls', 'errors', 'status_429', 'active_calls', 'input_tokens', 'output_tokens', 'cache_read_tokens'], 10_000, useRangeQuery());
   const d = series.data;
   return (
     <div className="page">

@@ -1,12 +1,14 @@
-import { useCallback, useMemo, useState, type FormEvent } from 'react';
-import type { AgentTurnRecord, FilterValues, Query } from '../api.js';
+import { useCallback, useState, type FormEvent } from 'react';
+import type { AgentTurnRecord, FilterValues } from '../api.js';
 import { SessionLink, TURN_STATUSES, TurnFlags, TurnStatusBadge, cost, tokensShort, toolsSummary, turnPath } from '../agent-ui.js';
 import { ErrorBox, PageHeader, Tag } from '../components.js';
 import { int, ms, shortTime, time } from '../format.js';
 import { useApi } from '../hooks.js';
-import { useLiveTurns } from '../live.js';
+import { useLiveReconnect, useLiveTurns } from '../live.js';
 import { usePaged } from '../paged.js';
 import { Link, navigate, useLocation } from '../router.js';
+import { inRange, type TimeRange } from '../time-range.js';
+import { useRangeQuery, useTimeRange } from '../use-time-range.js';
 import { VirtualTable, type Column } from '../vtable.js';
 
 /** Filters kept in the address, with the API's parameter names (so a URL is also an API query). */
@@ -66,8 +68,11 @@ function setFlagged(search: URLSearchParams, choice: string): void {
 }
 
 /** Whether a live turn belongs in the list; null when only the server can tell (text search). */
-function matches(t: AgentTurnRecord, f: Partial<Record<FilterKey, string>>): boolean | null {
-  if (f.q !== undefined) return null;
+function matches(t: AgentTurnRecord, f: Partial<Record<FilterKey, string>>, range: TimeRange): boolean | null {
+  // Turns are in the range by their start (docs/api.md, turn filters).
+  const within = inRange(t.start, range);
+  if (within === false) return false;
+  if (f.q !== undefined || within === null) return null;
   for (const [k, get] of Object.entries(LOCAL_KEYS) as [Exclude<FilterKey, 'q'>, (t: AgentTurnRecord) => string][]) {
     const want = f[k];
     if (want !== undefined && get(t) !== want) return false;
@@ -79,9 +84,11 @@ export function TurnsPage() {
   const { search } = useLocation();
   const filters = filtersFrom(search);
   const filterKey = JSON.stringify(filters);
-  const query = useMemo<Query>(() => ({ ...(JSON.parse(filterKey) as Query) }), [filterKey]);
+  // The global time range (sidebar) goes to the API with the page's own filters.
+  const range = useTimeRange();
+  const query = useRangeQuery(filters);
   // The agents seen on calls: the filter list the API already has (GET /filters).
-  const values = useApi<FilterValues>('/filters');
+  const values = useApi<FilterValues>('/filters', useRangeQuery());
   const paged = usePaged<AgentTurnRecord>('/turns', query);
   const [q, setQ] = useState(filters.q ?? '');
   const filtered = Object.keys(filters).length > 0;
@@ -92,15 +99,17 @@ export function TurnsPage() {
       (turn: AgentTurnRecord) => {
         const f = JSON.parse(filterKey) as Partial<Record<FilterKey, string>>;
         const shown = items.some((t) => t.id === turn.id);
-        const m = matches(turn, f);
+        const m = matches(turn, f, range);
         // A turn already in the list changes in place (more calls, then its end); a new one goes
         // on top when it matches; with a text search only the server knows, so ask it.
         if (shown || m === true) upsert([turn]);
         else if (m === null) refreshHead();
       },
-      [filterKey, items, upsert, refreshHead],
+      [filterKey, items, upsert, refreshHead, range],
     ),
   );
+  // Turns that started or changed while the feed was down are not replayed: refetch the top.
+  useLiveReconnect(refreshHead);
 
   const submitSearch = (e: FormEvent): void => {
     e.preventDefault();
