@@ -399,7 +399,10 @@ describe('GET /api/v1/summary', () => {
     expect(s.cache_write_tokens).toBe(sum(rs, (r) => r.usage.cache_write_tokens));
     expect(s.reasoning_tokens).toBe(sum(rs, (r) => r.usage.reasoning_tokens));
     expect(s.estimated_usage).toBe(rs.filter((r) => r.usage.estimated).length);
-    expect(s.cost_usd).toBeNull();
+    // The sum of what is priced; null when no call in the range has a price.
+    const priced = rs.filter((r) => r.cost_usd !== null);
+    if (priced.length === 0) expect(s.cost_usd).toBeNull();
+    else expect(s.cost_usd).toBeCloseTo(sum(priced, (r) => r.cost_usd), 10);
     const sorted = newestFirst(rs);
     expect(s.first_call).toBe(sorted.at(-1)?.timing.request_start ?? null);
     expect(s.last_call).toBe(sorted[0]?.timing.request_start ?? null);

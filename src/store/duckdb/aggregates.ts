@@ -66,7 +66,7 @@ export async function summary(db: SerialConnection, filter: CallFilter): Promise
       count(*) FILTER (WHERE usage_estimated) AS estimated_usage,
       sum(coalesce(cache_read_tokens, 0)) FILTER (WHERE input_tokens IS NOT NULL) AS ratio_read,
       sum(input_tokens) AS ratio_input,
-      sum(cost_usd) AS cost_usd,
+      round(sum(cost_usd), 12) AS cost_usd,
       epoch_us(min(request_start)) AS first_us,
       epoch_us(max(request_start)) AS last_us,
       ${LATENCY_COLUMNS.map(percentileSelect).join(',\n      ')}
@@ -123,7 +123,7 @@ const COUNT_EXPR: Record<string, string> = {
   input_tokens: 'coalesce(sum(input_tokens), 0)',
   output_tokens: 'coalesce(sum(output_tokens), 0)',
   cache_read_tokens: 'coalesce(sum(cache_read_tokens), 0)',
-  cost_usd: 'coalesce(sum(cost_usd), 0)',
+  cost_usd: 'round(coalesce(sum(cost_usd), 0), 12)',
 };
 
 const NONE_GROUP = '(none)';
@@ -291,7 +291,7 @@ export async function models(db: SerialConnection, filter: CallFilter): Promise<
   const rows = await db.all(
     `SELECT model, provider, count(*) AS calls, count(*) FILTER (WHERE is_error) AS errors,
        coalesce(sum(input_tokens), 0) AS input_tokens, coalesce(sum(output_tokens), 0) AS output_tokens,
-       coalesce(sum(cache_read_tokens), 0) AS cache_read_tokens, sum(cost_usd) AS cost_usd,
+       coalesce(sum(cache_read_tokens), 0) AS cache_read_tokens, round(sum(cost_usd), 12) AS cost_usd,
        epoch_us(max(request_start)) AS last_us,
        ${cols.map(percentileSelect).join(', ')}
      FROM calls ${where} GROUP BY model, provider ORDER BY calls DESC, model NULLS LAST, provider

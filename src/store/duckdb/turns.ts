@@ -140,7 +140,7 @@ function sessionsSql(where: string, having: string[]): string {
       sum(cache_write_tokens) AS cache_write_tokens,
       sum(reasoning_tokens) AS reasoning_tokens,
       bool_or(usage_estimated) AS usage_estimated,
-      sum(cost_usd) AS cost_usd,
+      round(sum(cost_usd), 12) AS cost_usd,
       arg_max(status, (start_time, id)) AS last_status,
       arg_max(id, (start_time, id)) AS last_turn_id,
       arg_min(user_preview, (start_time, id)) AS first_user_preview
