@@ -7,10 +7,10 @@
  *
  * Skipped when /usr/bin/chromium is missing, except under CI=true where that is a failure.
  */
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium, type BrowserContext, type Page as PwPage } from 'playwright-core';
+import type { BrowserContext, Page as PwPage } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LiveFeed } from '../../src/api/live-feed.js';
 import { createServer, type ApiServer } from '../../src/api/server.js';
@@ -20,17 +20,14 @@ import { PipelineStats } from '../../src/pipeline/stats.js';
 import { StoreSink } from '../../src/pipeline/store-sink.js';
 import { openStore, type CallListItem, type ErrorGroup, type ModelStats, type Page, type Store, type Summary } from '../../src/store/index.js';
 import { repoRoot } from '../corpus.js';
-import { ARTIFACTS, pageHelpers } from './page-helpers.js';
+import { ARTIFACTS, browserTestsRun, buildConsoleInto, launchBrowser, pageHelpers } from './page-helpers.js';
 import { int, ms, pct } from '../../console/src/format.js';
 import { bulkPcap, IMG_PAYLOAD, PAYLOAD_MODEL, payloadPcap, SCRIPT_PAYLOAD, TOOL_PAYLOAD } from './console-captures.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const haveChromium = existsSync(CHROMIUM);
-const inCi = process.env['CI'] === 'true';
 /** How long expect.poll waits for the page to catch up (a wait, not a timing assertion). */
 const POLL = { timeout: 15_000 };
 
-describe.skipIf(!haveChromium && !inCi)('console in a browser', () => {
+describe.skipIf(!browserTestsRun)('console in a browser', () => {
   let dir: string;
   let store: Store;
   let server: ApiServer;
@@ -49,10 +46,7 @@ describe.skipIf(!haveChromium && !inCi)('console in a browser', () => {
     dir = mkdtempSync(join(tmpdir(), 'llmtap-console-'));
     mkdirSync(ARTIFACTS, { recursive: true });
 
-    // The console as `npm run build` makes it, into a temporary directory.
-    const { build } = await import('vite');
-    const consoleDir = join(dir, 'console');
-    await build({ configFile: join(repoRoot, 'console', 'vite.config.ts'), logLevel: 'error', build: { outDir: consoleDir, emptyOutDir: true } });
+    const consoleDir = await buildConsoleInto(dir);
 
     writeFileSync(join(dir, 'payload.pcap'), payloadPcap());
     writeFileSync(join(dir, 'bulk.pcap'), bulkPcap());
@@ -76,22 +70,7 @@ describe.skipIf(!haveChromium && !inCi)('console in a browser', () => {
     server = createServer({ store, liveFeed, health: () => healthOf(source, sink), consoleDir });
     base = await server.listen({ port: 0 });
 
-    context = await chromium.launchPersistentContext(join(dir, 'profile'), {
-      executablePath: CHROMIUM,
-      headless: true,
-      // Playwright adds --headless itself; the rest keeps the browser from reaching the network.
-      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--no-first-run', '--disable-quic', '--disable-component-update', '--disable-sync'],
-      viewport: { width: 1440, height: 900 },
-    });
-    page = context.pages()[0] ?? (await context.newPage());
-    page.on('dialog', (d) => {
-      dialogs.push(d.message());
-      void d.dismiss();
-    });
-    page.on('pageerror', (e) => pageErrors.push(e.message));
-    page.on('console', (m) => {
-      if (m.type() === 'error') consoleErrors.push(m.text());
-    });
+    ({ context, page } = await launchBrowser(dir, { dialogs, pageErrors, consoleErrors }));
 
     const found = await api<Page<CallListItem>>(`/calls?model=${PAYLOAD_MODEL}`);
     expect(found.items).toHaveLength(1);

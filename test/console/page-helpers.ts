@@ -3,12 +3,51 @@
  * page, navigation, screenshots, rows in on-screen order, and the "nothing from captured content
  * ran" check. The page and base URL exist only once beforeAll has run, hence the getter.
  */
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Page as PwPage } from 'playwright-core';
+import { chromium, type BrowserContext, type Page as PwPage } from 'playwright-core';
 import { expect } from 'vitest';
 import { repoRoot } from '../corpus.js';
 
 export const ARTIFACTS = join(repoRoot, 'test-artifacts', 'console');
+/** Debian's chromium (`.ci/run` installs it); without it the browser tests skip, except in CI. */
+export const CHROMIUM = '/usr/bin/chromium';
+export const browserTestsRun = existsSync(CHROMIUM) || process.env['CI'] === 'true';
+
+/** The console as `npm run build` makes it, built into `dir`/console; returns that directory. */
+export async function buildConsoleInto(dir: string): Promise<string> {
+  const { build } = await import('vite');
+  const consoleDir = join(dir, 'console');
+  await build({ configFile: join(repoRoot, 'console', 'vite.config.ts'), logLevel: 'error', build: { outDir: consoleDir, emptyOutDir: true } });
+  return consoleDir;
+}
+
+/** Headless Chromium at 1440×900 with a profile in `dir`, recording what the page reports. */
+export async function launchBrowser(
+  dir: string,
+  seen: { dialogs: string[]; pageErrors: string[]; consoleErrors?: string[] },
+): Promise<{ context: BrowserContext; page: PwPage }> {
+  const context = await chromium.launchPersistentContext(join(dir, 'profile'), {
+    executablePath: CHROMIUM,
+    headless: true,
+    // Playwright adds --headless itself; the rest keeps the browser from reaching the network.
+    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--no-first-run', '--disable-quic', '--disable-component-update', '--disable-sync'],
+    viewport: { width: 1440, height: 900 },
+  });
+  const page = context.pages()[0] ?? (await context.newPage());
+  page.on('dialog', (d) => {
+    seen.dialogs.push(d.message());
+    void d.dismiss();
+  });
+  page.on('pageerror', (e) => seen.pageErrors.push(e.message));
+  const consoleErrors = seen.consoleErrors;
+  if (consoleErrors) {
+    page.on('console', (m) => {
+      if (m.type() === 'error') consoleErrors.push(m.text());
+    });
+  }
+  return { context, page };
+}
 
 export interface BrowserSession {
   page: PwPage;

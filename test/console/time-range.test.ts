@@ -11,10 +11,10 @@
  * and a Claude Code session (12:00, the newest), through `llmtap replay --db` into one DuckDB file.
  * Skipped when /usr/bin/chromium is missing, except under CI=true where that is a failure.
  */
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium, type BrowserContext, type Page as PwPage } from 'playwright-core';
+import type { BrowserContext, Page as PwPage } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TurnTracker } from '../../src/agents/turn-tracker.js';
 import { LiveFeed } from '../../src/api/live-feed.js';
@@ -30,11 +30,8 @@ import { int } from '../../console/src/format.js';
 import { presetFrom, showTime } from '../../console/src/time-range.js';
 import { claudeCodeCapture, liveCapture } from './agent-captures.js';
 import { bulkPcap, payloadPcap } from './console-captures.js';
-import { ARTIFACTS, pageHelpers } from './page-helpers.js';
+import { ARTIFACTS, browserTestsRun, buildConsoleInto, launchBrowser, pageHelpers } from './page-helpers.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const haveChromium = existsSync(CHROMIUM);
-const inCi = process.env['CI'] === 'true';
 /** How long expect.poll waits for the page to catch up (a wait, not a timing assertion). */
 const POLL = { timeout: 15_000 };
 const MIN = 60_000;
@@ -57,7 +54,7 @@ function cutOffCells(selector: string): string {
     .map((e) => (e.getAttribute('data-col') ?? 'header') + ': ' + e.textContent)`;
 }
 
-describe.skipIf(!haveChromium && !inCi)('console: the global time range in a browser', () => {
+describe.skipIf(!browserTestsRun)('console: the global time range in a browser', () => {
   let dir: string;
   let store: Store;
   let server: ApiServer;
@@ -121,9 +118,7 @@ describe.skipIf(!haveChromium && !inCi)('console: the global time range in a bro
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'llmtap-range-'));
     mkdirSync(ARTIFACTS, { recursive: true });
-    const { build } = await import('vite');
-    const consoleDir = join(dir, 'console');
-    await build({ configFile: join(repoRoot, 'console', 'vite.config.ts'), logLevel: 'error', build: { outDir: consoleDir, emptyOutDir: true } });
+    const consoleDir = await buildConsoleInto(dir);
 
     const db = join(dir, 'range.duckdb');
     writeFileSync(join(dir, 'payload.pcap'), payloadPcap());
@@ -137,18 +132,7 @@ describe.skipIf(!haveChromium && !inCi)('console: the global time range in a bro
     server = createServer({ store, liveFeed, health: () => healthOf(null, null), consoleDir });
     base = await server.listen({ port: 0 });
 
-    context = await chromium.launchPersistentContext(join(dir, 'profile'), {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--no-first-run', '--disable-quic', '--disable-component-update', '--disable-sync'],
-      viewport: { width: 1440, height: 900 },
-    });
-    page = context.pages()[0] ?? (await context.newPage());
-    page.on('dialog', (d) => {
-      dialogs.push(d.message());
-      void d.dismiss();
-    });
-    page.on('pageerror', (e) => pageErrors.push(e.message));
+    ({ context, page } = await launchBrowser(dir, { dialogs, pageErrors }));
   });
 
   afterAll(async () => {

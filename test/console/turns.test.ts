@@ -8,10 +8,10 @@
  *
  * Skipped when /usr/bin/chromium is missing, except under CI=true where that is a failure.
  */
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium, type BrowserContext, type Page as PwPage } from 'playwright-core';
+import type { BrowserContext, Page as PwPage } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TurnTracker } from '../../src/agents/turn-tracker.js';
 import { LiveFeed } from '../../src/api/live-feed.js';
@@ -21,20 +21,16 @@ import { runReplay } from '../../src/cli/replay-command.js';
 import type { AgentTurnRecord, LlmCallRecord } from '../../src/core/record.js';
 import { replayFile } from '../../src/pipeline/replay.js';
 import { openStore, type Page, type SessionDetail, type SessionSummary, type Store, type TurnDetail } from '../../src/store/index.js';
-import { repoRoot } from '../corpus.js';
-import { ARTIFACTS, pageHelpers } from './page-helpers.js';
+import { ARTIFACTS, browserTestsRun, buildConsoleInto, launchBrowser, pageHelpers } from './page-helpers.js';
 import { int, ms } from '../../console/src/format.js';
 import { CLAUDE_UA, claudeCodeCapture, liveCapture, type AgentCapture } from './agent-captures.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const haveChromium = existsSync(CHROMIUM);
-const inCi = process.env['CI'] === 'true';
 /** The screenshot the issue asks to look at. */
 const TURN_SHOT = '/tmp/turn-detail.png';
 /** How long expect.poll waits for the page to catch up (a wait, not a timing assertion). */
 const POLL = { timeout: 15_000 };
 
-describe.skipIf(!haveChromium && !inCi)('console: agent turns and sessions in a browser', () => {
+describe.skipIf(!browserTestsRun)('console: agent turns and sessions in a browser', () => {
   let dir: string;
   let store: Store;
   let server: ApiServer;
@@ -54,9 +50,7 @@ describe.skipIf(!haveChromium && !inCi)('console: agent turns and sessions in a 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'llmtap-turns-'));
     mkdirSync(ARTIFACTS, { recursive: true });
-    const { build } = await import('vite');
-    const consoleDir = join(dir, 'console');
-    await build({ configFile: join(repoRoot, 'console', 'vite.config.ts'), logLevel: 'error', build: { outDir: consoleDir, emptyOutDir: true } });
+    const consoleDir = await buildConsoleInto(dir);
 
     capture = claudeCodeCapture();
     const pcap = join(dir, 'claude-code.pcap');
@@ -69,21 +63,7 @@ describe.skipIf(!haveChromium && !inCi)('console: agent turns and sessions in a 
     server = createServer({ store, liveFeed, health: () => healthOf(null, null), consoleDir });
     base = await server.listen({ port: 0 });
 
-    context = await chromium.launchPersistentContext(join(dir, 'profile'), {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--no-first-run', '--disable-quic', '--disable-component-update', '--disable-sync'],
-      viewport: { width: 1440, height: 900 },
-    });
-    page = context.pages()[0] ?? (await context.newPage());
-    page.on('dialog', (d) => {
-      dialogs.push(d.message());
-      void d.dismiss();
-    });
-    page.on('pageerror', (e) => pageErrors.push(e.message));
-    page.on('console', (m) => {
-      if (m.type() === 'error') consoleErrors.push(m.text());
-    });
+    ({ context, page } = await launchBrowser(dir, { dialogs, pageErrors, consoleErrors }));
 
     turns = (await api<Page<AgentTurnRecord>>('/turns?limit=500')).items.reverse();
   });
