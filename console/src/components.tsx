@@ -1,5 +1,6 @@
 import type { ReactNode } from 'react';
-import { statusClass } from './format.js';
+import { int, statusClass } from './format.js';
+import type { Paged } from './paged.js';
 
 export function PageHeader({ title, children }: { title: string; children?: ReactNode }) {
   return (
@@ -74,3 +75,35 @@ export function Facts({ rows }: { rows: [string, ReactNode][] }) {
     </dl>
   );
 }
+
+/** The footer of a paged list: how many rows are shown, loading, "Load more", and what an empty
+ * list means (`empty`, shown once loading is over and nothing failed). */
+export function PagedFooter({
+  paged,
+  count,
+  noun,
+  testId,
+  empty,
+}: {
+  paged: Pick<Paged<unknown>, 'loading' | 'hasMore' | 'loadMore' | 'error'>;
+  count: number;
+  noun: string;
+  testId?: string;
+  empty?: string;
+}) {
+  return (
+    <>
+      <span data-testid={testId}>
+        {int(count)} {noun} shown{paged.hasMore ? ', more available' : ''}
+      </span>
+      {paged.loading && <Tag>loading…</Tag>}
+      {paged.hasMore && !paged.loading && (
+        <button type="button" className="btn" onClick={paged.loadMore}>
+          Load more
+        </button>
+      )}
+      {empty !== undefined && !paged.loading && count === 0 && !paged.error && <span className="muted">{empty}</span>}
+    </>
+  );
+}
+

@@ -6,7 +6,7 @@ import type { Micros } from '../core/time.js';
 import { decodeExchange } from '../decoders/registry.js';
 import { makeExchange, T0 } from '../decoders/test-helpers.test-support.js';
 import { buildCallRecord } from '../pipeline/call-record.js';
-import type { AgentCallInput } from './profiles.js';
+import { agentCallInput, type AgentCallInput } from './profiles.js';
 
 export type CraftApi = 'anthropic' | 'chat' | 'responses';
 
@@ -47,7 +47,7 @@ export function craft(spec: CraftSpec): AgentCallInput {
   const r = decodeExchange(ex);
   if (!('call' in r)) throw new Error(`crafted call not decoded: ${r.notLlm}`);
   const record = buildCallRecord(ex, r.call, { source: 'test', fingerprintSalt: 's' });
-  return { record, view: r.call.request_view ?? null, headers: ex.request.headers, requestStart: ex.request.start, responseEnd: ex.response?.end ?? null };
+  return agentCallInput(record, ex, r.call);
 }
 
 // --- Anthropic, shaped like Claude Code ------------------------------------------------------

@@ -6,7 +6,8 @@
 import type { LlmCallRecord } from '../core/record.js';
 import type { Micros } from '../core/time.js';
 import type { RequestView } from '../decoders/request-view.js';
-import { headerValue, type HeaderList } from '../http/types.js';
+import type { DecodedCall } from '../decoders/types.js';
+import { headerValue, type HeaderList, type HttpExchange } from '../http/types.js';
 import { claudeSessionFromUserId, codexTurnMetadata, headerSessionId } from './session-ids.js';
 
 /** What the agent layer gets for each call: the record (annotated in place), the request's
@@ -18,6 +19,11 @@ export interface AgentCallInput {
   /** Capture times of the request's first byte and the response's last (null: no response). */
   requestStart: Micros;
   responseEnd: Micros | null;
+}
+
+/** What the tracker needs of a decoded call: its record, the request's view, headers and times. */
+export function agentCallInput(record: LlmCallRecord, ex: HttpExchange, call: DecodedCall): AgentCallInput {
+  return { record, view: call.request_view ?? null, headers: ex.request.headers, requestStart: ex.request.start, responseEnd: ex.response?.end ?? null };
 }
 
 export interface AgentIdentity {

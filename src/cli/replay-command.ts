@@ -1,4 +1,5 @@
 import { basename } from 'node:path';
+import { agentCallInput } from '../agents/profiles.js';
 import { TurnTracker, type TurnTrackerOptions } from '../agents/turn-tracker.js';
 import { CaptureError } from '../capture/file-reader.js';
 import { replayFile, type ReplaySummary } from '../pipeline/replay.js';
@@ -87,7 +88,7 @@ export async function runReplay(file: string, o: ReplayCommandOptions): Promise<
         };
         if (tracker === null) return write();
         // The tracker annotates the call (agent, session, turn), has it written, then emits turns.
-        const input = { record: r, view: call.request_view ?? null, headers: ex.request.headers, requestStart: ex.request.start, responseEnd: ex.response?.end ?? null };
+        const input = agentCallInput(r, ex, call);
         tracker.add(input, write);
       },
       ...(o.exchanges || sink

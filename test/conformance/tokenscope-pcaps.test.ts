@@ -10,6 +10,7 @@ import { describe, expect, it } from 'vitest';
 import type { LlmCallRecord } from '../../src/core/record.js';
 import { replayFile } from '../../src/pipeline/replay.js';
 import { corpusDir } from '../corpus.js';
+import { anthropicStyleUsage } from './tokenscope.test-support.js';
 
 interface GoldenCall {
   wire_api: string;
@@ -37,10 +38,6 @@ async function replayCalls(path: string): Promise<LlmCallRecord[]> {
   return calls;
 }
 
-/** Usage named the Anthropic way (on any wire) excludes cache from input_tokens. */
-function anthropicStyle(raw: unknown): boolean {
-  return typeof raw === 'object' && raw !== null && 'input_tokens' in raw && 'cache_read_input_tokens' in raw;
-}
 
 function meaning(c: LlmCallRecord) {
   return {
@@ -89,7 +86,7 @@ describe.skipIf(!corpusDir)('tokenscope pcaps match their goldens', () => {
       expect(calls).toHaveLength(g.call_count);
       const ours = calls.map(meaning);
       // The goldens list calls in their own order: match as a multiset.
-      const anthropicUsage = calls.some((c) => anthropicStyle(c.usage.raw));
+      const anthropicUsage = calls.some((c) => anthropicStyleUsage(c.usage.raw));
       const want = g.calls.map((gc) => expected(gc, anthropicUsage));
       const key = (m: { finish: unknown; tools: string[]; cacheRead: number }) =>
         `${String(m.finish)}|${m.tools.join(',')}|${m.cacheRead}`;

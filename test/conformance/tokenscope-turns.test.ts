@@ -13,6 +13,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { agentCallInput } from '../../src/agents/profiles.js';
 import { TurnTracker } from '../../src/agents/turn-tracker.js';
 import type { AgentTurnRecord, LlmCallRecord } from '../../src/core/record.js';
 import { decodeExchange } from '../../src/decoders/registry.js';
@@ -20,6 +21,7 @@ import { makeExchange } from '../../src/decoders/test-helpers.test-support.js';
 import { buildCallRecord } from '../../src/pipeline/call-record.js';
 import { replayFile } from '../../src/pipeline/replay.js';
 import { corpusDir } from '../corpus.js';
+import { anthropicStyleUsage } from './tokenscope.test-support.js';
 
 interface GoldenTurn {
   agent_kind: string;
@@ -45,7 +47,7 @@ async function replayTurns(path: string): Promise<{ calls: LlmCallRecord[]; turn
     source: 't',
     fingerprintSalt: 's',
     onCall: (r, ex, call) =>
-      tracker.add({ record: r, view: call.request_view ?? null, headers: ex.request.headers, requestStart: ex.request.start, responseEnd: ex.response?.end ?? null }, () =>
+      tracker.add(agentCallInput(r, ex, call), () =>
         calls.push(r),
       ),
   });
@@ -53,11 +55,6 @@ async function replayTurns(path: string): Promise<{ calls: LlmCallRecord[]; turn
   return { calls, turns };
 }
 
-/** Usage named the Anthropic way (on any wire) excludes cache from input_tokens. */
-function anthropicStyle(c: LlmCallRecord): boolean {
-  const raw = c.usage.raw;
-  return typeof raw === 'object' && raw !== null && 'input_tokens' in raw && 'cache_read_input_tokens' in raw;
-}
 
 describe.skipIf(!corpusDir)('tokenscope pcaps yield the turns of their goldens', () => {
   const dir = join(corpusDir ?? '', 'tokenscope');
@@ -77,7 +74,7 @@ describe.skipIf(!corpusDir)('tokenscope pcaps yield the turns of their goldens',
       }
       g.turns.forEach((gt, i) => {
         const t = turns[i]!;
-        const anthropic = calls.some(anthropicStyle);
+        const anthropic = calls.some((c) => anthropicStyleUsage(c.usage.raw));
         const input = anthropic ? gt.total_input_tokens + gt.total_cache_read_input_tokens + gt.total_cache_creation_input_tokens : gt.total_input_tokens;
         expect(t.agent).toBe(AGENT_OF[gt.agent_kind] ?? gt.agent_kind);
         expect(t.call_count).toBe(gt.call_count);
@@ -128,7 +125,7 @@ describe.skipIf(!corpusDir)('tokenscope real exchanges yield the session ids the
     if (!('call' in r)) throw new Error(`not decoded: ${r.notLlm}`);
     const record = buildCallRecord(ex, r.call, { source: 't', fingerprintSalt: 's' });
     const tracker = new TurnTracker({ source: 't', onTurn: () => undefined });
-    tracker.add({ record, view: r.call.request_view ?? null, headers: ex.request.headers, requestStart: ex.request.start, responseEnd: null }, () => undefined);
+    tracker.add(agentCallInput(record, ex, r.call), () => undefined);
     return { record, headers: req.headers, body: JSON.parse(req.body) as Record<string, unknown> };
   }
 

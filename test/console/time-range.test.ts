@@ -16,6 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { BrowserContext, Page as PwPage } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { agentCallInput } from '../../src/agents/profiles.js';
 import { TurnTracker } from '../../src/agents/turn-tracker.js';
 import { LiveFeed } from '../../src/api/live-feed.js';
 import { createServer, type ApiServer } from '../../src/api/server.js';
@@ -287,7 +288,7 @@ describe.skipIf(!browserTestsRun)('console: the global time range in a browser',
       source: 'live.pcap',
       fingerprintSalt: 'range-test',
       onCall: (record, ex, call) =>
-        tracker.add({ record, view: call.request_view ?? null, headers: ex.request.headers, requestStart: ex.request.start, responseEnd: ex.response?.end ?? null }, () => calls.push(record)),
+        tracker.add(agentCallInput(record, ex, call), () => calls.push(record)),
     });
     tracker.flush();
     const final = turns[turns.length - 1]!;

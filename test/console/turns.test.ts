@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { BrowserContext, Page as PwPage } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { agentCallInput } from '../../src/agents/profiles.js';
 import { TurnTracker } from '../../src/agents/turn-tracker.js';
 import { LiveFeed } from '../../src/api/live-feed.js';
 import { createServer, type ApiServer } from '../../src/api/server.js';
@@ -248,7 +249,7 @@ describe.skipIf(!browserTestsRun)('console: agent turns and sessions in a browse
       source: 'live.pcap',
       fingerprintSalt: 'console-test',
       onCall: (record, ex, call) =>
-        tracker.add({ record, view: call.request_view ?? null, headers: ex.request.headers, requestStart: ex.request.start, responseEnd: ex.response?.end ?? null }, () => events.push({ call: record })),
+        tracker.add(agentCallInput(record, ex, call), () => events.push({ call: record })),
     });
     tracker.flush();
     const snapshots = events.flatMap((e) => ('turn' in e ? [e.turn] : []));

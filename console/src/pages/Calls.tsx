@@ -1,6 +1,6 @@
 import { useCallback, useState, type FormEvent } from 'react';
 import type { CallListItem, FilterValues } from '../api.js';
-import { ErrorBox, PageHeader, StatusBadge, Tag } from '../components.js';
+import { ErrorBox, PagedFooter, PageHeader, StatusBadge } from '../components.js';
 import { int, ms, time } from '../format.js';
 import { useApi } from '../hooks.js';
 import { useLiveCalls, useLiveReconnect } from '../live.js';
@@ -176,20 +176,7 @@ export function CallsPage() {
         onEndReached={paged.hasMore ? paged.loadMore : undefined}
         rowClass={(c) => (c.status_code !== null && c.status_code >= 400) || c.error ? 'row-err' : ''}
         onRowClick={(c) => navigate(`/calls/${c.id}`)}
-        footer={
-          <>
-            <span data-testid="calls-count">
-              {int(paged.items.length)} calls shown{paged.hasMore ? ', more available' : ''}
-            </span>
-            {paged.loading && <Tag>loading…</Tag>}
-            {paged.hasMore && !paged.loading && (
-              <button type="button" className="btn" onClick={paged.loadMore}>
-                Load more
-              </button>
-            )}
-            {!paged.loading && paged.items.length === 0 && !paged.error && <span className="muted">No calls match.</span>}
-          </>
-        }
+        footer={<PagedFooter paged={paged} count={paged.items.length} noun="calls" testId="calls-count" empty="No calls match." />}
       />
     </div>
   );

@@ -1,5 +1,5 @@
 import type { ExchangeListItem, StoredExchange } from '../api.js';
-import { ErrorBox, Loading, PageHeader, StatusBadge, Tag } from '../components.js';
+import { ErrorBox, Loading, PagedFooter, PageHeader, StatusBadge, Tag } from '../components.js';
 import { bytes, int, time } from '../format.js';
 import { useApi } from '../hooks.js';
 import { usePaged } from '../paged.js';
@@ -50,19 +50,7 @@ export function ExchangesPage() {
         rowKey={(e) => e.id}
         onEndReached={paged.hasMore ? paged.loadMore : undefined}
         onRowClick={(e) => navigate(`/exchanges/${e.id}`)}
-        footer={
-          <>
-            <span>
-              {int(paged.items.length)} exchanges shown{paged.hasMore ? ', more available' : ''}
-            </span>
-            {paged.loading && <Tag>loading…</Tag>}
-            {paged.hasMore && !paged.loading && (
-              <button type="button" className="btn" onClick={paged.loadMore}>
-                Load more
-              </button>
-            )}
-          </>
-        }
+        footer={<PagedFooter paged={paged} count={paged.items.length} noun="exchanges" />}
       />
     </div>
   );

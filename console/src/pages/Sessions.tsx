@@ -1,7 +1,7 @@
 import { useCallback, useRef } from 'react';
 import type { AgentTurnRecord, FilterValues, SessionDetail, SessionSummary } from '../api.js';
 import { SessionLink, TurnFlags, TurnStatusBadge, cost, sessionPath, tokens, tokensShort, toolsSummary, turnPath } from '../agent-ui.js';
-import { Empty, ErrorBox, Facts, Loading, PageHeader, Panel, Tag } from '../components.js';
+import { Empty, ErrorBox, Facts, Loading, PagedFooter, PageHeader, Panel } from '../components.js';
 import { int, ms, shortTime, time } from '../format.js';
 import { useApi } from '../hooks.js';
 import { useLiveTurns } from '../live.js';
@@ -80,20 +80,7 @@ export function SessionsPage() {
         rowKey={sessionKey}
         onEndReached={paged.hasMore ? paged.loadMore : undefined}
         onRowClick={(s) => navigate(sessionPath(s.session_id))}
-        footer={
-          <>
-            <span data-testid="sessions-count">
-              {int(paged.items.length)} sessions shown{paged.hasMore ? ', more available' : ''}
-            </span>
-            {paged.loading && <Tag>loading…</Tag>}
-            {paged.hasMore && !paged.loading && (
-              <button type="button" className="btn" onClick={paged.loadMore}>
-                Load more
-              </button>
-            )}
-            {!paged.loading && paged.items.length === 0 && !paged.error && <span className="muted">No sessions{agent ? ' match' : ' yet'}.</span>}
-          </>
-        }
+        footer={<PagedFooter paged={paged} count={paged.items.length} noun="sessions" testId="sessions-count" empty={`No sessions${agent ? ' match' : ' yet'}.`} />}
       />
     </div>
   );

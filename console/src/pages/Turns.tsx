@@ -1,7 +1,7 @@
 import { useCallback, useState, type FormEvent } from 'react';
 import type { AgentTurnRecord, FilterValues } from '../api.js';
 import { SessionLink, TURN_STATUSES, TurnFlags, TurnStatusBadge, cost, tokensShort, toolsSummary, turnPath } from '../agent-ui.js';
-import { ErrorBox, PageHeader, Tag } from '../components.js';
+import { ErrorBox, PagedFooter, PageHeader } from '../components.js';
 import { int, ms, shortTime, time } from '../format.js';
 import { useApi } from '../hooks.js';
 import { useLiveReconnect, useLiveTurns } from '../live.js';
@@ -182,22 +182,7 @@ export function TurnsPage() {
         onEndReached={paged.hasMore ? paged.loadMore : undefined}
         rowClass={(t) => (t.stalls.length > 0 || t.loops.length > 0 ? 'row-warn' : t.status === 'in_progress' ? 'row-live' : '')}
         onRowClick={(t) => navigate(turnPath(t.id))}
-        footer={
-          <>
-            <span data-testid="turns-count">
-              {int(items.length)} turns shown{paged.hasMore ? ', more available' : ''}
-            </span>
-            {paged.loading && <Tag>loading…</Tag>}
-            {paged.hasMore && !paged.loading && (
-              <button type="button" className="btn" onClick={paged.loadMore}>
-                Load more
-              </button>
-            )}
-            {!paged.loading && items.length === 0 && !paged.error && (
-              <span className="muted">No turns{filtered ? ' match' : ' yet: turns come from agents (Claude Code, Codex, …) recognised in the traffic'}.</span>
-            )}
-          </>
-        }
+        footer={<PagedFooter paged={paged} count={items.length} noun="turns" testId="turns-count" empty={`No turns${filtered ? ' match' : ' yet: turns come from agents (Claude Code, Codex, …) recognised in the traffic'}.`} />}
       />
     </div>
   );
