@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it, vi } from 'vitest';
 import { decodeExchange } from './registry.js';
 import { openingHashOf, PREVIEW_CHARS, requestViewOf, stripInjected } from './request-view.js';
@@ -269,3 +270,25 @@ describe('request view: trailing context after the real last message (Claude Cod
     expect(few.lastIsUserPrompt).toBe(true);
   });
 });
+
+describe('requestViewOf on arbitrary JSON', () => {
+  it('never throws, whatever shape the body has, for every API', () => {
+    const apis = ['anthropic.messages', 'openai.chat_completions', 'openai.responses', 'gemini.generate_content'];
+    const message = fc.dictionary(fc.constantFrom('role', 'content', 'type', 'parts', 'tool_calls', 'id', 'text', 'call_id', 'output'), fc.jsonValue({ maxDepth: 3 }));
+    const body = fc.record({
+      messages: fc.oneof(fc.array(message, { maxLength: 6 }), fc.jsonValue({ maxDepth: 2 })),
+      input: fc.oneof(fc.array(message, { maxLength: 6 }), fc.string()),
+      contents: fc.array(message, { maxLength: 6 }),
+      system: fc.jsonValue({ maxDepth: 2 }),
+      metadata: fc.jsonValue({ maxDepth: 2 }),
+    }, { requiredKeys: [] });
+    fc.assert(
+      fc.property(fc.constantFrom(...apis), fc.oneof(body, fc.jsonValue({ maxDepth: 4 })), (api, b) => {
+        const v = requestViewOf(api, b);
+        if (v !== null) expect(v.messageCount).toBeGreaterThanOrEqual(0);
+      }),
+      { numRuns: 500 },
+    );
+  });
+});
+

@@ -149,12 +149,14 @@ describe('StoreSink with turns', () => {
   test('a batch that does not fill is still written once its oldest record has waited a second', async () => {
     const db = await openStore({ path: tempDbPath(), retention: false });
     const committed: string[] = [];
-    const sink = new StoreSink(db, (calls) => committed.push(...calls.map((c) => c.id)));
+    let clock = 0;
+    const sink = new StoreSink(db, (calls) => committed.push(...calls.map((c) => c.id)), undefined, () => clock);
     const c = syntheticCall(0, OPTS);
     sink.addCall(c, exchangeOf(c));
+    clock = 999;
     await sink.drain();
     expect(committed).toEqual([]);
-    await new Promise((r) => setTimeout(r, 1_050));
+    clock = 1_000;
     await sink.drain();
     expect(committed).toEqual([c.id]);
     expect((await db.listCalls({}, { limit: 10 })).items.map((x) => x.id)).toEqual([c.id]);

@@ -72,26 +72,28 @@ export class StoreSink {
     private readonly store: Store,
     private readonly onCommitted?: (calls: LlmCallRecord[]) => void,
     private readonly onTurnsCommitted?: (turns: AgentTurnRecord[]) => void,
+    /** Wall clock in ms, for the one-second bound (tests pass their own). */
+    private readonly now: () => number = () => performance.now(),
   ) {}
 
   /** Wall-clock time the oldest waiting record arrived, null when nothing waits. */
   private oldestWaiting: number | null = null;
 
   addCall(record: LlmCallRecord, ex: HttpExchange): void {
-    this.oldestWaiting ??= performance.now();
+    this.oldestWaiting ??= this.now();
     this.calls.push(record);
     this.callsQueued++;
     this.exchanges.push(buildStoredExchange(ex, record));
   }
 
   addOther(record: HttpExchangeRecord, ex: HttpExchange): void {
-    this.oldestWaiting ??= performance.now();
+    this.oldestWaiting ??= this.now();
     this.exchanges.push(buildStoredExchange(ex, record));
   }
 
   /** A turn snapshot; a later snapshot of the same turn id replaces it if both are still waiting. */
   addTurn(turn: AgentTurnRecord): void {
-    this.oldestWaiting ??= performance.now();
+    this.oldestWaiting ??= this.now();
     this.turns.delete(turn.id);
     this.turns.set(turn.id, { turn: redactTurn(turn), afterCalls: this.callsQueued });
   }
@@ -103,7 +105,7 @@ export class StoreSink {
   /** Write a batch when one is full, or when its oldest record has waited long enough. */
   async drain(): Promise<void> {
     const full = this.calls.length >= BATCH_CALLS || this.exchanges.length >= BATCH_EXCHANGES || this.turns.size >= BATCH_TURNS;
-    if (full || (this.oldestWaiting !== null && performance.now() - this.oldestWaiting >= MAX_WAIT_MS)) {
+    if (full || (this.oldestWaiting !== null && this.now() - this.oldestWaiting >= MAX_WAIT_MS)) {
       await this.flush();
     }
   }
@@ -123,7 +125,7 @@ export class StoreSink {
       const turns = this.readyTurns();
       if (this.calls.length === 0 && this.exchanges.length === 0 && turns.length === 0) {
         // Turns still waiting for their calls stay queued; they are no older than those calls.
-        this.oldestWaiting = this.turns.size > 0 ? performance.now() : null;
+        this.oldestWaiting = this.turns.size > 0 ? this.now() : null;
         return;
       }
       this.batches++;
