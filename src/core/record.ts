@@ -145,3 +145,65 @@ export interface AgentTurnRecord {
   loops: { tool: string; arguments_preview: string; count: number }[];
   anomalies: string[];
 }
+
+/** A named score attached to a call or a turn (issue 5: an eval result, a thumbs-up). Scores are
+ * a time series like any metric: `ts` is the annotated call's request start (a turn's start), so
+ * they line up with the traffic they judge, whenever they were posted. */
+export interface AnnotationRecord {
+  kind: 'annotation';
+  /** UUIDv7 at `created_at`. */
+  id: string;
+  target_kind: 'call' | 'turn';
+  target_id: string;
+  /** Score name, e.g. "helpfulness", "thumbs_up" (1–64 characters of [A-Za-z0-9_.:-]). */
+  name: string;
+  /** The score (a thumbs-up is 1, a thumbs-down 0). */
+  value: number;
+  /** Optional label ("pass", "fail", "good") and free text, both length-capped. */
+  label: string | null;
+  comment: string | null;
+  author: string | null;
+  /** Time the score belongs to: the target's start (ISO 8601, µs). */
+  ts: string;
+  /** Wall time it was posted. */
+  created_at: string;
+  /** The target's dimensions at posting time (model, provider, agent, attributes…) so rules and
+   * series can filter scores like calls without a join. */
+  dimensions: Record<string, string>;
+}
+
+/** One alert incident (a rule that fired, then cleared) or one budget notice. Stored, shown in
+ * the console, delivered to webhooks and the log. */
+export interface AlertRecord {
+  kind: 'alert';
+  /** UUIDv7 at `fired_at`; an incident keeps its id from firing to resolution. */
+  id: string;
+  /** Name of the alert rule or budget in the configuration. */
+  rule: string;
+  rule_kind: 'rule' | 'budget';
+  /** firing → resolved for rules; a budget notice is `notice` (it never resolves). */
+  state: 'firing' | 'resolved' | 'notice';
+  severity: 'info' | 'warning' | 'critical';
+  /** The metric (alert-metric grammar of src/config/types.ts) and its value when it fired. */
+  metric: string;
+  value: number | null;
+  threshold: number;
+  /** Rule window in ms (null for budgets). */
+  window_ms: number | null;
+  filters: Record<string, string>;
+  /** Capture time (ISO 8601, µs): when the rule's condition became true / false. */
+  fired_at: string;
+  resolved_at: string | null;
+  /** One human line: what crossed what, where. */
+  message: string;
+  /** For budget notices: which period, which value, how far. */
+  budget: {
+    period: 'day' | 'week' | 'month';
+    period_start: string;
+    scope: string;
+    scope_value: string;
+    spent_usd: number;
+    limit_usd: number;
+    fraction: number;
+  } | null;
+}
