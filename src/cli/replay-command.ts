@@ -5,6 +5,7 @@ import { CaptureError } from '../capture/file-reader.js';
 import { replayFile, type ReplaySummary } from '../pipeline/replay.js';
 import { JsonlWriter } from '../pipeline/jsonl-writer.js';
 import { PipelineStats } from '../pipeline/stats.js';
+import { Observers } from '../pipeline/observers.js';
 import { StoreSink } from '../pipeline/store-sink.js';
 import { DEFAULT_FINGERPRINT_SALT } from '../redact/secrets.js';
 import { asUserError, UserError } from './errors.js';
@@ -73,7 +74,9 @@ export async function runReplay(file: string, o: ReplayCommandOptions): Promise<
     }
   }
 
-  const tracker = turnSettings === null ? null : openTracker(source.id, stats, turnSettings, writer, sink);
+  // Metrics, OTLP, alerts and budgets see each record as it is written (DESIGN §1, main thread).
+  const observers = new Observers([], (err) => process.stderr.write(`llmtap: internal error in an observer: ${String(err)}\n`));
+  const tracker = turnSettings === null ? null : openTracker(source.id, stats, turnSettings, writer, sink, observers);
   const bar = o.quiet ? null : ProgressBar.forStderr(basename(file));
   let summary: ReplaySummary;
   try {
@@ -85,6 +88,7 @@ export async function runReplay(file: string, o: ReplayCommandOptions): Promise<
         const write = (): void => {
           writer?.write(r);
           sink?.addCall(r, ex);
+          observers.onCall(r);
         };
         if (tracker === null) return write();
         // The tracker annotates the call (agent, session, turn), has it written, then emits turns.
@@ -100,11 +104,15 @@ export async function runReplay(file: string, o: ReplayCommandOptions): Promise<
           }
         : {}),
       ...(bar ? { onProgress: (done: number, total: number) => bar.update(done, total, `${stats.calls} calls`) } : {}),
-      ...(sink || tracker
+      ...(sink || tracker || observers.size > 0
         ? {
             afterChunk: () => {
-              // Capture time moves on between calls too: idle sessions close on the packet clock.
-              if (tracker && stats.lastTs !== null) tracker.advance(stats.lastTs);
+              // Capture time moves on between calls too: idle sessions close and windows slide
+              // on the packet clock.
+              if (stats.lastTs !== null) {
+                tracker?.advance(stats.lastTs);
+                observers.onTime(stats.lastTs);
+              }
               return sink?.drain();
             },
           }
@@ -113,11 +121,13 @@ export async function runReplay(file: string, o: ReplayCommandOptions): Promise<
     // End of input flushes every turn (DESIGN §5), before the last store batch.
     tracker?.flush();
     await sink?.flush();
+    await observers.close();
   } catch (err) {
     // Whatever was decoded and committed before the failure stays: close cleanly and say why.
     bar?.clear();
     writer?.close();
     source.state = 'error';
+    await observers.close();
     await serving?.close().catch(() => undefined);
     if (err instanceof CaptureError) throw new UserError(err.message);
     throw asUserError(err);
@@ -148,7 +158,14 @@ function trackerSettings(o: ReplayCommandOptions): TrackerSettings {
   };
 }
 
-function openTracker(source: string, stats: PipelineStats, settings: TrackerSettings, writer: JsonlWriter | null, store: TurnSink | null): TurnTracker {
+function openTracker(
+  source: string,
+  stats: PipelineStats,
+  settings: TrackerSettings,
+  writer: JsonlWriter | null,
+  store: TurnSink | null,
+  observers: Observers,
+): TurnTracker {
   return new TurnTracker({
     source,
     anomalies: stats.anomalies,
@@ -158,6 +175,7 @@ function openTracker(source: string, stats: PipelineStats, settings: TrackerSett
     onTurn: (turn, final) => {
       if (final) writer?.write(turn);
       store?.addTurn(turn);
+      observers.onTurn(turn, final);
     },
   });
 }
