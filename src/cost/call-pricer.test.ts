@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { Usage } from '../core/call-parts.js';
 import { calcPrice } from '@pydantic/genai-prices';
-import { CallPricer, MAX_CACHED_MODELS, MAX_MODEL_CHARS, MAX_PRICED_TOKENS, priceCall, roundUsd, type PriceInput } from './call-pricer.js';
+import { CallPricer, configurePricing, MAX_CACHED_MODELS, MAX_MODEL_CHARS, MAX_PRICED_TOKENS, priceCall, roundUsd, type PriceInput } from './call-pricer.js';
 
 function usage(p: Partial<Usage>): Usage {
   return {
@@ -237,3 +237,93 @@ describe('roundUsd', () => {
   });
 });
 
+
+// Anthropic's published prices (https://docs.anthropic.com/en/docs/build-with-claude/prompt-caching#pricing):
+// 5-minute cache writes cost 1.25× the input price, 1-hour writes 2×, cache reads 0.1×.
+describe('priceCall: Anthropic 1-hour cache writes', () => {
+  const raw = (w5m: number, w1h: number): object => ({
+    input_tokens: 1_000,
+    cache_read_input_tokens: 10_000,
+    cache_creation_input_tokens: w5m + w1h,
+    cache_creation: { ephemeral_5m_input_tokens: w5m, ephemeral_1h_input_tokens: w1h },
+    output_tokens: 500,
+  });
+  const anthropicUsage = (w5m: number, w1h: number): Partial<Usage> => ({
+    input_tokens: 1_000 + 10_000 + w5m + w1h,
+    cache_read_tokens: 10_000,
+    cache_write_tokens: w5m + w1h,
+    output_tokens: 500,
+    raw: raw(w5m, w1h),
+  });
+  /** Hand computation at a model's input and output prices per million tokens. */
+  const byHand = (inPrice: number, outPrice: number, w5m: number, w1h: number): number =>
+    at(1_000, inPrice) + at(10_000, inPrice * 0.1) + at(w5m, inPrice * 1.25) + at(w1h, inPrice * 2) + at(500, outPrice);
+
+  it('claude-opus-4-1 (one price, $15 in / $75 out): 1-hour writes at 2× input, 5-minute at 1.25×', () => {
+    const r = priceCall(input('anthropic', 'claude-opus-4-1-20250805', anthropicUsage(2_000, 3_000)));
+    expect(r.cost_status).toBe('priced');
+    expect(r.cost_usd).toBeCloseTo(byHand(15, 75, 2_000, 3_000), 12);
+  });
+
+  it('claude-sonnet-4-5 (tiered prices, through the package; $3 in / $15 out below 200k)', () => {
+    const r = priceCall(input('anthropic', 'claude-sonnet-4-5-20250929', anthropicUsage(1_000, 4_000)));
+    expect(r.cost_usd).toBeCloseTo(byHand(3, 15, 1_000, 4_000), 12);
+  });
+
+  it('without the split, or with a split that does not fit the write count, writes stay at the 5-minute rate', () => {
+    const plain = anthropicUsage(5_000, 0);
+    const none = priceCall(input('anthropic', 'claude-opus-4-1-20250805', { ...plain, raw: null }));
+    expect(none.cost_usd).toBeCloseTo(byHand(15, 75, 5_000, 0), 12);
+    const tooMany = priceCall(input('anthropic', 'claude-opus-4-1-20250805', { ...plain, raw: { cache_creation: { ephemeral_1h_input_tokens: 9_999_999 } } }));
+    expect(tooMany.cost_usd).toBe(none.cost_usd);
+    const junk = priceCall(input('anthropic', 'claude-opus-4-1-20250805', { ...plain, raw: { cache_creation: { ephemeral_1h_input_tokens: '3000' } } }));
+    expect(junk.cost_usd).toBe(none.cost_usd);
+  });
+
+  it('a model without a 1-hour rate prices those writes as plain cache writes', () => {
+    // gpt-4o has no cache-write price at all: writes are input ($2.50 per M).
+    const r = priceCall(input('openai', 'gpt-4o', { input_tokens: 10_000, cache_write_tokens: 4_000, output_tokens: 0, raw: raw(0, 4_000) }));
+    expect(r.cost_usd).toBeCloseTo(at(10_000, 2.5), 12);
+  });
+});
+
+describe('configured prices (pricing.models)', () => {
+  const llama = { model: 'my-llama-*', provider: null, input_per_mtok: 0.2, output_per_mtok: 0.6, cache_read_per_mtok: 0.05, cache_write_per_mtok: null };
+
+  it('prices a model the table does not know, for any provider, reasoning as output and writes at the input price by default', () => {
+    const pricer = configurePricing({ models: [llama] });
+    const r = priceCall(
+      input('ollama', 'my-llama-3.1-70b', { input_tokens: 10_000, cache_read_tokens: 3_000, cache_write_tokens: 2_000, output_tokens: 1_000, reasoning_tokens: 400 }),
+      pricer,
+    );
+    expect(r).toEqual({ cost_usd: expect.any(Number), cost_status: 'priced', anomaly: null });
+    expect(r.cost_usd).toBeCloseTo(at(5_000, 0.2) + at(3_000, 0.05) + at(2_000, 0.2) + at(1_000, 0.6), 12);
+    // The shared, table-only pricer still does not know it.
+    expect(priceCall(input('ollama', 'my-llama-3.1-70b', { input_tokens: 10, output_tokens: 1 })).cost_status).toBe('unpriced');
+  });
+
+  it('wins over the table, also when the response names a dated snapshot of the configured model', () => {
+    const discount = { model: 'gpt-4o', provider: 'openai', input_per_mtok: 2, output_per_mtok: 8, cache_read_per_mtok: null, cache_write_per_mtok: null };
+    const pricer = configurePricing({ models: [discount] });
+    const r = pricer.price({ provider: 'openai', response_model: 'gpt-4o-2024-08-06', request_model: 'gpt-4o', usage: usage({ input_tokens: 1_000_000, output_tokens: 100_000 }), atMs: JULY_2025 });
+    expect(r.cost_usd).toBeCloseTo(2 + 0.8, 12);
+    // Restricted to its provider: Azure's gpt-4o keeps the table price ($2.50 / $10).
+    const azure = pricer.price(input('azure', 'gpt-4o', { input_tokens: 1_000_000, output_tokens: 100_000 }));
+    expect(azure.cost_usd).toBeCloseTo(2.5 + 1, 12);
+  });
+
+  it('first matching entry wins; estimated usage says so; bad usage is refused as with the table', () => {
+    const pricer = new CallPricer({ models: [{ ...llama, model: 'my-llama-3*', input_per_mtok: 1 }, llama] });
+    const r = pricer.price(input('vllm', 'my-llama-3', { input_tokens: 1_000_000, output_tokens: 0, estimated: true }));
+    expect(r).toEqual({ cost_usd: 1, cost_status: 'estimated', anomaly: null });
+    expect(pricer.price(input('vllm', 'my-llama-2', { input_tokens: 1_000_000, output_tokens: 0 })).cost_usd).toBeCloseTo(0.2, 12);
+    expect(pricer.price(input('vllm', 'my-llama-2', { input_tokens: 10, cache_read_tokens: 50, output_tokens: 0 })).anomaly).toBe('cost_usage_invalid');
+    expect(pricer.price(input('vllm', 'my-llama-2', { input_tokens: null, output_tokens: 5 })).cost_status).toBe('unpriced');
+  });
+
+  it('without configured prices, configurePricing gives the table-only pricer', () => {
+    const pricer = configurePricing({ models: [] });
+    const r = priceCall(input('openai', 'gpt-4o', { input_tokens: 1_000, output_tokens: 100 }), pricer);
+    expect(r.cost_usd).toBeCloseTo(at(1_000, 2.5) + at(100, 10), 12);
+  });
+});

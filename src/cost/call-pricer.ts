@@ -3,11 +3,14 @@
  * @pydantic/genai-prices: it knows cache-read and cache-write rates, reasoning-token rates, tiered
  * (long-context) prices and prices that changed on a date. A model the table does not know is
  * `unpriced` with a null cost, never $0. Pricing never throws: a failure is `unpriced` plus an
- * anomaly name for the call's `anomalies`.
+ * anomaly name for the call's `anomalies`. Prices from the configuration file (`pricing.models`,
+ * configured-prices.ts) are checked first; `configurePricing` builds the pricer that has them.
  */
 import { calcPrice, type Provider, type Usage as PriceUsage } from '@pydantic/genai-prices';
+import type { PricingConfig } from '../config/types.js';
 import type { Usage } from '../core/call-parts.js';
 import type { LlmCallRecord } from '../core/record.js';
+import { ConfiguredPrices, configuredCost } from './configured-prices.js';
 import { priceTableProvider } from './provider-ids.js';
 
 export type CostStatus = LlmCallRecord['cost_status'];
@@ -59,6 +62,9 @@ interface LinearPrice {
   input: number;
   cacheRead: number;
   cacheWrite: number;
+  /** What a 1-hour cache write costs above a plain (5-minute) one; 0 where the table has no
+   * 1-hour rate. */
+  cacheWrite1hExtra: number;
   output: number;
   reasoning: number;
 }
@@ -71,15 +77,28 @@ interface Entry {
   linear: LinearPrice | null;
 }
 
-/** Prices calls, remembering per (provider, model) which table entry applies. */
+/**
+ * Prices calls: configured prices first (`pricing.models`, first match wins, any provider), then
+ * the maintained table, remembering per (provider, model) which entry applies. Build one per
+ * process with the configuration (`configurePricing`) and hand it to every call.
+ */
 export class CallPricer {
   /** (table provider, model) → its entry, or null: not in the table. */
   private readonly entries = new Map<string, Entry | null>();
+  private readonly configured: ConfiguredPrices;
+
+  constructor(pricing: PricingConfig | null = null) {
+    this.configured = new ConfiguredPrices(pricing);
+  }
 
   price(input: PriceInput): CallCost {
+    const u = input.usage;
+    if (this.configured.size > 0) {
+      const own = this.priceConfigured(input);
+      if (own !== null) return own;
+    }
     const tableProvider = priceTableProvider(input.provider);
     if (tableProvider === null) return UNPRICED;
-    const u = input.usage;
     // Both totals are needed: pricing only one side would under-report the call.
     if (u.input_tokens === null || u.output_tokens === null) return UNPRICED;
     let entry: Entry | null = null;
@@ -105,6 +124,7 @@ export class CallPricer {
         l.input * u.input_tokens +
         l.cacheRead * (u.cache_read_tokens ?? 0) +
         l.cacheWrite * (u.cache_write_tokens ?? 0) +
+        l.cacheWrite1hExtra * cacheWrite1hTokens(u) +
         l.output * u.output_tokens +
         l.reasoning * (u.reasoning_tokens ?? 0);
     } else {
@@ -117,6 +137,24 @@ export class CallPricer {
     }
     if (total === undefined || !Number.isFinite(total) || total < 0) return FAILED;
     return { cost_usd: roundUsd(total), cost_status: status, anomaly: null };
+  }
+
+  /** A configured price for the response model, else the request model (both checked before
+   * the table: an override of "gpt-4o" must also win when the response names a dated
+   * snapshot the table knows); null when no entry matches. */
+  private priceConfigured(input: PriceInput): CallCost | null {
+    for (const candidate of [input.response_model, input.request_model]) {
+      if (candidate === null || candidate.trim() === '' || candidate.length > MAX_MODEL_CHARS) continue;
+      const price = this.configured.find(input.provider, candidate);
+      if (price === null) continue;
+      const u = input.usage;
+      if (u.input_tokens === null || u.output_tokens === null) return UNPRICED;
+      if (!consistent(u)) return BAD_USAGE;
+      const total = configuredCost(price, u);
+      if (!Number.isFinite(total) || total < 0) return FAILED;
+      return { cost_usd: roundUsd(total), cost_status: u.estimated ? 'estimated' : 'priced', anomaly: null };
+    }
+    return null;
   }
 
   private lookup(tableProvider: string, model: string): Entry | null {
@@ -174,11 +212,14 @@ function linearPrice(provider: Provider, model: string): LinearPrice | null {
     const base = at({ input_tokens: 0, output_tokens: 0 });
     const input = at({ input_tokens: M, output_tokens: 0 }) - base;
     const output = at({ input_tokens: 0, output_tokens: M }) - base;
+    const cacheWrite = (at({ input_tokens: M, cache_write_tokens: M, output_tokens: 0 }) - base - input) / M;
+    const cacheWrite1h = (at({ input_tokens: M, cache_write_tokens: M, cache_write_1h_tokens: M, output_tokens: 0 }) - base - input) / M;
     return {
       base,
       input: input / M,
       cacheRead: (at({ input_tokens: M, cache_read_tokens: M, output_tokens: 0 }) - base - input) / M,
-      cacheWrite: (at({ input_tokens: M, cache_write_tokens: M, output_tokens: 0 }) - base - input) / M,
+      cacheWrite,
+      cacheWrite1hExtra: cacheWrite1h - cacheWrite,
       output: output / M,
       reasoning: (at({ input_tokens: 0, output_tokens: M, output_reasoning_tokens: M }) - base - output) / M,
     };
@@ -194,13 +235,40 @@ function priceUsage(u: Usage): PriceUsage {
   const out: PriceUsage = { input_tokens: u.input_tokens ?? 0, output_tokens: u.output_tokens ?? 0 };
   if (u.cache_read_tokens !== null && u.cache_read_tokens > 0) out['cache_read_tokens'] = u.cache_read_tokens;
   if (u.cache_write_tokens !== null && u.cache_write_tokens > 0) out['cache_write_tokens'] = u.cache_write_tokens;
+  const write1h = cacheWrite1hTokens(u);
+  if (write1h > 0) out['cache_write_1h_tokens'] = write1h;
   if (u.reasoning_tokens !== null && u.reasoning_tokens > 0) out['output_reasoning_tokens'] = u.reasoning_tokens;
   return out;
 }
 
+/**
+ * Anthropic's 1-hour cache writes, a part of `cache_write_tokens` priced at 2× input instead of
+ * the 5-minute write's 1.25× (https://docs.anthropic.com/en/docs/build-with-claude/prompt-caching#pricing).
+ * Our usage has one write count, so the split is read from the provider's usage object
+ * (`usage.cache_creation.ephemeral_1h_input_tokens`, the field @pydantic/genai-prices' own
+ * Anthropic extractor maps to `cache_write_1h_tokens`). A value that does not fit inside the
+ * write count is ignored: the writes are then priced at the 5-minute rate, as before.
+ */
+export function cacheWrite1hTokens(u: Usage): number {
+  const writes = u.cache_write_tokens;
+  if (writes === null || writes <= 0 || typeof u.raw !== 'object' || u.raw === null) return 0;
+  const creation = (u.raw as Record<string, unknown>)['cache_creation'];
+  if (typeof creation !== 'object' || creation === null) return 0;
+  const n = (creation as Record<string, unknown>)['ephemeral_1h_input_tokens'];
+  if (typeof n !== 'number' || !Number.isInteger(n) || n <= 0 || n > writes) return 0;
+  return n;
+}
+
 const shared = new CallPricer();
 
-/** Prices one call with the process-wide pricer (its lookup cache is shared by every call). */
-export function priceCall(input: PriceInput): CallCost {
-  return shared.price(input);
+/** A pricer with the configured prices (`pricing` of the configuration file), to be built once
+ * at start and handed to every record (RecordOptions.pricer) and to the reprice command. */
+export function configurePricing(pricing: PricingConfig | null): CallPricer {
+  return pricing === null || pricing.models.length === 0 ? shared : new CallPricer(pricing);
+}
+
+/** Prices one call; without a pricer, with the process-wide table-only pricer (its lookup cache
+ * is shared by every call). */
+export function priceCall(input: PriceInput, pricer: CallPricer = shared): CallCost {
+  return pricer.price(input);
 }

@@ -3,19 +3,27 @@
  * and derived latencies, endpoints, redaction and key fingerprint. Everything that leaves the
  * pipeline is built here, so this is where secrets are taken out.
  */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { v7 as uuidv7 } from 'uuid';
 import { isoMicros, msBetween, type Micros } from '../core/time.js';
 import type { HttpExchangeRecord, LlmCallRecord } from '../core/record.js';
 import type { DecodedCall } from '../decoders/types.js';
-import { headerValue, type HttpExchange } from '../http/types.js';
+import { headerValue, type HeaderList, type HttpExchange } from '../http/types.js';
 import { findApiKey, fingerprintKey, redactHeaders, redactTarget, redactText } from '../redact/secrets.js';
-import { priceCall } from '../cost/call-pricer.js';
+import { attributeValue } from '../redact/attribute-value.js';
+import { priceCall, type CallPricer } from '../cost/call-pricer.js';
+import type { AttributeRule } from '../config/types.js';
 
 export interface RecordOptions {
   /** Source id carried on every record (DESIGN §1), e.g. the capture file name. */
   source: string;
+  /** Salt of `api_key_fingerprint` (configuration, flag or LLMTAP_FINGERPRINT_SALT). */
   fingerprintSalt: string;
+  /** Request header → attribute rules of the configuration (none: `attributes` stays empty). */
+  attributes?: readonly AttributeRule[];
+  /** Pricer with the configured prices (src/cost/call-pricer.ts configurePricing); default:
+   * the maintained table alone. */
+  pricer?: CallPricer;
 }
 
 /**
@@ -25,9 +33,8 @@ export interface RecordOptions {
  */
 export function exchangeId(ex: HttpExchange, source: string): string {
   const c = ex.connection;
-  const h = createHash('sha256')
-    .update(`${source}|${c.client.ip}|${c.client.port}|${c.server.ip}|${c.server.port}|${ex.request.start}|${ex.seq}`)
-    .digest();
+  // One-shot hash: the same digest as a Hash object fed the same string, without the object.
+  const h = hash('sha256', `${source}|${c.client.ip}|${c.client.port}|${c.server.ip}|${c.server.port}|${ex.request.start}|${ex.seq}`, 'buffer');
   return uuidv7({ msecs: Math.floor(ex.request.start / 1000), random: h.subarray(0, 16) });
 }
 
@@ -48,13 +55,10 @@ export function buildCallRecord(ex: HttpExchange, call: DecodedCall, opts: Recor
   const last = call.last_token;
   const genSpanMs = first !== null && last !== null ? msBetween(first, last) : null;
   const key = findApiKey(req.headers, req.target);
-  const cost = priceCall({
-    provider: call.provider,
-    response_model: call.response_model,
-    request_model: call.request_model,
-    usage: call.usage,
-    atMs: t0 / 1000,
-  });
+  const cost = priceCall(
+    { provider: call.provider, response_model: call.response_model, request_model: call.request_model, usage: call.usage, atMs: t0 / 1000 },
+    opts.pricer,
+  );
   const anomalies = mergeAnomalies(ex.anomalies, call.anomalies);
   return {
     kind: 'llm_call',
@@ -110,10 +114,24 @@ export function buildCallRecord(ex: HttpExchange, call: DecodedCall, opts: Recor
     turn_id: null,
     agent_role: null,
     api_key_fingerprint: key ? fingerprintKey(key, opts.fingerprintSalt) : null,
-    attributes: {},
+    attributes: opts.attributes === undefined || opts.attributes.length === 0 ? {} : readAttributes(req.headers, opts.attributes),
     content: { output_text: redactText(call.output_text), reasoning_text: redactText(call.reasoning_text) },
     anomalies: cost.anomaly === null ? anomalies : mergeAnomalies(anomalies, [cost.anomaly]),
   };
+}
+
+/**
+ * Attribution (issue 5 item 5): each rule's header (first value; cleaned, redacted and capped by
+ * attributeValue), else its default; a rule with neither leaves the attribute absent.
+ */
+export function readAttributes(headers: HeaderList, rules: readonly AttributeRule[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const rule of rules) {
+    const raw = rule.header === null ? undefined : headerValue(headers, rule.header.toLowerCase());
+    const value = (raw === undefined ? null : attributeValue(raw)) ?? rule.default;
+    if (value !== null) out[rule.name] = value;
+  }
+  return out;
 }
 
 function serverHost(ex: HttpExchange): string | null {

@@ -2,7 +2,7 @@
  * Secrets never reach any output (DESIGN §7). Everything that leaves the pipeline (headers, query
  * strings, bodies, generated text) passes through here first.
  */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { HeaderList } from '../http/types.js';
 
 export const REDACTED = '[REDACTED]';
@@ -24,6 +24,12 @@ const SECRET_HEADERS = new Set([
   'ocp-apim-subscription-key', // Azure API Management
   'cf-access-token',
 ]);
+
+/** True for a header whose whole value is a credential (names compared case-insensitively). The
+ * configuration refuses to turn such a header into an attribute (src/config/schema.ts). */
+export function isSecretHeader(name: string): boolean {
+  return SECRET_HEADERS.has(name.toLowerCase());
+}
 
 /** Query parameters whose value is a credential (Gemini's `key=`, AWS presigned URLs, …). */
 const SECRET_QUERY_PARAMS = new Set([
@@ -139,7 +145,9 @@ export function findApiKey(headers: HeaderList, target: string): string | null {
  * organisations' fingerprints cannot be joined.
  */
 export function fingerprintKey(key: string, salt: string): string {
-  return `fp_${createHash('sha256').update(salt).update('\0').update(key).digest('hex').slice(0, 12)}`;
+  // One-shot hash of the same bytes as update(salt), update('\0'), update(key): UTF-8 of a
+  // concatenation is the concatenation of the UTF-8s. Faster than a Hash object per call.
+  return `fp_${hash('sha256', `${salt}\0${key}`, 'hex').slice(0, 12)}`;
 }
 
 /** Default salt; override with LLMTAP_FINGERPRINT_SALT or configuration. */
