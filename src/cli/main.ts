@@ -19,6 +19,7 @@ program
   .command('replay')
   .description('decode a pcap or pcapng capture into LLM call records')
   .argument('<file>', 'capture file (pcap or pcapng)')
+  .option('--config <file>', 'configuration file (YAML; env LLMTAP_CONFIG); flags override it')
   .option('--jsonl <path>', 'write records as JSON lines to PATH (- for standard output); alone, a pure conversion')
   .option('--exchanges', 'with --jsonl: also write every non-LLM HTTP exchange (kind "http_exchange")')
   .option('--db <path>', 'DuckDB database to store calls and exchanges in (default ./llmtap.duckdb)')
@@ -30,9 +31,10 @@ program
   .option('--source <id>', 'source id carried on every record (default: the file name)')
   .option('--fingerprint-salt <salt>', 'salt for api_key_fingerprint (env LLMTAP_FINGERPRINT_SALT)')
   .option('--no-turns', 'do not stitch agent calls into turns (calls keep agent, session and turn null)')
-  .option('--turn-idle-timeout <seconds>', 'capture time a silent agent session keeps its turn open (default 900)')
-  .option('--stall-threshold <seconds>', 'a tool gap longer than this flags the turn as stalled (default 60)')
+  .option('--turn-idle-timeout <duration>', 'capture time a silent agent session keeps its turn open (seconds or 15m; default 900)')
+  .option('--stall-threshold <duration>', 'a tool gap longer than this flags the turn as stalled (seconds or 1m; default 60)')
   .option('--loop-threshold <count>', 'the same tool call with the same arguments this often flags a loop (default 3)')
+  .option('--otlp-endpoint <url>', 'send spans and metrics to this OTLP/HTTP receiver (e.g. http://localhost:4318)')
   .option('-q, --quiet', 'no summary or progress on stderr')
   .action(async (file: string, opts: ReplayCommandOptions) => {
     await runReplay(file, opts);
@@ -41,6 +43,7 @@ program
 program
   .command('serve')
   .description('browse a database made by an earlier run: API and console')
+  .option('--config <file>', 'configuration file (YAML; env LLMTAP_CONFIG); flags override it')
   .option('--db <path>', 'DuckDB database (default ./llmtap.duckdb)')
   .option('--listen <addr>', 'serve on [HOST:]PORT (default 127.0.0.1:3000)')
   .option('--no-retention', 'do not apply retention to the database')

@@ -8,28 +8,24 @@ import { PipelineStats } from '../pipeline/stats.js';
 import { Observers } from '../pipeline/observers.js';
 import { StoreSink } from '../pipeline/store-sink.js';
 import { DEFAULT_FINGERPRINT_SALT } from '../redact/secrets.js';
+import type { ConfigFlags } from '../config/flags.js';
+import type { TurnsConfig } from '../config/types.js';
+import { configurePricing } from '../cost/call-pricer.js';
+import { resolveConfig, type ConfigOption } from './config-options.js';
 import { asUserError, UserError } from './errors.js';
 import { healthOf, type FileSourceState } from './health.js';
 import { ProgressBar } from './progress.js';
 // The database and the HTTP server load only when used: a pure --jsonl conversion starts faster.
 import type { Serving } from './serving.js';
 
-export interface ReplayCommandOptions {
+export interface ReplayCommandOptions extends ConfigOption, ConfigFlags {
   jsonl?: string;
   exchanges?: boolean;
   source?: string;
-  fingerprintSalt?: string;
   quiet?: boolean;
-  db?: string;
-  listen?: string;
   exitAfterDrain?: boolean;
-  retention?: boolean; // commander: --no-retention sets false
   token?: string;
   insecureNoToken?: boolean;
-  turns?: boolean; // commander: --no-turns sets false
-  turnIdleTimeout?: string;
-  stallThreshold?: string;
-  loopThreshold?: string;
 }
 
 /** The store's hook for turn records (snapshots while in progress, then the final one). */
@@ -41,20 +37,21 @@ type TurnSink = Pick<StoreSink, 'addTurn'>;
  * --exit-after-drain, afterwards until interrupted.
  */
 export async function runReplay(file: string, o: ReplayCommandOptions): Promise<void> {
-  const pureConversion = o.jsonl !== undefined && o.db === undefined && o.listen === undefined;
-  // Flags are checked before anything is opened.
-  const turnSettings = o.turns === false ? null : trackerSettings(o);
+  // The configuration and the flags are checked before anything is opened.
+  const config = resolveConfig(o);
+  const pureConversion = o.jsonl !== undefined && config.db === null && config.listen === null;
+  const turnSettings = config.turns.enabled ? trackerSettings(config.turns) : null;
   const writer = o.jsonl !== undefined ? openJsonl(o.jsonl) : null;
   const stats = new PipelineStats();
   const source: FileSourceState = { id: o.source ?? basename(file), stats, state: 'running', error: null };
   let serving: Serving | null = null;
   let sink: StoreSink | null = null;
   if (!pureConversion) {
-    const listen = o.listen ?? (o.exitAfterDrain ? false : '127.0.0.1:3000');
+    const listen = config.listen ?? (o.exitAfterDrain ? false : '127.0.0.1:3000');
     const { openServing } = await import('./serving.js');
     serving = await openServing({
-      ...(o.db !== undefined ? { db: o.db } : {}),
-      retention: o.retention !== false,
+      ...(config.db !== null ? { db: config.db } : {}),
+      retention: config.retention,
       listen,
       ...tokenOptions(o),
       health: () => healthOf(source, sink),
@@ -83,7 +80,9 @@ export async function runReplay(file: string, o: ReplayCommandOptions): Promise<
     summary = await replayFile(file, {
       source: source.id,
       stats,
-      fingerprintSalt: o.fingerprintSalt ?? process.env['LLMTAP_FINGERPRINT_SALT'] ?? DEFAULT_FINGERPRINT_SALT,
+      fingerprintSalt: config.fingerprint_salt ?? DEFAULT_FINGERPRINT_SALT,
+      attributes: config.attributes,
+      pricer: configurePricing(config.pricing),
       onCall: (r, ex, call) => {
         const write = (): void => {
           writer?.write(r);
@@ -147,14 +146,12 @@ export async function runReplay(file: string, o: ReplayCommandOptions): Promise<
 
 type TrackerSettings = Pick<TurnTrackerOptions, 'idleTimeoutMs' | 'stallMs' | 'loopCount'>;
 
-function trackerSettings(o: ReplayCommandOptions): TrackerSettings {
-  const idle = seconds(o.turnIdleTimeout, '--turn-idle-timeout');
-  const stall = seconds(o.stallThreshold, '--stall-threshold');
-  const loops = count(o.loopThreshold, '--loop-threshold');
+function trackerSettings(t: TurnsConfig): TrackerSettings {
+  // null: the tracker's own default.
   return {
-    ...(idle !== undefined ? { idleTimeoutMs: idle * 1000 } : {}),
-    ...(stall !== undefined ? { stallMs: stall * 1000 } : {}),
-    ...(loops !== undefined ? { loopCount: loops } : {}),
+    ...(t.idle_timeout_ms !== null ? { idleTimeoutMs: t.idle_timeout_ms } : {}),
+    ...(t.stall_threshold_ms !== null ? { stallMs: t.stall_threshold_ms } : {}),
+    ...(t.loop_threshold !== null ? { loopCount: t.loop_threshold } : {}),
   };
 }
 
@@ -178,20 +175,6 @@ function openTracker(
       observers.onTurn(turn, final);
     },
   });
-}
-
-function seconds(v: string | undefined, flag: string): number | undefined {
-  if (v === undefined) return undefined;
-  const x = Number(v);
-  if (!Number.isFinite(x) || x <= 0) throw new UserError(`${flag} takes a number of seconds above 0 (got "${v}")`);
-  return x;
-}
-
-function count(v: string | undefined, flag: string): number | undefined {
-  if (v === undefined) return undefined;
-  const x = Number(v);
-  if (!Number.isInteger(x) || x < 2) throw new UserError(`${flag} takes a whole number of at least 2 (got "${v}")`);
-  return x;
 }
 
 function openJsonl(path: string): JsonlWriter {

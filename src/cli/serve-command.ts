@@ -1,10 +1,11 @@
 import { existsSync } from 'node:fs';
+import { resolveConfig, type ConfigOption } from './config-options.js';
 import { UserError } from './errors.js';
 import { healthOf } from './health.js';
 import { tokenOptions } from './replay-command.js';
 import { DEFAULT_DB_PATH, openServing, untilInterrupted } from './serving.js';
 
-export interface ServeCommandOptions {
+export interface ServeCommandOptions extends ConfigOption {
   db?: string;
   listen?: string;
   token?: string;
@@ -14,12 +15,13 @@ export interface ServeCommandOptions {
 
 /** `llmtap serve --db PATH`: browse an existing database. */
 export async function runServe(o: ServeCommandOptions): Promise<void> {
-  const db = o.db ?? DEFAULT_DB_PATH;
+  const config = resolveConfig(o);
+  const db = config.db ?? DEFAULT_DB_PATH;
   if (!existsSync(db)) throw new UserError(`no database at ${db} (make one with: llmtap replay FILE --db ${db})`);
   const serving = await openServing({
     db,
-    retention: o.retention !== false,
-    listen: o.listen ?? '127.0.0.1:3000',
+    retention: config.retention,
+    listen: config.listen ?? '127.0.0.1:3000',
     ...tokenOptions(o),
     health: () => healthOf(null, null),
   });
