@@ -1,0 +1,240 @@
+/**
+ * Cumulative instruments (issue 5 item 2; DESIGN §4 "Prometheus and OTLP use the OpenTelemetry
+ * GenAI names and bucket boundaries, plus llmtap_* self-metrics"), kept in one OpenTelemetry
+ * MeterProvider: Prometheus reads it through a pull reader at each scrape, and the OTLP exporter
+ * attaches its own periodic reader to the same provider (`readers`), so both see one set of
+ * numbers.
+ *
+ * GenAI metrics follow the semantic conventions (github.com/open-telemetry/semantic-conventions-genai,
+ * docs/gen-ai/gen-ai-metrics.md, status Development): names, units, the advised explicit bucket
+ * boundaries, and attributes `gen_ai.operation.name`, `gen_ai.provider.name` (required),
+ * `gen_ai.request.model`, `gen_ai.response.model`, `server.address`, `server.port`,
+ * `error.type`, `gen_ai.token.type`. Configured dimensions choose which of the optional ones are
+ * kept (model → the two model attributes, server → address and port) and add the others as
+ * `llmtap.<dimension>` (llmtap.agent, llmtap.api, llmtap.team …). Distinct attribute sets are
+ * capped (`max_series`); past the cap they fold into one set whose values are "__other__".
+ */
+import type { Attributes, Counter, Histogram, Meter } from '@opentelemetry/api';
+import { MeterProvider, type IMetricReader } from '@opentelemetry/sdk-metrics';
+import type { LlmCallRecord } from '../core/record.js';
+import type { PipelineStats } from '../pipeline/stats.js';
+import type { RecordObserver } from '../pipeline/observers.js';
+import { dimensionValue } from './dimensions.js';
+import { isErrorCall } from './call-window.js';
+import { isSample } from './quantile-sketch.js';
+import { clipLabel, OTHER, SeriesCap } from './series-keys.js';
+import { errorType, operationName, providerName, serverAddress } from './otlp/semconv.js';
+import { PullMetricReader, serializePrometheus } from './prometheus.js';
+
+/** gen_ai.client.operation.duration, time_to_first_chunk, time_per_output_chunk (seconds). */
+export const DURATION_BUCKETS_S = [0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92];
+/** gen_ai.client.token.usage. */
+export const TOKEN_BUCKETS = [1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216, 67108864];
+
+export const METER_NAME = 'llmtap';
+
+/** Data points one attribute set may have on one instrument: 5 token types, or the status codes
+ * of one series (a few in practice; 16 leaves room). */
+const POINTS_PER_SERIES = 16;
+/**
+ * Distinct `error.type` values kept (the provider's error code, which the server chooses):
+ * providers document a dozen or two (Anthropic's errors page lists 11, OpenAI's about 20); past
+ * 64 a new one is reported as `_OTHER`, the spec's fallback value.
+ */
+export const MAX_ERROR_TYPES = 64;
+
+/** OTel instrument names (Prometheus names in docs/metrics.md and prometheus.ts). */
+export const INSTRUMENT = {
+  duration: 'gen_ai.client.operation.duration',
+  tokenUsage: 'gen_ai.client.token.usage',
+  timeToFirstChunk: 'gen_ai.client.operation.time_to_first_chunk',
+  timePerOutputChunk: 'gen_ai.client.operation.time_per_output_chunk',
+  calls: 'llmtap.calls',
+  callErrors: 'llmtap.call.errors',
+  tokens: 'llmtap.tokens',
+  cost: 'llmtap.cost',
+  unpriced: 'llmtap.calls.unpriced',
+} as const;
+
+/** Dimensions that map onto semantic-convention attributes rather than `llmtap.<dim>`. */
+const SEMCONV_DIMENSIONS = new Set(['provider', 'model', 'server']);
+
+export interface InstrumentsOptions {
+  /** Configured dimensions (MetricsConfig.dimensions). */
+  dimensions: readonly string[];
+  /** Cap on distinct attribute sets (MetricsConfig.max_series). */
+  maxSeries: number;
+  /** Other readers of the same instruments (the OTLP exporter's PeriodicExportingMetricReader). */
+  readers?: IMetricReader[];
+  /** Pipeline counters for the llmtap_* self-metrics, read at each collection. */
+  stats?: PipelineStats;
+}
+
+export interface Instruments {
+  /** Feed it every call (RecordObserver). */
+  observer: RecordObserver;
+  meterProvider: MeterProvider;
+  /** The Prometheus exposition text of the current values. */
+  prometheusText(): Promise<string>;
+  /** Attribute sets kept, and calls folded into "__other__". */
+  cardinality(): { series: number; max_series: number; folded_calls: number };
+  /** Stops every reader (the OTLP one sends what it has). */
+  shutdown(): Promise<void>;
+}
+
+export function createInstruments(opts: InstrumentsOptions): Instruments {
+  // The SDK's own per-instrument cap (2,000 points by default) must not fold before ours: a label
+  // set carries up to 5 token types or a handful of status codes per instrument.
+  const pull = new PullMetricReader({ cardinalitySelector: () => opts.maxSeries * POINTS_PER_SERIES + MAX_ERROR_TYPES });
+  const meterProvider = new MeterProvider({ readers: [pull, ...(opts.readers ?? [])] });
+  const meter = meterProvider.getMeter(METER_NAME);
+  const cap = new SeriesCap([], opts.maxSeries);
+  const recorder = new CallRecorder(meter, opts.dimensions, cap);
+  registerSelfMetrics(meter, cap, opts.stats);
+  return {
+    observer: { onCall: (call) => recorder.record(call) },
+    meterProvider,
+    async prometheusText() {
+      const { resourceMetrics } = await pull.collect();
+      return serializePrometheus(resourceMetrics);
+    },
+    cardinality: () => ({ series: cap.size, max_series: cap.maxSeries, folded_calls: cap.folded }),
+    async shutdown() {
+      await meterProvider.shutdown();
+    },
+  };
+}
+
+class CallRecorder {
+  private readonly duration: Histogram;
+  private readonly tokenUsage: Histogram;
+  private readonly ttfc: Histogram;
+  private readonly tpoc: Histogram;
+  private readonly calls: Counter;
+  private readonly errors: Counter;
+  private readonly tokens: Counter;
+  private readonly cost: Counter;
+  private readonly unpriced: Counter;
+
+  constructor(
+    meter: Meter,
+    private readonly dimensions: readonly string[],
+    private readonly cap: SeriesCap,
+  ) {
+    const seconds = { unit: 's', advice: { explicitBucketBoundaries: DURATION_BUCKETS_S } };
+    this.duration = meter.createHistogram(INSTRUMENT.duration, { ...seconds, description: 'GenAI operation duration (request start to last response byte).' });
+    this.tokenUsage = meter.createHistogram(INSTRUMENT.tokenUsage, {
+      unit: '{token}',
+      description: 'Number of input and output tokens used.',
+      advice: { explicitBucketBoundaries: TOKEN_BUCKETS },
+    });
+    this.ttfc = meter.createHistogram(INSTRUMENT.timeToFirstChunk, { ...seconds, description: 'Time to receive the first generated chunk of a streamed response, from the request start.' });
+    this.tpoc = meter.createHistogram(INSTRUMENT.timePerOutputChunk, {
+      ...seconds,
+      description: "Mean time per output token after the first, one sample per streamed call (llmtap's records keep no per-chunk times).",
+    });
+    this.calls = meter.createCounter(INSTRUMENT.calls, { unit: '{call}', description: 'LLM calls, by HTTP status code ("none": no response).' });
+    this.errors = meter.createCounter(INSTRUMENT.callErrors, { unit: '{call}', description: 'Calls that failed: HTTP status >= 400 or an error event in the response.' });
+    this.tokens = meter.createCounter(INSTRUMENT.tokens, { unit: '{token}', description: 'Tokens by type: input (cache reads and writes included), output (reasoning included), cache_read, cache_write, reasoning.' });
+    this.cost = meter.createCounter(INSTRUMENT.cost, { unit: 'USD', description: 'Cost of priced calls in US dollars (unpriced calls add nothing; see llmtap_calls_unpriced_total).' });
+    this.unpriced = meter.createCounter(INSTRUMENT.unpriced, { unit: '{call}', description: 'Calls with no price (model or provider unknown, or usage missing).' });
+  }
+
+  record(call: LlmCallRecord): void {
+    const base = this.attributes(call);
+    const err = this.boundedErrorType(errorType(call));
+    const withError: Attributes = err === null || base['gen_ai.operation.name'] === OTHER ? base : { ...base, 'error.type': err };
+
+    if (isSample(call.e2e_ms)) this.duration.record(call.e2e_ms / 1000, withError);
+    const input = tokenCount(call.usage.input_tokens);
+    const output = tokenCount(call.usage.output_tokens);
+    if (input !== null) this.tokenUsage.record(input, { ...base, 'gen_ai.token.type': 'input' });
+    if (output !== null) this.tokenUsage.record(output, { ...base, 'gen_ai.token.type': 'output' });
+    // "SHOULD be reported for streaming calls and SHOULD NOT be reported otherwise."
+    if (call.stream && isSample(call.ttft_ms)) this.ttfc.record(call.ttft_ms / 1000, base);
+    if (call.stream && isSample(call.tpot_ms)) this.tpoc.record(call.tpot_ms / 1000, base);
+
+    const status = call.status_code !== null && call.status_code >= 100 && call.status_code <= 599 ? String(call.status_code) : 'none';
+    this.calls.add(1, { ...base, 'http.response.status_code': status });
+    if (isErrorCall(call)) this.errors.add(1, withError);
+    const counts: [string, number | null][] = [
+      ['input', input],
+      ['output', output],
+      ['cache_read', tokenCount(call.usage.cache_read_tokens)],
+      ['cache_write', tokenCount(call.usage.cache_write_tokens)],
+      ['reasoning', tokenCount(call.usage.reasoning_tokens)],
+    ];
+    for (const [type, n] of counts) if (n !== null && n > 0) this.tokens.add(n, { ...base, 'llmtap.token.type': type });
+    if (call.cost_usd !== null && Number.isFinite(call.cost_usd) && call.cost_usd >= 0) this.cost.add(call.cost_usd, base);
+    else this.unpriced.add(1, base);
+  }
+
+  private readonly errorTypes = new Set<string>();
+
+  private boundedErrorType(t: string | null): string | null {
+    if (t === null) return null;
+    const v = clipLabel(t);
+    if (this.errorTypes.has(v)) return v;
+    if (this.errorTypes.size >= MAX_ERROR_TYPES) return '_OTHER';
+    this.errorTypes.add(v);
+    return v;
+  }
+
+  /** The call's attribute set, or the overflow set when the cap is full. */
+  private attributes(call: LlmCallRecord): Attributes {
+    const dims = this.dimensions;
+    const a: Attributes = { 'gen_ai.operation.name': clipLabel(operationName(call)), 'gen_ai.provider.name': clipLabel(providerName(call)) };
+    if (dims.includes('model')) {
+      if (call.request_model !== null) a['gen_ai.request.model'] = clipLabel(call.request_model);
+      if (call.response_model !== null) a['gen_ai.response.model'] = clipLabel(call.response_model);
+    }
+    if (dims.includes('server')) {
+      a['server.address'] = clipLabel(serverAddress(call.server));
+      a['server.port'] = call.server.port;
+    }
+    for (const d of dims) if (!SEMCONV_DIMENSIONS.has(d)) a[`llmtap.${d}`] = clipLabel(dimensionValue(call, d) ?? '');
+    if (this.cap.admitKey(JSON.stringify(Object.entries(a)))) return a;
+    const other: Attributes = { 'gen_ai.operation.name': OTHER, 'gen_ai.provider.name': OTHER };
+    for (const d of dims) if (!SEMCONV_DIMENSIONS.has(d)) other[`llmtap.${d}`] = OTHER;
+    return other;
+  }
+}
+
+/** A token count an instrument may take: finite, not negative (else the count is left out). */
+function tokenCount(n: number | null): number | null {
+  return typeof n === 'number' && Number.isFinite(n) && n >= 0 ? n : null;
+}
+
+/**
+ * llmtap_* self-metrics read from PipelineStats at collection (DESIGN §4: packets, bytes, drops,
+ * anomalies by name, queue depths, lag). PipelineStats has no drop counter, no queue depth and
+ * no lag yet (replay has no queues; a live source will add them); what it has is exported.
+ */
+function registerSelfMetrics(meter: Meter, cap: SeriesCap, stats: PipelineStats | undefined): void {
+  const counter = (name: string, unit: string, description: string, read: () => number): void => {
+    meter.createObservableCounter(name, { unit, description }).addCallback((r) => r.observe(read()));
+  };
+  const gauge = (name: string, unit: string, description: string, read: () => number | null): void => {
+    meter.createObservableGauge(name, { unit, description }).addCallback((r) => {
+      const v = read();
+      if (v !== null) r.observe(v);
+    });
+  };
+  counter('llmtap.metrics.series_folded', '{call}', 'Calls whose attribute set was folded into "__other__" (max_series reached).', () => cap.folded);
+  gauge('llmtap.metrics.series', '{series}', 'Distinct attribute sets kept by the GenAI and llmtap_* call metrics.', () => cap.size);
+  if (stats === undefined) return;
+  counter('llmtap.packets', '{packet}', 'Packets read from the capture.', () => stats.packets);
+  counter('llmtap.capture.bytes', 'By', 'Captured bytes of the packets read.', () => stats.captureBytes);
+  counter('llmtap.tcp.segments', '{segment}', 'TCP segments handled.', () => stats.tcpSegments);
+  counter('llmtap.connections', '{connection}', 'TCP connections seen.', () => stats.connections);
+  counter('llmtap.exchanges', '{exchange}', 'HTTP exchanges completed (LLM calls and others).', () => stats.exchanges);
+  counter('llmtap.exchanges.other', '{exchange}', 'HTTP exchanges that were not LLM calls.', () => stats.otherExchanges);
+  counter('llmtap.pipeline.calls', '{call}', 'LLM calls decoded by the pipeline.', () => stats.calls);
+  counter('llmtap.input.read', 'By', 'Bytes of the input file read so far.', () => stats.bytesRead);
+  gauge('llmtap.input.size', 'By', 'Size of the input file (0 for a live source).', () => stats.totalBytes);
+  gauge('llmtap.capture.time', 's', 'Capture time of the latest packet, Unix seconds (lag = time() - this).', () => (stats.lastTs === null ? null : stats.lastTs / 1e6));
+  meter.createObservableCounter('llmtap.anomalies', { unit: '{anomaly}', description: 'Named anomalies (DESIGN §1) by name.' }).addCallback((r) => {
+    // Anomaly names are fixed strings in the code (<layer>_<condition>), not taken from input.
+    for (const [name, n] of stats.anomalies.entries()) r.observe(n, { name });
+  });
+}
