@@ -10,6 +10,7 @@ import type { HttpExchange, HttpRequest, HttpResponse } from '../http/types.js';
 import { headerValue } from '../http/types.js';
 import type { CallError, DecodedCall, ToolCall, Usage, WireDecoder } from './types.js';
 import type { JsonObject } from './json.js';
+import type { JsonObjectReader } from './json-reader.js';
 import { arr, isObject, num, obj, str } from './json.js';
 import { normalizeFinishReason } from './finish.js';
 import {
@@ -97,8 +98,8 @@ interface RequestFacts {
   model: string | null;
   stream: boolean;
   tools: string[];
-  /** The parsed body, kept for estimating input tokens when the wire has no count. */
-  body: JsonObject | null;
+  /** The request body, kept for estimating input tokens when the wire has no count. */
+  body: JsonObjectReader | null;
 }
 
 function readRequest(req: HttpRequest, anomalies: AnomalyList): RequestFacts {
@@ -117,13 +118,15 @@ function readRequest(req: HttpRequest, anomalies: AnomalyList): RequestFacts {
     return facts;
   }
   facts.body = b;
-  facts.model = str(b['model']) ?? facts.model;
-  if (b['stream'] === true) facts.stream = true;
-  for (const t of arr(b['tools'])) {
-    const o = obj(t);
+  facts.model = str(b.get('model')) ?? facts.model;
+  if (b.get('stream') === true) facts.stream = true;
+  // Tool definitions are read for their names only: their schemas are most of their bytes.
+  const tools = b.array('tools');
+  for (let i = 0; i < (tools?.length ?? 0); i++) {
+    const o = tools!.objectAt(i);
     // Client tools have a name; server tools (web_search_20250305, bash_20250124, …) have both
     // a name and a versioned type: the name is what the model calls.
-    const name = o ? (str(o['name']) ?? str(o['type'])) : null;
+    const name = o ? (str(o.get('name')) ?? str(o.get('type'))) : null;
     if (name !== null) facts.tools.push(name);
   }
   return facts;
@@ -131,7 +134,7 @@ function readRequest(req: HttpRequest, anomalies: AnomalyList): RequestFacts {
 
 /** Text of `system` and `messages` (text blocks, tool inputs and results), for estimating input
  * tokens when the wire carries no count. */
-function promptText(body: JsonObject | null): string {
+function promptText(body: JsonObjectReader | null): string {
   if (!body) return '';
   const out: string[] = [];
   const blocks = (content: unknown): void => {
@@ -148,8 +151,8 @@ function promptText(body: JsonObject | null): string {
       if (b['content'] !== undefined) blocks(b['content']);
     }
   };
-  blocks(body['system']);
-  for (const m of arr(body['messages'])) blocks(obj(m)?.['content']);
+  blocks(body.get('system'));
+  for (const m of arr(body.get('messages'))) blocks(obj(m)?.['content']);
   return out.join('\n');
 }
 

@@ -7,8 +7,9 @@
 import type { AnomalySink } from '../core/anomalies.js';
 import type { HttpBody, HttpExchange, HttpRequest, HttpResponse } from '../http/types.js';
 import { parseSse, type SseEvent, type SseOptions } from '../http/sse.js';
-import { bodyText, headerValue } from '../http/types.js';
-import { obj, tryParseJson, type JsonObject } from './json.js';
+import { bodyBytes, bodyText, headerValue } from '../http/types.js';
+import { isObject, obj, tryParseJson, type JsonObject } from './json.js';
+import { jsonObjectReader, readJsonObject, type JsonObjectReader } from './json-reader.js';
 import { estimateTokens } from './estimate.js';
 import type { CallError, DecodedCall, Usage, WireDecoder } from './types.js';
 
@@ -71,6 +72,8 @@ let memoBody: HttpBody | null = null;
 let memoText: string | undefined;
 let memoJson: unknown;
 let memoParsed = false;
+/** The body's object reader: undefined when not asked for yet, null when not a JSON object. */
+let memoReader: JsonObjectReader | null | undefined;
 
 function useMemo(body: HttpBody): void {
   if (memoBody === body) return;
@@ -78,6 +81,7 @@ function useMemo(body: HttpBody): void {
   memoText = undefined;
   memoJson = undefined;
   memoParsed = false;
+  memoReader = undefined;
 }
 
 /** Let go of the memoised body (end of an exchange). */
@@ -86,6 +90,7 @@ export function forgetParsedBody(): void {
   memoText = undefined;
   memoJson = undefined;
   memoParsed = false;
+  memoReader = undefined;
 }
 
 /** A body's text ('' when empty), decoded once per exchange. */
@@ -108,11 +113,46 @@ export function parseJsonBody(body: HttpBody): unknown {
   return memoJson;
 }
 
-/** The request body as a JSON object, or null; a body that is not one counts
+/** True when the body's text is '' (textOf), decided on the bytes: empty, or only a UTF-8 BOM
+ * (which bodyText drops). */
+export function isBlankText(body: HttpBody): boolean {
+  if (body.size === 0) return true;
+  if (body.size !== 3) return false;
+  const b = bodyBytes(body);
+  return b[0] === 0xef && b[1] === 0xbb && b[2] === 0xbf;
+}
+
+/**
+ * A body that is a JSON object, read member by member (json-reader.ts), once per exchange; null
+ * when empty or not a JSON object. Same answers as `obj(parseJsonBody(body))`, without decoding
+ * and parsing a large request whole: the bytes are scanned for structure, and only the members
+ * read are parsed. A body the scanner does not take (cut short, invalid, nested too deep) is
+ * parsed whole as before; one already parsed whole (the registry's pass 2) is read from its value.
+ */
+export function jsonObjectOf(body: HttpBody): JsonObjectReader | null {
+  if (body.size === 0) return null;
+  useMemo(body);
+  if (memoReader !== undefined) return memoReader;
+  let reader: JsonObjectReader | null = null;
+  if (!memoParsed) {
+    const b = bodyBytes(body);
+    // bodyText drops a UTF-8 BOM before parsing: so does the scan.
+    const start = b.length >= 3 && b[0] === 0xef && b[1] === 0xbb && b[2] === 0xbf ? 3 : 0;
+    reader = readJsonObject(b, start, b.length);
+  }
+  if (reader === null) {
+    const v = parseJsonBody(body);
+    reader = isObject(v) ? jsonObjectReader(v) : null;
+  }
+  memoReader = reader;
+  return reader;
+}
+
+/** The request body as a JSON object reader, or null; a body that is not one counts
  * `<prefix>_request_truncated` (cut by the body cap) or `<prefix>_request_invalid_json`. Callers
  * return early on an empty body (each decoder's own rule for "empty"). */
-export function parseRequestObject(req: HttpRequest, anomalies: AnomalySink, prefix: string): JsonObject | null {
-  const b = obj(parseJsonBody(req.body));
+export function parseRequestObject(req: HttpRequest, anomalies: AnomalySink, prefix: string): JsonObjectReader | null {
+  const b = jsonObjectOf(req.body);
   if (b === null) anomalies.add(req.body.truncated ? `${prefix}_request_truncated` : `${prefix}_request_invalid_json`);
   return b;
 }

@@ -10,6 +10,7 @@ import type { HttpExchange, HttpRequest, HttpResponse } from '../http/types.js';
 import { parseJsonArrayStream } from '../http/json-array.js';
 import type { CallError, DecodedCall, ToolCall, Usage, WireDecoder } from './types.js';
 import type { JsonObject } from './json.js';
+import type { JsonObjectReader } from './json-reader.js';
 import { arr, isObject, num, obj, str } from './json.js';
 import { normalizeFinishReason } from './finish.js';
 import {
@@ -73,10 +74,12 @@ function matchBody(_req: HttpRequest, body: unknown): boolean {
 
 /** Offered tools: declared functions by name; built-in tools (googleSearch, codeExecution,
  * urlContext, …) by their key. Both camelCase and snake_case keys are accepted by the API. */
-function offeredTools(body: JsonObject): string[] {
+function offeredTools(body: JsonObjectReader): string[] {
   const names: string[] = [];
-  for (const t of arr(body['tools'])) {
-    const o = obj(t);
+  const tools = body.array('tools');
+  for (let i = 0; i < (tools?.length ?? 0); i++) {
+    // Parsed whole: every key of a tool names something (Object.entries keeps JSON.parse's order).
+    const o = obj(tools!.at(i));
     if (!o) continue;
     for (const [k, v] of Object.entries(o)) {
       if (k === 'functionDeclarations' || k === 'function_declarations') {
@@ -226,7 +229,7 @@ function normalizeUsage(u: JsonObject | null): Usage {
 
 /** Text of `systemInstruction` and `contents` (text parts, function calls and responses), for
  * estimating input tokens when the wire carries no count. */
-function promptText(body: JsonObject | null): string {
+function promptText(body: JsonObjectReader | null): string {
   if (!body) return '';
   const out: string[] = [];
   const parts = (content: unknown): void => {
@@ -239,8 +242,8 @@ function promptText(body: JsonObject | null): string {
       if (part['functionResponse'] !== undefined) out.push(JSON.stringify(part['functionResponse']));
     }
   };
-  parts(body['systemInstruction'] ?? body['system_instruction']);
-  for (const c of arr(body['contents'])) parts(c);
+  parts(body.get('systemInstruction') ?? body.get('system_instruction'));
+  for (const c of arr(body.get('contents'))) parts(c);
   return out.join('\n');
 }
 
@@ -277,14 +280,14 @@ function decode(ex: HttpExchange): DecodedCall | null {
   const call = blankCall(PROVIDER, API, 'generate_content');
   call.anomalies = anomalies.names;
   let requestModel = r?.model ?? null;
-  let reqBody: JsonObject | null = null;
+  let reqBody: JsonObjectReader | null = null;
   if (req.body.size > 0) {
     // Counts gemini_request_truncated / gemini_request_invalid_json when not an object.
     reqBody = parseRequestObject(req, anomalies, 'gemini');
     if (reqBody) {
       call.tools_offered = offeredTools(reqBody);
       // A gateway path without the model: some proxies put it in the body.
-      requestModel ??= str(reqBody['model']);
+      requestModel ??= str(reqBody.get('model'));
     } else {
       requestModel ??= requestModelFallback(req);
     }

@@ -14,6 +14,7 @@ import { normalizeFinishReason } from './finish.js';
 import { arr, num, obj, str, tryParseJson, type JsonObject } from './json.js';
 import { sseOptions, decodePathSegment, type AnomalyList } from './decode-helpers.js';
 import { collectContentText, errorFromJson, nonEmpty, normalizeOpenAiUsage, openAiDecoder } from './openai-common.js';
+import type { JsonObjectReader } from './json-reader.js';
 import type { DecodedCall, ToolCall, WireDecoder } from './types.js';
 
 const API = 'openai.chat_completions';
@@ -48,17 +49,19 @@ export function looksAnthropicBody(body: JsonObject): boolean {
   return false;
 }
 
-function toolsOffered(body: JsonObject | null): string[] {
+function toolsOffered(body: JsonObjectReader | null): string[] {
   if (body === null) return [];
   const names: string[] = [];
-  for (const t of arr(body['tools'])) {
-    const to = obj(t);
-    const name = str(obj(to?.['function'])?.['name']) ?? str(to?.['name']);
+  // Tool definitions are read for their names only: their schemas are most of their bytes.
+  const tools = body.array('tools');
+  for (let i = 0; i < (tools?.length ?? 0); i++) {
+    const to = tools!.objectAt(i);
+    const name = str(to?.object('function')?.get('name')) ?? str(to?.get('name'));
     if (name !== null) names.push(name);
-    else if (str(to?.['type']) !== null) names.push(str(to?.['type'])!);
+    else if (str(to?.get('type')) !== null) names.push(str(to?.get('type'))!);
   }
   // Legacy `functions` (https://platform.openai.com/docs/api-reference/chat/create#functions).
-  for (const f of arr(body['functions'])) {
+  for (const f of arr(body.get('functions'))) {
     const name = str(obj(f)?.['name']);
     if (name !== null) names.push(name);
   }
@@ -67,10 +70,10 @@ function toolsOffered(body: JsonObject | null): string[] {
 
 /** The request's text as the model reads it, for estimating input tokens: message contents,
  * earlier tool-call arguments, and the tool definitions (providers count those as input too). */
-function requestText(body: JsonObject | null): string {
+function requestText(body: JsonObjectReader | null): string {
   if (body === null) return '';
   const out: string[] = [];
-  for (const m of arr(body['messages'])) {
+  for (const m of arr(body.get('messages'))) {
     const mo = obj(m);
     if (mo === null) continue;
     collectContentText(mo['content'], out);
@@ -82,7 +85,7 @@ function requestText(body: JsonObject | null): string {
       if (args !== null) out.push(args);
     }
   }
-  const tools = body['tools'] ?? body['functions'];
+  const tools = body.get('tools') ?? body.get('functions');
   if (tools !== undefined) out.push(JSON.stringify(tools));
   return out.join('\n');
 }
@@ -169,8 +172,8 @@ interface ToolAcc {
   args: string;
 }
 
-function decodeStream(call: DecodedCall, res: HttpResponse, body: JsonObject | null, anomalies: AnomalyList): void {
-  const includeUsage = obj(body?.['stream_options'])?.['include_usage'] === true;
+function decodeStream(call: DecodedCall, res: HttpResponse, body: JsonObjectReader | null, anomalies: AnomalyList): void {
+  const includeUsage = obj(body?.get('stream_options'))?.['include_usage'] === true;
   const events = parseSse(res.body.chunks, anomalies, sseOptions(res.body));
   const text: string[] = [];
   const reasoning: string[] = [];

@@ -14,6 +14,7 @@ import {
   fillEstimates,
   generatedAnything,
   httpError,
+  isBlankText,
   isEventStream,
   parseJsonBody,
   parseRequestObject,
@@ -22,11 +23,12 @@ import {
   wireDecoder,
 } from './decode-helpers.js';
 import { arr, num, obj, str, type JsonObject } from './json.js';
+import type { JsonObjectReader } from './json-reader.js';
 import type { CallError, DecodedCall, Usage, WireDecoder } from './types.js';
 
-/** The request body parsed as a JSON object, or null (absent, not JSON, truncated). */
-function parseRequestJson(req: HttpRequest, anomalies: AnomalySink): JsonObject | null {
-  if (textOf(req.body) === '') return null;
+/** The request body as a JSON object reader, or null (absent, not JSON, truncated). */
+function parseRequestJson(req: HttpRequest, anomalies: AnomalySink): JsonObjectReader | null {
+  if (isBlankText(req.body)) return null;
   return parseRequestObject(req, anomalies, 'openai');
 }
 
@@ -36,15 +38,15 @@ export interface OpenAiApi {
   api: string;
   /** The model when the body names none (e.g. Azure's deployment in the path), or null. */
   modelFromPath(path: string): string | null;
-  toolsOffered(body: JsonObject | null): string[];
+  toolsOffered(body: JsonObjectReader | null): string[];
   /** The request's text as the model reads it, for estimating input tokens. */
-  requestText(body: JsonObject | null): string;
+  requestText(body: JsonObjectReader | null): string;
   /** A JSON response body of a non-error status that is an error object all the same. */
   isErrorBody(body: JsonObject): boolean;
   /** Fill the call from a non-streaming JSON response. */
   applyBody(call: DecodedCall, body: JsonObject): void;
   /** Fill the call from an event-stream response; `body` is the parsed request. */
-  decodeStream(call: DecodedCall, res: HttpResponse, body: JsonObject | null, anomalies: AnomalyList): void;
+  decodeStream(call: DecodedCall, res: HttpResponse, body: JsonObjectReader | null, anomalies: AnomalyList): void;
 }
 
 function decodeJsonResponse(call: DecodedCall, res: HttpResponse, api: OpenAiApi, anomalies: AnomalyList): void {
@@ -68,9 +70,9 @@ function decodeOpenAi(ex: HttpExchange, api: OpenAiApi): DecodedCall {
   const call = blankCall(providerFromHost(ex.request, 'openai'), api.api, 'chat');
   const body = parseRequestJson(ex.request, anomalies);
   call.request_model =
-    nonEmpty(str(body?.['model'])) ?? (body === null ? requestModelFallback(ex.request) : null) ?? api.modelFromPath(ex.request.path);
+    nonEmpty(str(body?.get('model'))) ?? (body === null ? requestModelFallback(ex.request) : null) ?? api.modelFromPath(ex.request.path);
   call.tools_offered = api.toolsOffered(body);
-  call.stream = body?.['stream'] === true;
+  call.stream = body?.get('stream') === true;
   const res = ex.response;
   if (res === null) {
     anomalies.add('openai_no_response');

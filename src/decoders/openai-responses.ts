@@ -17,6 +17,7 @@ import { normalizeFinishReason } from './finish.js';
 import { arr, num, obj, str, tryParseJson, type JsonObject } from './json.js';
 import { sseOptions, type AnomalyList } from './decode-helpers.js';
 import { collectContentText, nonEmpty, normalizeOpenAiUsage, openAiDecoder } from './openai-common.js';
+import type { JsonObjectReader } from './json-reader.js';
 import type { CallError, DecodedCall, ToolCall, WireDecoder } from './types.js';
 
 const API = 'openai.responses';
@@ -70,18 +71,20 @@ function isCallItem(type: string): boolean {
   return type.endsWith('_call') || type === 'mcp_approval_request';
 }
 
-function toolsOffered(body: JsonObject | null): string[] {
+function toolsOffered(body: JsonObjectReader | null): string[] {
   if (body === null) return [];
   const names: string[] = [];
-  for (const t of arr(body['tools'])) {
-    const to = obj(t);
+  // Tool definitions are read for their names only: their schemas are most of their bytes.
+  const tools = body.array('tools');
+  for (let i = 0; i < (tools?.length ?? 0); i++) {
+    const to = tools!.objectAt(i);
     if (to === null) continue;
-    const type = str(to['type']);
+    const type = str(to.get('type'));
     // function/custom tools by name; hosted tools (web_search, file_search, code_interpreter,
     // mcp, …) by type, MCP with its server label so two servers stay apart.
-    const name = str(to['name']) ?? str(obj(to['function'])?.['name']);
+    const name = str(to.get('name')) ?? str(to.object('function')?.get('name'));
     if ((type === 'function' || type === 'custom' || type === null) && name !== null) names.push(name);
-    else if (type === 'mcp') names.push(`mcp:${str(to['server_label']) ?? ''}`);
+    else if (type === 'mcp') names.push(`mcp:${str(to.get('server_label')) ?? ''}`);
     else if (type === 'namespace' && name !== null) names.push(name);
     else if (type !== null) names.push(type);
   }
@@ -89,12 +92,12 @@ function toolsOffered(body: JsonObject | null): string[] {
 }
 
 /** Request text for input-token estimation: instructions, input items, tool definitions. */
-function requestText(body: JsonObject | null): string {
+function requestText(body: JsonObjectReader | null): string {
   if (body === null) return '';
   const out: string[] = [];
-  const instructions = str(body['instructions']);
+  const instructions = str(body.get('instructions'));
   if (instructions !== null) out.push(instructions);
-  const input = body['input'];
+  const input = body.get('input');
   if (typeof input === 'string') out.push(input);
   for (const item of arr(input)) {
     const it = obj(item);
@@ -109,7 +112,8 @@ function requestText(body: JsonObject | null): string {
       if (t !== null) out.push(t);
     }
   }
-  if (body['tools'] !== undefined) out.push(JSON.stringify(body['tools']));
+  const tools = body.get('tools');
+  if (tools !== undefined) out.push(JSON.stringify(tools));
   return out.join('\n');
 }
 
@@ -219,7 +223,7 @@ interface StreamItem {
   args: string;
 }
 
-function decodeStream(call: DecodedCall, res: HttpResponse, _body: JsonObject | null, anomalies: AnomalyList): void {
+function decodeStream(call: DecodedCall, res: HttpResponse, _body: JsonObjectReader | null, anomalies: AnomalyList): void {
   const events = parseSse(res.body.chunks, anomalies, sseOptions(res.body));
   const text: string[] = [];
   const reasoning: string[] = [];

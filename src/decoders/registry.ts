@@ -8,11 +8,11 @@
  */
 import { headerValue, type HttpExchange, type HttpRequest } from '../http/types.js';
 import { anthropicMessagesDecoder } from './anthropic-messages.js';
-import { BYTE_LBRACE, blankCall, firstSignificantByte, forgetParsedBody, parseJsonBody } from './decode-helpers.js';
+import { BYTE_LBRACE, blankCall, firstSignificantByte, forgetParsedBody, jsonObjectOf, parseJsonBody } from './decode-helpers.js';
 import { geminiDecoder } from './gemini.js';
 import { openaiChatDecoder } from './openai-chat.js';
 import { openaiResponsesDecoder } from './openai-responses.js';
-import { requestViewOf, type RequestView } from './request-view.js';
+import { requestViewOfReader, type RequestView } from './request-view.js';
 import type { DecodedCall, WireDecoder } from './types.js';
 
 /** Pass 1 order: most specific route first. Anthropic needs its headers or a Vertex path;
@@ -104,8 +104,8 @@ export function decodeExchange(ex: HttpExchange): { call: DecodedCall } | { notL
 function decodeClassified(ex: HttpExchange): { call: DecodedCall } | { notLlm: string } {
   const c = classifyExchange(ex);
   if ('notLlm' in c) return c;
-  // Read before decode(): the request JSON parsed here is the one the decoder reads next
-  // (parseJsonBody keeps one body; afterwards it may hold the response's).
+  // Read before decode(): the request JSON read here is the one the decoder reads next
+  // (jsonObjectOf keeps one body; afterwards it may hold the response's).
   const view = safeRequestView(ex, c.decoder.api);
   let call: DecodedCall | null;
   try {
@@ -124,7 +124,8 @@ function decodeClassified(ex: HttpExchange): { call: DecodedCall } | { notLlm: s
 function safeRequestView(ex: HttpExchange, api: string): RequestView | null {
   if (ex.request.body.size === 0) return null;
   try {
-    return requestViewOf(api, parseJsonBody(ex.request.body));
+    const body = jsonObjectOf(ex.request.body);
+    return body === null ? null : requestViewOfReader(api, body);
   } catch {
     return null;
   }

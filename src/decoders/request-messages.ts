@@ -4,7 +4,8 @@
  * Responses `input` + `instructions`, Gemini `contents` + `systemInstruction`. Messages are
  * reduced lazily, so a 200-message history costs only the few the view reads.
  */
-import { arr, obj, str, type JsonObject } from './json.js';
+import { arr, obj, str } from './json.js';
+import type { JsonArrayReader, JsonObjectReader } from './json-reader.js';
 
 /** Agent ids per message and per view: Claude Code launches a handful of sub-agents at once. */
 export const AGENT_IDS_CAP = 64;
@@ -18,8 +19,9 @@ export interface Conversation {
   system: string[];
 }
 
-/** The conversation of a request body of `api` (the DecodedCall api names); null for others. */
-export function conversationOf(api: string, b: JsonObject): Conversation | null {
+/** The conversation of a request body of `api` (the DecodedCall api names); null for others.
+ * Messages are read from the body one by one (json-reader.ts): most are never parsed. */
+export function conversationOf(api: string, b: JsonObjectReader): Conversation | null {
   switch (api) {
     case 'anthropic.messages':
       return anthropicView(b);
@@ -96,12 +98,12 @@ function roleOf(r: unknown): Msg['role'] {
 }
 
 /** Messages are reduced on demand and remembered: the first, opening and last are read twice. */
-function lazy(items: unknown[], reduce: (x: unknown) => Msg): (i: number) => Msg {
+function lazy(items: JsonArrayReader | null, reduce: (x: unknown) => Msg): (i: number) => Msg {
   const memo = new Map<number, Msg>();
   return (i) => {
     let m = memo.get(i);
     if (m === undefined) {
-      m = reduce(items[i]);
+      m = reduce(items?.at(i));
       memo.set(i, m);
     }
     return m;
@@ -110,9 +112,9 @@ function lazy(items: unknown[], reduce: (x: unknown) => Msg): (i: number) => Msg
 
 // --- Anthropic Messages (https://docs.anthropic.com/en/api/messages) -------------------------
 
-function anthropicView(b: JsonObject): Conversation {
-  const items = arr(b['messages']);
-  return { count: items.length, at: lazy(items, anthropicMsg), system: anthropicSystem(b['system']) };
+function anthropicView(b: JsonObjectReader): Conversation {
+  const items = b.array('messages');
+  return { count: items?.length ?? 0, at: lazy(items, anthropicMsg), system: anthropicSystem(b.get('system')) };
 }
 
 function anthropicSystem(s: unknown): string[] {
@@ -163,12 +165,12 @@ function anthropicMsg(x: unknown): Msg {
 
 // --- OpenAI Chat Completions (https://platform.openai.com/docs/api-reference/chat/create) ----
 
-function chatView(b: JsonObject): Conversation {
-  const items = arr(b['messages']);
+function chatView(b: JsonObjectReader): Conversation {
+  const items = b.array('messages');
   const system: string[] = [];
-  const first = obj(items[0]);
+  const first = obj(items?.at(0));
   if (first !== null && (first['role'] === 'system' || first['role'] === 'developer')) chatText(first['content'], system);
-  return { count: items.length, at: lazy(items, chatMsg), system };
+  return { count: items?.length ?? 0, at: lazy(items, chatMsg), system };
 }
 
 /** Pushes the texts of a Chat content (string or parts) to `into`. */
@@ -212,19 +214,20 @@ function chatMsg(x: unknown): Msg {
 
 // --- OpenAI Responses (https://platform.openai.com/docs/api-reference/responses/create) ------
 
-function responsesView(b: JsonObject): Conversation {
-  const input = b['input'];
-  const instructions = str(b['instructions']);
+function responsesView(b: JsonObjectReader): Conversation {
+  const items = b.array('input');
+  const instructions = str(b.get('instructions'));
   let system: string[] = instructions === null ? [] : [instructions];
-  if (typeof input === 'string') {
-    return { count: 1, at: () => ({ ...msg('user'), texts: [input] }), system };
+  if (items === null) {
+    const input = b.get('input');
+    if (typeof input === 'string') return { count: 1, at: () => ({ ...msg('user'), texts: [input] }), system };
   }
-  const items = arr(input);
+  const count = items?.length ?? 0;
   // Responses tool outputs are items of their own: the view takes consecutive outputs at the end
   // as "the last message" (Codex sends every result of a parallel call as one trailing run).
   const reduce = lazy(items, responsesItem);
-  if (instructions === null && items.length > 0 && reduce(0).role === 'system') system = reduce(0).texts;
-  return { count: items.length, at: reduce, system };
+  if (instructions === null && count > 0 && reduce(0).role === 'system') system = reduce(0).texts;
+  return { count, at: reduce, system };
 }
 
 function responsesItem(x: unknown): Msg {
@@ -262,15 +265,15 @@ function responsesItem(x: unknown): Msg {
 
 // --- Gemini (https://ai.google.dev/api/generate-content) -------------------------------------
 
-function geminiView(b: JsonObject): Conversation {
-  const items = arr(b['contents']);
-  const si = obj(b['systemInstruction'] ?? b['system_instruction']);
+function geminiView(b: JsonObjectReader): Conversation {
+  const items = b.array('contents');
+  const si = obj(b.get('systemInstruction') ?? b.get('system_instruction'));
   const sys: string[] = [];
   for (const p of arr(si?.['parts'])) {
     const t = str(obj(p)?.['text']);
     if (t !== null) sys.push(t);
   }
-  return { count: items.length, at: lazy(items, geminiContent), system: sys };
+  return { count: items?.length ?? 0, at: lazy(items, geminiContent), system: sys };
 }
 
 function geminiContent(x: unknown): Msg {

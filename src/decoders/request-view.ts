@@ -6,7 +6,8 @@
  * previewed up to caps. Pure, never throws: a body of the wrong shape gives an empty view.
  */
 import { createHash, type Hash } from 'node:crypto';
-import { num, obj, str, type JsonObject } from './json.js';
+import { num, obj, str } from './json.js';
+import { jsonObjectReader, type JsonObjectReader } from './json-reader.js';
 import { AGENT_IDS_CAP, conversationOf, TOOL_RESULT_IDS_CAP, type Msg } from './request-messages.js';
 
 export interface RequestView {
@@ -116,7 +117,11 @@ export function emptyView(): RequestView {
  * body that is not a JSON object. */
 export function requestViewOf(api: string, body: unknown): RequestView | null {
   const b = obj(body);
-  if (b === null) return null;
+  return b === null ? null : requestViewOfReader(api, jsonObjectReader(b));
+}
+
+/** The view of a request body read member by member (json-reader.ts); null for other APIs. */
+export function requestViewOfReader(api: string, b: JsonObjectReader): RequestView | null {
   try {
     const c = conversationOf(api, b);
     return c === null ? null : viewFrom(c.count, c.at, c.system, b);
@@ -196,7 +201,7 @@ function pushTaskIds(into: string[], m: Msg): void {
 }
 
 /** Builds the view from messages read lazily: `at(i)` reduces message i. */
-function viewFrom(count: number, at: (i: number) => Msg, system: readonly string[], b: JsonObject): RequestView {
+function viewFrom(count: number, at: (i: number) => Msg, system: readonly string[], b: JsonObjectReader): RequestView {
   const v = emptyView();
   v.messageCount = count;
   if (system.length > 0) {
@@ -212,9 +217,9 @@ function viewFrom(count: number, at: (i: number) => Msg, system: readonly string
     v.systemHash = th.hex();
   }
   v.maxTokens =
-    num(b['max_tokens']) ?? num(b['max_output_tokens']) ?? num(b['max_completion_tokens']) ?? num(obj(b['generationConfig'])?.['maxOutputTokens']);
-  v.previousResponseId = str(b['previous_response_id']);
-  v.metadataUserId = str(obj(b['metadata'])?.['user_id']);
+    num(b.get('max_tokens')) ?? num(b.get('max_output_tokens')) ?? num(b.get('max_completion_tokens')) ?? num(b.object('generationConfig')?.get('maxOutputTokens'));
+  v.previousResponseId = str(b.get('previous_response_id'));
+  v.metadataUserId = str(b.object('metadata')?.get('user_id'));
   if (count === 0) return v;
 
   // Opening: the first user message and the first assistant message after it.

@@ -44,7 +44,7 @@ export class TailBuffer {
   /** Tail + `last` as one contiguous array (a view when nothing was buffered). */
   join(last: Uint8Array): Uint8Array {
     if (this.pieces.length === 0) return last;
-    const out = new Uint8Array(this.length + last.length);
+    const out = Buffer.allocUnsafe(this.length + last.length);
     let off = 0;
     for (const p of this.pieces) {
       out.set(p, off);

@@ -95,8 +95,8 @@ export function bodyBytes(body: HttpBody): Uint8Array {
     }
     next += d.length;
   }
-  if (adjacent) return new Uint8Array(first.buffer, first.byteOffset, next - first.byteOffset);
-  const out = new Uint8Array(body.size);
+  if (adjacent) return Buffer.from(first.buffer, first.byteOffset, next - first.byteOffset);
+  const out = Buffer.allocUnsafe(body.size);
   let off = 0;
   for (const c of chunks) {
     out.set(c.data, off);

@@ -35,7 +35,7 @@ export class BodyBuilder {
   private finished = false;
   /** Declared decoded length (Content-Length of an identity body), or -1. */
   private expected = -1;
-  private buf: Uint8Array | null = null;
+  private buf: Buffer | null = null;
   /** End offset in `buf` and capture time of each piece (pieces of equal time are merged). */
   private readonly ends: number[] = [];
   private readonly times: Micros[] = [];
@@ -127,7 +127,9 @@ export class BodyBuilder {
     this.buf = next;
   }
 
-  /** The chunks, as views of the final buffer (growing moved the bytes, so not before). */
+  /** The chunks, as views of the final buffer (growing moved the bytes, so not before). Buffer
+   * views, not plain Uint8Arrays: the stream parsers' indexOf is then Buffer's native search, and
+   * decoding text from them needs no Buffer wrapper per line (stream-text.ts asBuffer). */
   private makeChunks(): void {
     const buf = this.buf;
     if (buf === null) return;
@@ -135,7 +137,7 @@ export class BodyBuilder {
     let start = 0;
     for (let i = 0; i < this.ends.length; i++) {
       const end = this.ends[i]!;
-      chunks.push({ data: new Uint8Array(buf.buffer, buf.byteOffset + start, end - start), ts: this.times[i]! });
+      chunks.push({ data: Buffer.from(buf.buffer, buf.byteOffset + start, end - start), ts: this.times[i]! });
       start = end;
     }
   }
