@@ -2,8 +2,10 @@ import { useEffect, useState, type FormEvent } from 'react';
 import { onUnauthorized, saveToken } from './api.js';
 import { useLiveConnected } from './live.js';
 import { Link, useLocation } from './router.js';
+import { AlertsPage } from './pages/Alerts.js';
 import { CallDetailPage } from './pages/CallDetail.js';
 import { CallsPage } from './pages/Calls.js';
+import { CostsPage } from './pages/Costs.js';
 import { ErrorsPage } from './pages/Errors.js';
 import { ExchangeDetailPage, ExchangesPage } from './pages/Exchanges.js';
 import { HealthPage } from './pages/Health.js';
@@ -46,8 +48,8 @@ const NAV: { group: string; items: NavItem[] }[] = [
   {
     group: 'Manage',
     items: [
-      { to: '/costs', label: 'Costs', coming: true },
-      { to: '/alerts', label: 'Alerts', coming: true },
+      { to: '/costs', label: 'Costs' },
+      { to: '/alerts', label: 'Alerts' },
       { to: '/health', label: 'Pipeline health' },
     ],
   },
@@ -95,6 +97,10 @@ function route(path: string) {
       return <ExchangesPage />;
     case '/health':
       return <HealthPage />;
+    case '/costs':
+      return <CostsPage />;
+    case '/alerts':
+      return <AlertsPage />;
     default:
       return (
         <div className="not-found">

@@ -20,6 +20,8 @@ export type { HealthResponse, SourceHealth } from '../../src/api/types.js';
 export type { LlmCallRecord, CallTiming } from '../../src/core/record.js';
 export type { AgentRole, AgentTurnRecord, TurnStep, TurnUsage } from '../../src/core/record.js';
 export type { SessionDetail, SessionSummary, TurnDetail, TurnStatus } from '../../src/store/types.js';
+export type { AnnotationTimeseries, CostBreakdown, CostGroup, CostTimeseries } from '../../src/store/types.js';
+export type { AlertRecord, AnnotationRecord } from '../../src/core/record.js';
 
 /** Thrown for any non-2xx answer; `status` 401 makes the app ask for the access token. */
 export class ApiError extends Error {
@@ -71,6 +73,31 @@ export async function apiGetUrl<T>(pathAndQuery: string, signal?: AbortSignal): 
     try {
       const body = (await res.json()) as { error?: { message?: string } };
       if (body.error?.message) message = body.error.message;
+    } catch {
+      // Not JSON: keep the status line.
+    }
+    throw new ApiError(res.status, message);
+  }
+  return (await res.json()) as T;
+}
+
+/**
+ * POST a JSON body to `/api/v1` + `path` (annotations). The JSON content type is what the server
+ * requires of every write (src/api/server.ts: a cross-site form cannot send it).
+ */
+export async function apiPost<T>(path: string, body: unknown): Promise<T> {
+  const res = await fetch(`/api/v1${path}`, {
+    method: 'POST',
+    headers: { accept: 'application/json', 'content-type': 'application/json' },
+    credentials: 'same-origin',
+    body: JSON.stringify(body),
+  });
+  if (!res.ok) {
+    if (res.status === 401) for (const fn of unauthorizedListeners) fn();
+    let message = `${res.status} ${res.statusText}`;
+    try {
+      const b = (await res.json()) as { error?: { message?: string } };
+      if (b.error?.message) message = b.error.message;
     } catch {
       // Not JSON: keep the status line.
     }

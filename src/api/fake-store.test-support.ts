@@ -3,10 +3,18 @@
  * that do not depend on the data. Every method records its arguments and answers from
  * `answers`; the data tests run against the real DuckDB store (api.duckdb.test.ts).
  */
-import type { AgentTurnRecord, LlmCallRecord } from '../core/record.js';
+import type { AgentTurnRecord, AlertRecord, AnnotationRecord, LlmCallRecord } from '../core/record.js';
 import type { HealthInfo } from './types.js';
 import type {
+  AlertFilter,
+  AnnotationFilter,
+  AnnotationTimeseries,
+  AnnotationTimeseriesOptions,
   CallDetail,
+  CostBreakdown,
+  CostGroup,
+  CostTimeseries,
+  CostTimeseriesOptions,
   CallFilter,
   CallListItem,
   ErrorGroup,
@@ -17,6 +25,7 @@ import type {
   Page,
   PageRequest,
   Percentiles,
+  RepriceResult,
   RetentionResult,
   SessionDetail,
   SessionFilter,
@@ -56,6 +65,21 @@ export const EMPTY_SUMMARY: Summary = {
   tpot_ms: noPct,
   e2e_ms: noPct,
   output_tokens_per_second: noPct,
+};
+
+export const EMPTY_COST_GROUP: CostGroup = {
+  value: null,
+  calls: 0,
+  priced_calls: 0,
+  estimated_calls: 0,
+  unpriced_calls: 0,
+  cost_usd: null,
+  estimated_cost_usd: null,
+  input_tokens: 0,
+  output_tokens: 0,
+  cache_read_tokens: 0,
+  cache_write_tokens: 0,
+  reasoning_tokens: 0,
 };
 
 export interface FakeStoreCall {
@@ -155,11 +179,50 @@ export class FakeStore implements Store {
       client_ip: [],
       server: [],
       api_key_fingerprint: [],
+      attribute: [],
     };
   }
   async stats(): Promise<StoreStats> {
     this.record('stats');
     return { path: ':fake:', schema_version: 1, tables: { calls: 0 }, file_bytes: 0, wal_bytes: 0, retention: false };
+  }
+  alerts: AlertRecord[] = [];
+  annotations: AnnotationRecord[] = [];
+  async costs(filter: CallFilter, opts: { by: string }): Promise<CostBreakdown> {
+    this.record('costs', filter, opts);
+    return { by: opts.by, total: EMPTY_COST_GROUP, groups: [], groups_truncated: false };
+  }
+  async costTimeseries(filter: CallFilter, opts: CostTimeseriesOptions): Promise<CostTimeseries> {
+    this.record('costTimeseries', filter, opts);
+    return { bucket_ms: opts.bucketMs, by: opts.by ?? null, buckets: [], series: [] };
+  }
+  async repriceCalls(): Promise<RepriceResult> {
+    this.record('repriceCalls');
+    return { scanned: 0, changed: 0, unchanged: 0, now_priced: 0, now_unpriced: 0, cost_before_usd: null, cost_after_usd: null, turns_updated: 0, dry_run: false };
+  }
+  async insertAlert(a: AlertRecord): Promise<void> {
+    this.record('insertAlert', a);
+    this.alerts.push(a);
+  }
+  async listAlerts(filter: AlertFilter, page?: PageRequest): Promise<Page<AlertRecord>> {
+    this.record('listAlerts', filter, page);
+    return { items: this.alerts, next_cursor: null };
+  }
+  async getAlert(id: string): Promise<AlertRecord | null> {
+    this.record('getAlert', id);
+    return this.alerts.find((a) => a.id === id) ?? null;
+  }
+  async insertAnnotation(a: AnnotationRecord): Promise<void> {
+    this.record('insertAnnotation', a);
+    this.annotations.push(a);
+  }
+  async listAnnotations(filter: AnnotationFilter, page?: PageRequest): Promise<Page<AnnotationRecord>> {
+    this.record('listAnnotations', filter, page);
+    return { items: this.annotations, next_cursor: null };
+  }
+  async annotationTimeseries(filter: AnnotationFilter, opts: AnnotationTimeseriesOptions): Promise<AnnotationTimeseries> {
+    this.record('annotationTimeseries', filter, opts);
+    return { bucket_ms: opts.bucketMs, buckets: [], series: [] };
   }
   async applyRetention(): Promise<RetentionResult> {
     return { reference: null, calls_deleted: 0, exchanges_deleted: 0, turns_deleted: 0, bodies_dropped: 0 };

@@ -12,6 +12,8 @@ import { z } from 'zod';
 import type { Micros } from '../core/time.js';
 import {
   STORE_CAPS,
+  type AlertFilter,
+  type AnnotationFilter,
   type CallFilter,
   type ExchangeFilter,
   type GroupByField,
@@ -100,6 +102,11 @@ const time = z.string().transform((s, ctx) => {
   return t;
 });
 
+/** An attribute or score name: src/store/duckdb/filters.ts ATTRIBUTE_NAME, src/core/record.ts
+ * AnnotationRecord.name (configured attribute names are a subset). */
+export const NAME = /^[A-Za-z0-9_.:-]{1,64}$/;
+const ATTRIBUTE_VALUE = /^[A-Za-z0-9_.:-]{1,64}=/;
+
 const STATUS_WORDS = ['1xx', '2xx', '3xx', '4xx', '5xx', 'error', 'none'] as const;
 const status = z.string().transform((s, ctx): StatusFilter => {
   if (/^[1-5]\d\d$/.test(s)) return Number(s);
@@ -167,6 +174,7 @@ const callFilterShape = {
   client: many(ipAddress),
   server: many(plain),
   key: many(plain),
+  attribute: many(plain.refine((s) => ATTRIBUTE_VALUE.test(s), 'must be name=value (an attribute name, then its value)')),
   q: one(text(STORE_CAPS.qChars, true)),
 };
 
@@ -337,6 +345,7 @@ function toCallFilter(p: CallFilterParams): CallFilter {
   if (p.client) f.client_ip = p.client;
   if (p.server) f.server = p.server;
   if (p.key) f.api_key_fingerprint = p.key;
+  if (p.attribute) f.attribute = p.attribute;
   if (p.q !== undefined) f.q = p.q;
   return f;
 }
@@ -442,4 +451,125 @@ export function parseNoQuery(raw: unknown): void {
 export function parseId(raw: unknown): string {
   if (typeof raw !== 'string' || !uuid.test(raw)) throw badRequest('invalid id: expected a UUID');
   return raw.toLowerCase();
+}
+
+// ───────────────────────────── costs, alerts, annotations (issue 5) ─────────────────────────────
+
+/** src/config/types.ts BUILTIN_DIMENSIONS: what a cost breakdown groups by besides an attribute. */
+export const COST_DIMENSIONS = ['provider', 'api', 'model', 'server', 'agent', 'client', 'key', 'source'] as const;
+
+const costBy = z.string().refine((s) => NAME.test(s), `must be one of ${COST_DIMENSIONS.join(', ')} or an attribute name`);
+
+const groupLimit = z
+  .string()
+  .regex(/^\d{1,3}$/, 'must be an integer')
+  .transform(Number)
+  .pipe(z.number().int().min(1).max(50));
+
+const costsQuery = z.strictObject({ ...callFilterShape, by: one(costBy) });
+const costTimeseriesQuery = z.strictObject({ ...callFilterShape, by: one(costBy), bucket: one(bucket), group_limit: one(groupLimit) });
+
+export function parseCostsQuery(raw: unknown): { filter: CallFilter; by: string } {
+  const p = parse(costsQuery, raw);
+  return { filter: toCallFilter(p), by: p.by ?? 'model' };
+}
+
+export interface CostTimeseriesParams {
+  filter: CallFilter;
+  by: string | undefined;
+  bucketMs: number | undefined;
+  groupLimit: number | undefined;
+}
+
+export function parseCostTimeseriesQuery(raw: unknown): CostTimeseriesParams {
+  const p = parse(costTimeseriesQuery, raw);
+  return { filter: toCallFilter(p), by: p.by, bucketMs: p.bucket, groupLimit: p.group_limit };
+}
+
+const ALERT_STATES = ['firing', 'resolved', 'notice'] as const;
+const RULE_KINDS = ['rule', 'budget'] as const;
+
+const alertsQuery = z.strictObject({
+  from: one(time),
+  to: one(time),
+  rule: many(plain),
+  state: many(z.enum(ALERT_STATES), true),
+  rule_kind: many(z.enum(RULE_KINDS), true),
+  ...pageShape,
+});
+
+export function parseAlertsQuery(raw: unknown): { filter: AlertFilter; page: PageRequest } {
+  const p = parse(alertsQuery, raw);
+  checkRange(p);
+  const f: AlertFilter = {};
+  if (p.from !== undefined) f.from = p.from;
+  if (p.to !== undefined) f.to = p.to;
+  if (p.rule) f.rule = p.rule;
+  if (p.state) f.state = p.state;
+  if (p.rule_kind) f.rule_kind = p.rule_kind;
+  return { filter: f, page: toPage(p) };
+}
+
+const scoreName = z.string().refine((s) => NAME.test(s), 'must be 1-64 characters of A-Z a-z 0-9 _ . : -');
+const annotationFilterShape = { from: one(time), to: one(time), name: many(scoreName) };
+const annotationsQuery = z.strictObject({ ...annotationFilterShape, ...pageShape });
+const targetAnnotationsQuery = z.strictObject(pageShape);
+const annotationTimeseriesQuery = z.strictObject({ ...annotationFilterShape, bucket: one(bucket) });
+
+function toAnnotationFilter(p: { from?: number | undefined; to?: number | undefined; name?: string[] | undefined }): AnnotationFilter {
+  checkRange(p);
+  const f: AnnotationFilter = {};
+  if (p.from !== undefined) f.from = p.from;
+  if (p.to !== undefined) f.to = p.to;
+  if (p.name) f.name = p.name;
+  return f;
+}
+
+export function parseAnnotationsQuery(raw: unknown): { filter: AnnotationFilter; page: PageRequest } {
+  const p = parse(annotationsQuery, raw);
+  return { filter: toAnnotationFilter(p), page: toPage(p) };
+}
+
+/** A call's or turn's annotations: only paging. */
+export function parseTargetAnnotationsQuery(raw: unknown): PageRequest {
+  return toPage(parse(targetAnnotationsQuery, raw));
+}
+
+export function parseAnnotationTimeseriesQuery(raw: unknown): { filter: AnnotationFilter; bucketMs: number | undefined } {
+  const p = parse(annotationTimeseriesQuery, raw);
+  return { filter: toAnnotationFilter(p), bucketMs: p.bucket };
+}
+
+/** Caps of an annotation's free text (src/core/record.ts AnnotationRecord: "length-capped"): a
+ * label is a word or two, a comment a paragraph, an author a name or an e-mail address (RFC 5321
+ * §4.5.3.1 allows 64 + 1 + 255; 128 covers real ones). */
+export const ANNOTATION_CAPS = { label: 64, comment: 2000, author: 128 } as const;
+
+const annotationBody = z.strictObject({
+  name: scoreName,
+  value: z.number().finite('must be a finite number'),
+  label: text(ANNOTATION_CAPS.label).nullable().optional(),
+  comment: text(ANNOTATION_CAPS.comment, true).nullable().optional(),
+  author: text(ANNOTATION_CAPS.author).nullable().optional(),
+});
+
+export interface AnnotationInput {
+  name: string;
+  value: number;
+  label: string | null;
+  comment: string | null;
+  author: string | null;
+}
+
+/** The JSON body of POST …/annotations. */
+export function parseAnnotationBody(raw: unknown): AnnotationInput {
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw badRequest('the body must be a JSON object');
+  const r = annotationBody.safeParse(raw);
+  if (!r.success) {
+    const issue = r.error.issues[0];
+    if (issue?.code === 'unrecognized_keys') throw badRequest(`unknown field${issue.keys.length > 1 ? 's' : ''}: ${issue.keys.map(clip).join(', ')}`);
+    const field = typeof issue?.path[0] === 'string' ? issue.path[0] : 'body';
+    throw badRequest(`invalid field '${field}': ${issue?.message ?? 'invalid'}`);
+  }
+  return { name: r.data.name, value: r.data.value, label: r.data.label ?? null, comment: r.data.comment ?? null, author: r.data.author ?? null };
 }

@@ -3,17 +3,21 @@
  * console. One Fastify instance; the store, the pipeline's health and the live feed are handed in,
  * so this module knows no database and no capture.
  */
-import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply } from 'fastify';
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import type { AnnotationRecord } from '../core/record.js';
 import type { Store } from '../store/types.js';
 import { StoreError } from '../store/types.js';
 import { registerConsole } from './console-static.js';
 import { ApiError, errorBody, type ErrorCode } from './errors.js';
 import type { LiveFeed } from './live-feed.js';
 import { registerAgentRoutes } from './routes/agents.js';
+import { registerAlertRoutes } from './routes/alerts.js';
+import { registerAnnotationRoutes } from './routes/annotations.js';
 import { registerCallRoutes } from './routes/calls.js';
+import { registerCostRoutes } from './routes/costs.js';
 import { registerHealthRoute } from './routes/health.js';
 import { registerLiveRoute } from './routes/live.js';
-import { registerPlaceholderRoutes } from './routes/placeholders.js';
+import { registerMetricsRoutes, type MetricsRouteDeps } from './routes/metrics.js';
 import { registerStatsRoutes } from './routes/stats.js';
 import { isLoopbackAddress, isLoopbackHostHeader, presentedToken, SECURITY_HEADERS, tokenCookie, tokenMatches } from './security.js';
 import type { HealthInfo } from './types.js';
@@ -34,6 +38,12 @@ export interface ServerOptions {
   insecure?: boolean;
   /** Where unexpected errors go (the CLI is the only module that prints, DESIGN §8). */
   onError?: (err: unknown) => void;
+  /** Told about every annotation posted and stored (alert rules on scores: RecordObserver.onAnnotation). */
+  onAnnotation?: (a: AnnotationRecord) => void;
+  /** Live aggregates and instruments: `GET /api/v1/metrics/live` and the Prometheus `/metrics`. */
+  metrics?: MetricsRouteDeps;
+  /** Wall clock in ms for what the API stamps (annotations' created_at); default Date.now. */
+  now?: () => number;
 }
 
 export interface ListenOptions {
@@ -67,6 +77,38 @@ interface AuthState {
   checkHost: boolean;
 }
 
+/**
+ * Requests that change something (POST) must not be forgeable by another site's page in the
+ * user's browser (CSRF). A cross-site form or `no-cors` fetch can send only the CORS-safelisted
+ * content types (Fetch standard §2.2.2: text/plain, multipart/form-data,
+ * application/x-www-form-urlencoded), so requiring application/json forces a preflight, which this
+ * server never grants. Browsers also say where a request comes from: a cross-site Origin or
+ * `Sec-Fetch-Site: cross-site` is refused outright. (The token cookie is SameSite=Strict too.)
+ */
+function refuseForgeable(req: FastifyRequest, reply: FastifyReply): FastifyReply | undefined {
+  if (req.method === 'GET' || req.method === 'HEAD' || req.method === 'OPTIONS') return undefined;
+  const site = req.headers['sec-fetch-site'];
+  const origin = req.headers.origin;
+  let sameOrigin = site === undefined || site === 'same-origin' || site === 'none';
+  if (origin !== undefined && origin !== 'null') {
+    try {
+      // Both through the URL parser, so a default port (":80") compares equal to none.
+      const o = new URL(origin);
+      sameOrigin &&= o.host === new URL(`${o.protocol}//${req.headers.host ?? ''}`).host;
+    } catch {
+      sameOrigin = false;
+    }
+  } else if (origin === 'null') {
+    sameOrigin = false;
+  }
+  if (!sameOrigin) return reply.code(403).send(errorBody('forbidden_host', 'cross-site requests may not change anything'));
+  const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+  if (type !== 'application/json') {
+    return reply.code(415).send(errorBody('bad_request', 'the body must be JSON, sent with content-type: application/json'));
+  }
+  return undefined;
+}
+
 export function createServer(opts: ServerOptions): ApiServer {
   if (opts.token !== undefined && opts.token.length === 0) {
     throw new ServerConfigError('the access token must not be empty');
@@ -78,7 +120,8 @@ export function createServer(opts: ServerOptions): ApiServer {
     logger: false,
     // Paths longer than this are not ours (ids are 36 characters).
     routerOptions: { maxParamLength: 200 },
-    // The API takes no request bodies; 64 KiB bounds what a client can make us buffer.
+    // The API takes only small JSON bodies (annotations: a 2,000-character comment at most);
+    // 64 KiB bounds what a client can make us buffer.
     bodyLimit: 64 * 1024,
     // Closing ends every connection: live-feed streams never finish by themselves, and a client
     // may hold a connection open without a request (seen with Node's fetch), which would keep
@@ -115,7 +158,7 @@ export function createServer(opts: ServerOptions): ApiServer {
     if (auth.checkHost && !isLoopbackHostHeader(req.headers.host)) {
       return reply.code(403).send(errorBody('forbidden_host', 'this server answers only requests addressed to localhost'));
     }
-    return undefined;
+    return refuseForgeable(req, reply);
   });
 
   app.setErrorHandler((err: FastifyError | ApiError | StoreError, _req, reply) => {
@@ -143,9 +186,12 @@ export function createServer(opts: ServerOptions): ApiServer {
   registerCallRoutes(app, opts.store);
   registerAgentRoutes(app, opts.store);
   registerStatsRoutes(app, opts.store);
+  registerCostRoutes(app, opts.store);
+  registerAlertRoutes(app, opts.store);
+  registerAnnotationRoutes(app, opts.store, { onAnnotation: opts.onAnnotation, now: opts.now ?? Date.now });
   registerHealthRoute(app, opts.store, opts.health, opts.liveFeed);
   registerLiveRoute(app, opts.liveFeed);
-  registerPlaceholderRoutes(app);
+  if (opts.metrics) registerMetricsRoutes(app, opts.metrics);
   registerConsole(app, opts.consoleDir);
 
   return {

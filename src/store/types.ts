@@ -4,7 +4,7 @@
  * the same interface. Values cross this boundary as plain JSON-friendly data: timestamps as ISO
  * 8601 strings with µs (src/core/time.ts `isoMicros`) in results, `Micros` numbers in filters.
  */
-import type { AgentRole, AgentTurnRecord, LlmCallRecord, TurnUsage } from '../core/record.js';
+import type { AgentRole, AgentTurnRecord, AlertRecord, AnnotationRecord, LlmCallRecord, TurnUsage } from '../core/record.js';
 import type { Micros } from '../core/time.js';
 
 // ───────────────────────────── records written ─────────────────────────────
@@ -161,6 +161,8 @@ export interface CallFilter {
   /** Server IP or Host header, exact. */
   server?: string[];
   api_key_fingerprint?: string[];
+  /** Attribute values as `name=value` (a configured attribute, record.attributes), exact. */
+  attribute?: string[];
   /**
    * Case-insensitive substring search (ILIKE with % _ \ escaped) in output_text, reasoning_text
    * and the stored request and response bodies of the call's exchange. Max 1,000 chars (longer
@@ -385,7 +387,10 @@ export type FilterField =
   | 'source'
   | 'client_ip'
   | 'server'
-  | 'api_key_fingerprint';
+  | 'api_key_fingerprint'
+  /** Attribute values as `name=value` (what CallFilter.attribute takes); the names found are the
+   * attributes a breakdown can use. */
+  | 'attribute';
 
 export interface FilterValue {
   value: string;
@@ -404,6 +409,142 @@ export interface StoreStats {
   file_bytes: number;
   wal_bytes: number;
   retention: RetentionPolicy | false;
+}
+
+// ───────────────────────────── costs (issue 5) ─────────────────────────────
+
+/**
+ * What spend is broken down by: a built-in dimension of src/config/types.ts BUILTIN_DIMENSIONS
+ * (provider, api, model, server, agent, client, key, source) or the name of an attribute
+ * (record.attributes; 1–64 characters of [A-Za-z0-9_.:-]).
+ */
+export type CostDimension = string;
+
+/** Spend of a set of calls. Unpriced calls are counted, never summed as $0. */
+export interface CostGroup {
+  /** The dimension's value; null for calls that have none (no agent, no key, attribute absent). */
+  value: string | null;
+  calls: number;
+  /** Calls with a cost from counted usage / with a cost from estimated usage (tokenizer) / with no
+   * cost (no price known): the three add up to `calls`. */
+  priced_calls: number;
+  estimated_calls: number;
+  unpriced_calls: number;
+  /** Sum over priced and estimated calls; null when none has a cost. */
+  cost_usd: number | null;
+  /** Of which estimated calls. */
+  estimated_cost_usd: number | null;
+  input_tokens: number;
+  output_tokens: number;
+  cache_read_tokens: number;
+  cache_write_tokens: number;
+  reasoning_tokens: number;
+}
+
+export interface CostBreakdown {
+  by: CostDimension;
+  total: CostGroup;
+  /** Most spend first (then most calls), at most STORE_CAPS.costGroups. */
+  groups: CostGroup[];
+  groups_truncated: boolean;
+}
+
+export interface CostTimeseriesOptions {
+  /** Bucket width in ms (same limits as TimeseriesOptions.bucketMs). */
+  bucketMs: number;
+  /** Without it, one series for the whole selection. */
+  by?: CostDimension;
+  /** Top N groups by spend (1..50, default 10); the rest are summed into "(other)". */
+  groupLimit?: number;
+}
+
+export interface CostSeries {
+  /** Group value: "(none)" for calls without one, "(other)" beyond groupLimit; null when not grouped. */
+  group: string | null;
+  /** Per bucket: spend (null where no call had a cost), calls, unpriced calls. */
+  cost_usd: (number | null)[];
+  calls: number[];
+  unpriced_calls: number[];
+}
+
+export interface CostTimeseries {
+  bucket_ms: number;
+  by: CostDimension | null;
+  buckets: string[];
+  series: CostSeries[];
+}
+
+/** A price function for `repriceCalls`: the new cost of a stored call. `anomalies`, when given,
+ * replaces the record's anomalies (src/cost/record-pricer.ts swaps its `cost_*` names). */
+export type CallRepricer = (call: LlmCallRecord) => {
+  cost_usd: number | null;
+  cost_status: LlmCallRecord['cost_status'];
+  anomalies?: string[];
+};
+
+export interface RepriceOptions {
+  /** Count what would change; write nothing. */
+  dryRun?: boolean;
+  /** Calls read and written per transaction (default 2,000, 1..20,000). */
+  batchSize?: number;
+}
+
+export interface RepriceResult {
+  /** Calls read (the filter's selection). */
+  scanned: number;
+  /** Calls whose cost, status or anomalies differ from what was stored. */
+  changed: number;
+  unchanged: number;
+  /** Changed calls that had no cost and now have one, and the reverse. */
+  now_priced: number;
+  now_unpriced: number;
+  /** Total cost of the selection before and after (priced and estimated calls), null when none. */
+  cost_before_usd: number | null;
+  cost_after_usd: number | null;
+  /** Turns whose cost was summed again (those holding a changed call). */
+  turns_updated: number;
+  dry_run: boolean;
+}
+
+// ───────────────────────────── alerts and annotations (issue 5) ─────────────────────────────
+
+export interface AlertFilter {
+  /** fired_at ≥ from (µs, inclusive). */
+  from?: Micros;
+  /** fired_at < to (exclusive). */
+  to?: Micros;
+  rule?: string[];
+  state?: AlertRecord['state'][];
+  rule_kind?: AlertRecord['rule_kind'][];
+}
+
+export interface AnnotationFilter {
+  /** ts (the target's start) ≥ from. */
+  from?: Micros;
+  to?: Micros;
+  name?: string[];
+  target_kind?: AnnotationRecord['target_kind'][];
+  target_id?: string[];
+}
+
+export interface AnnotationTimeseriesOptions {
+  bucketMs: number;
+}
+
+/** One score name over time: per bucket the mean, count, min and max of its values. */
+export interface AnnotationSeries {
+  name: string;
+  mean: (number | null)[];
+  count: number[];
+  min: (number | null)[];
+  max: (number | null)[];
+}
+
+export interface AnnotationTimeseries {
+  bucket_ms: number;
+  buckets: string[];
+  /** Most scores first, at most STORE_CAPS.scoreSeries names. */
+  series: AnnotationSeries[];
 }
 
 // ───────────────────────────── retention ─────────────────────────────
@@ -481,6 +622,30 @@ export interface Store {
   filterValues(filter?: CallFilter): Promise<FilterValues>;
   stats(): Promise<StoreStats>;
 
+  /** Spend by a dimension or attribute, with the total of the selection (issue 5). */
+  costs(filter: CallFilter, opts: { by: CostDimension }): Promise<CostBreakdown>;
+  /** Spend over time, optionally per group of a dimension. */
+  costTimeseries(filter: CallFilter, opts: CostTimeseriesOptions): Promise<CostTimeseries>;
+  /**
+   * Price stored calls again (prices or configuration changed): streams over the selection in
+   * batches of one transaction each, updating cost_usd, cost_status (and anomalies) in the columns
+   * and the record, then sums again the cost of every turn holding a changed call.
+   */
+  repriceCalls(price: CallRepricer, filter?: CallFilter, opts?: RepriceOptions): Promise<RepriceResult>;
+
+  /** Store an alert incident or budget notice; the same id again updates it (firing → resolved),
+   * except that a `firing` snapshot never replaces a stored `resolved` one (a replayed history). */
+  insertAlert(alert: AlertRecord): Promise<void>;
+  /** Alerts, keyset-paginated on (fired_at, id), newest first by default. */
+  listAlerts(filter: AlertFilter, page?: PageRequest): Promise<Page<AlertRecord>>;
+  getAlert(id: string): Promise<AlertRecord | null>;
+
+  /** Store an annotation (ids are unique; the same id again is ignored). */
+  insertAnnotation(annotation: AnnotationRecord): Promise<void>;
+  /** Annotations, keyset-paginated on (ts, id), newest first by default. */
+  listAnnotations(filter: AnnotationFilter, page?: PageRequest): Promise<Page<AnnotationRecord>>;
+  annotationTimeseries(filter: AnnotationFilter, opts: AnnotationTimeseriesOptions): Promise<AnnotationTimeseries>;
+
   /**
    * Delete rows older than the policy. Reference time: `now` when given, else
    * min(wall clock, newest stored request_start) — so replaying an old capture into an empty
@@ -550,4 +715,8 @@ export const STORE_CAPS = {
   /** Values per array filter field (a multi-select, not a bulk lookup). */
   filterListMax: 100,
   retentionEveryMs: 10 * 60 * 1000,
+  /** Groups in a cost breakdown: as many as the model list (a table a person reads). */
+  costGroups: 500,
+  /** Score names in an annotation time series: a chart legend stays readable. */
+  scoreSeries: 20,
 } as const;

@@ -1,6 +1,7 @@
 import { useState, type ReactNode } from 'react';
 import type { CallDetail, LlmCallRecord } from '../api.js';
 import { SessionLink, turnPath } from '../agent-ui.js';
+import { Annotations } from '../annotations.js';
 import { Empty, ErrorBox, Facts, Loading, PageHeader, Panel, StatusBadge, Tag } from '../components.js';
 import { outputMessage, parseConversation, type Message, type Part } from '../conversation.js';
 import { int, ms, short, time } from '../format.js';
@@ -191,6 +192,7 @@ export function CallDetailPage({ id }: { id: string }) {
           </Panel>
         </div>
       </div>
+      <Annotations kind="call" id={call.id} />
       <Conversation call={call} requestBody={exchange?.request_body ?? null} />
       {exchange ? <RawExchange ex={exchange} /> : <Empty>The raw exchange was not stored.</Empty>}
     </div>

@@ -1,6 +1,7 @@
 import { useCallback, type ReactNode } from 'react';
 import type { AgentTurnRecord, CallListItem, TurnDetail } from '../api.js';
 import { SessionLink, TurnFlags, TurnStatusBadge, cost, toolsSummary } from '../agent-ui.js';
+import { Annotations } from '../annotations.js';
 import { Empty, ErrorBox, Facts, Loading, PageHeader, Panel, StatusBadge } from '../components.js';
 import { epochMs, int, ms, time } from '../format.js';
 import { useApi } from '../hooks.js';
@@ -184,6 +185,7 @@ export function TurnDetailPage({ id }: { id: string }) {
           <Previews turn={turn} />
         </div>
       </div>
+      <Annotations kind="turn" id={turn.id} />
       <Panel title="Timeline">
         {turn.steps.length === 0 ? <Empty>No calls yet.</Empty> : <TurnTimeline turn={turn} calls={calls} />}
       </Panel>

@@ -355,16 +355,23 @@ const FILTER_VALUE_EXPRS: [FilterField, string][] = [
   ['server', 'server_ip'],
   ['server', 'CASE WHEN server_host IS DISTINCT FROM server_ip THEN server_host END'],
   ['api_key_fingerprint', 'api_key_fingerprint'],
+  // One row per attribute of the call, as `name=value` (CallFilter.attribute).
+  ['attribute', "attr.key || '=' || attr.value"],
 ];
 
 export async function filterValues(db: SerialConnection, filter: CallFilter): Promise<FilterValues> {
   const p = new Params();
   const where = whereClause(callConditions(filter, p));
   // A call whose request and response model (or server IP and Host) are equal counts once.
-  const unions = FILTER_VALUE_EXPRS.map(([f, e]) => `SELECT '${f}' AS f, ${e} AS v FROM sel`).join(' UNION ALL ');
+  const unions = FILTER_VALUE_EXPRS.map(([f, e]) =>
+    f === 'attribute'
+      ? // A record's attributes are a flat string map (src/core/record.ts); a damaged value reads as none.
+        `SELECT '${f}' AS f, ${e} AS v FROM (SELECT unnest(map_entries(TRY_CAST(TRY_CAST(attributes AS JSON) AS MAP(VARCHAR, VARCHAR)))) AS attr FROM sel)`
+      : `SELECT '${f}' AS f, ${e} AS v FROM sel`,
+  ).join(' UNION ALL ');
   const rows = await db.all(
     `WITH sel AS MATERIALIZED (SELECT provider, api, request_model, response_model, status_code, finish_reason,
-       agent, session_id, agent_role, source, client_ip, server_ip, server_host, api_key_fingerprint FROM calls ${where})
+       agent, session_id, agent_role, source, client_ip, server_ip, server_host, api_key_fingerprint, attributes FROM calls ${where})
      SELECT f, v, count(*) AS n FROM (${unions}) WHERE v IS NOT NULL GROUP BY f, v
      QUALIFY row_number() OVER (PARTITION BY f ORDER BY n DESC, v) <= ${STORE_CAPS.filterValues}
      ORDER BY f, n DESC, v`,

@@ -84,6 +84,9 @@ export const CALL_COLUMNS: ColumnSpec<CallRow>[] = [
   col('output_text', 'varchar', (c) => c.r.content?.output_text ?? ''),
   col('reasoning_text', 'varchar', (c) => c.r.content?.reasoning_text ?? ''),
   col('record', 'varchar', (c) => c.json),
+  // Migration 4 (at the end of the table; written by name like agent_role).
+  col('cost_status', 'varchar', (c) => c.r.cost_status),
+  col('attributes', 'varchar', (c) => JSON.stringify(c.r.attributes ?? {})),
 ];
 
 export interface ExchangeRow {

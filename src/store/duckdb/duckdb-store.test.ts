@@ -106,7 +106,7 @@ describe('idempotent inserts', () => {
     expect(await store.insertExchanges(ex)).toBe(0);
     const stats = await store.stats();
     expect(stats.tables).toMatchObject({ calls: 110, exchanges: 100, turns: 0, alerts: 0, annotations: 0 });
-    expect(stats.schema_version).toBe(3);
+    expect(stats.schema_version).toBe(4);
     expect(stats.file_bytes + stats.wal_bytes).toBeGreaterThan(0);
     await store.close();
   });

@@ -7,13 +7,22 @@
 import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { DuckDBInstance, listValue, type DuckDBConnection } from '@duckdb/node-api';
-import type { AgentTurnRecord, LlmCallRecord } from '../../core/record.js';
+import type { AgentTurnRecord, AlertRecord, AnnotationRecord, LlmCallRecord } from '../../core/record.js';
 import type { Micros } from '../../core/time.js';
 import { isoMicros } from '../../core/time.js';
 import { capBodyText, capEvents } from '../caps.js';
 import type {
+  AlertFilter,
+  AnnotationFilter,
+  AnnotationTimeseries,
+  AnnotationTimeseriesOptions,
   CallDetail,
   CallFilter,
+  CallRepricer,
+  CostBreakdown,
+  CostDimension,
+  CostTimeseries,
+  CostTimeseriesOptions,
   CallListItem,
   ErrorGroup,
   ExchangeFilter,
@@ -22,6 +31,8 @@ import type {
   ModelStats,
   Page,
   PageRequest,
+  RepriceOptions,
+  RepriceResult,
   RetentionPolicy,
   RetentionResult,
   SessionDetail,
@@ -39,6 +50,10 @@ import type {
 } from '../types.js';
 import { DEFAULT_RETENTION, STORE_CAPS, StoreError } from '../types.js';
 import * as agg from './aggregates.js';
+import * as alerts from './alerts.js';
+import * as annotations from './annotations.js';
+import * as costs from './costs.js';
+import { checkRepricer, repriceCalls } from './reprice.js';
 import {
   appendRow,
   CALL_COLUMNS,
@@ -528,6 +543,60 @@ class DuckDbStore implements Store {
     return this.read(() => agg.filterValues(this.reader, filter));
   }
 
+  costs(filter: CallFilter, opts: { by: CostDimension }): Promise<CostBreakdown> {
+    return this.read(() => costs.costs(this.reader, filter, opts));
+  }
+
+  costTimeseries(filter: CallFilter, opts: CostTimeseriesOptions): Promise<CostTimeseries> {
+    return this.read(() => costs.costTimeseries(this.reader, filter, opts));
+  }
+
+  async repriceCalls(price: CallRepricer, filter: CallFilter = {}, opts: RepriceOptions = {}): Promise<RepriceResult> {
+    checkRepricer(price);
+    if (opts.dryRun === true) this.assertOpen();
+    else this.assertWritable();
+    try {
+      return await repriceCalls(this.writer, price, filter, opts);
+    } catch (err) {
+      if (err instanceof StoreError) throw err;
+      throw new StoreError('write_failed', `cannot reprice calls in ${this.path}: ${firstLine(err)}`, { cause: err });
+    }
+  }
+
+  insertAlert(alert: AlertRecord): Promise<void> {
+    return this.write(() => alerts.insertAlert(this.writer, alert));
+  }
+
+  listAlerts(filter: AlertFilter, page: PageRequest = {}): Promise<Page<AlertRecord>> {
+    return this.read(() => alerts.listAlerts(this.reader, filter, page));
+  }
+
+  getAlert(id: string): Promise<AlertRecord | null> {
+    return this.read(() => alerts.getAlert(this.reader, id));
+  }
+
+  insertAnnotation(annotation: AnnotationRecord): Promise<void> {
+    return this.write(() => annotations.insertAnnotation(this.writer, annotation));
+  }
+
+  listAnnotations(filter: AnnotationFilter, page: PageRequest = {}): Promise<Page<AnnotationRecord>> {
+    return this.read(() => annotations.listAnnotations(this.reader, filter, page));
+  }
+
+  annotationTimeseries(filter: AnnotationFilter, opts: AnnotationTimeseriesOptions): Promise<AnnotationTimeseries> {
+    return this.read(() => annotations.annotationTimeseries(this.reader, filter, opts));
+  }
+
+  private async write(fn: () => Promise<void>): Promise<void> {
+    this.assertWritable();
+    try {
+      await fn();
+    } catch (err) {
+      if (err instanceof StoreError) throw err;
+      throw new StoreError('write_failed', `cannot write to database ${this.path}: ${firstLine(err)}`, { cause: err });
+    }
+  }
+
   stats(): Promise<StoreStats> {
     return this.read(async () => {
       // Only the tables this file's schema version has (an old file may predate some).
@@ -595,6 +664,12 @@ class DuckDbStore implements Store {
             ? (await conn.run('DELETE FROM turns WHERE start_time < make_timestamp($1::BIGINT)', [cutoff(policy.turnsDays ?? policy.callsDays)]))
                 .rowsChanged
             : 0;
+          if (this.cfg.version >= 4) {
+            // Scores and alert history live as long as the calls they are about (uncounted in the
+            // result: RetentionResult names the tables a user sizes retention by).
+            await conn.run('DELETE FROM annotations WHERE ts < make_timestamp($1::BIGINT)', [cutoff(policy.callsDays)]);
+            await conn.run('DELETE FROM alerts WHERE fired_at < make_timestamp($1::BIGINT)', [cutoff(policy.callsDays)]);
+          }
           const bodies = await conn.run(
             `UPDATE exchanges SET request_body = NULL, response_body = NULL, response_events = NULL, bodies_expired = TRUE
              WHERE request_start < make_timestamp($1::BIGINT) AND NOT bodies_expired`,

@@ -6,7 +6,7 @@ import type { CallFilter, ExchangeFilter, SessionFilter, StatusFilter, TurnFilte
 import { STORE_CAPS, StoreError } from '../types.js';
 import type { Params } from './params.js';
 
-function checkList(name: string, values: readonly unknown[] | undefined): values is readonly string[] {
+export function checkList(name: string, values: readonly unknown[] | undefined): values is readonly string[] {
   if (values === undefined) return false;
   if (!Array.isArray(values)) throw new StoreError('invalid_argument', `filter ${name} must be a list`);
   if (values.length > STORE_CAPS.filterListMax) {
@@ -15,7 +15,7 @@ function checkList(name: string, values: readonly unknown[] | undefined): values
   return true;
 }
 
-function checkTime(name: string, v: number | undefined): v is number {
+export function checkTime(name: string, v: number | undefined): v is number {
   if (v === undefined) return false;
   if (typeof v !== 'number' || !Number.isSafeInteger(v)) {
     throw new StoreError('invalid_argument', `filter ${name} must be integer µs since the epoch`);
@@ -24,7 +24,7 @@ function checkTime(name: string, v: number | undefined): v is number {
 }
 
 /** An empty list matches nothing (the user selected no value), like SQL `IN ()` would. */
-function inList(p: Params, expr: string, name: string, values: readonly string[] | undefined, out: string[]): void {
+export function inList(p: Params, expr: string, name: string, values: readonly string[] | undefined, out: string[]): void {
   if (!checkList(name, values)) return;
   out.push(values.length === 0 ? 'FALSE' : p.inStr(expr, values.map(String)));
 }
@@ -104,6 +104,10 @@ export function callConditions(f: CallFilter, p: Params): string[] {
     else out.push(`(${p.inStr('server_ip', f.server)} OR ${p.inStr('server_host', f.server)})`);
   }
   inList(p, 'api_key_fingerprint', 'api_key_fingerprint', f.api_key_fingerprint, out);
+  if (checkList('attribute', f.attribute)) {
+    const terms = f.attribute.map((nv) => attributeTerm(p, String(nv)));
+    out.push(terms.length === 0 ? 'FALSE' : `(${terms.join(' OR ')})`);
+  }
   if (checkQ(f.q)) {
     const pat = p.str(containsPattern(f.q));
     const like = (col: string): string => `${col} ILIKE ${pat} ESCAPE '\\'`;
@@ -114,6 +118,23 @@ export function callConditions(f: CallFilter, p: Params): string[] {
     );
   }
   return out;
+}
+
+/** Attribute names as configured (src/config/types.ts AttributeRule) and as the API accepts them;
+ * anything else cannot name an attribute, so it matches nothing. */
+export const ATTRIBUTE_NAME = /^[A-Za-z0-9_.:-]{1,64}$/;
+
+/** The JSON path of an attribute in the `attributes` column (the name quoted: it may hold dots). */
+export function attributePath(name: string): string {
+  return `$."${name}"`;
+}
+
+/** `name=value`: the call's attribute `name` is `value` (split at the first '='). */
+function attributeTerm(p: Params, nv: string): string {
+  const eq = nv.indexOf('=');
+  const name = eq < 0 ? nv : nv.slice(0, eq);
+  if (eq < 0 || !ATTRIBUTE_NAME.test(name)) return 'FALSE';
+  return `json_extract_string(attributes, ${p.str(attributePath(name))}) = ${p.str(nv.slice(eq + 1))}`;
 }
 
 export function exchangeConditions(f: ExchangeFilter, p: Params): string[] {

@@ -49,6 +49,22 @@ describe('schema migrations', () => {
     await v3.close();
   });
 
+  test('a version-3 database gains cost status and attributes, filled from the stored records', async () => {
+    const path = tempDbPath();
+    const v3 = await openDuckDbStore({ path, retention: false }, MIGRATIONS.slice(0, 3));
+    const priced = { ...syntheticCall(1, { start: T0, stepUs: 1 }), cost_usd: 0.25, cost_status: 'priced' as const, attributes: { team: 'red' } };
+    const unpriced = { ...syntheticCall(2, { start: T0, stepUs: 1 }), attributes: {} };
+    expect(await v3.insertCalls([priced, unpriced])).toBe(2);
+    await v3.close();
+
+    const v4 = await openDuckDbStore({ path, retention: false });
+    const costs = await v4.costs({}, { by: 'team' });
+    expect(costs.total).toMatchObject({ calls: 2, priced_calls: 1, unpriced_calls: 1, cost_usd: 0.25 });
+    expect(costs.groups.map((g) => [g.value, g.calls])).toEqual([['red', 1], [null, 1]]);
+    expect((await v4.listCalls({ attribute: ['team=red'] })).items.map((c) => c.id)).toEqual([priced.id]);
+    await v4.close();
+  });
+
   test('reopening an up-to-date database applies nothing again', async () => {
     const path = tempDbPath();
     await (await openDuckDbStore({ path })).close();
