@@ -5,6 +5,7 @@
 import { Command, CommanderError } from 'commander';
 import { UserError } from './errors.js';
 import { runReplay, type ReplayCommandOptions } from './replay-command.js';
+import type { RepriceCommandOptions } from './reprice-command.js';
 import type { ServeCommandOptions } from './serve-command.js';
 
 const program = new Command();
@@ -52,6 +53,26 @@ program
   .action(async (opts: ServeCommandOptions) => {
     const { runServe } = await import('./serve-command.js');
     await runServe(opts);
+  });
+
+/** Commander collects repeated --model / --provider flags into lists. */
+const collect = (v: string, prev: string[] | undefined): string[] => [...(prev ?? []), v];
+
+program
+  .command('reprice')
+  .description('price the stored calls again (after a price table update or a pricing change in the configuration)')
+  .option('--db <path>', 'DuckDB database (default ./llmtap.duckdb)')
+  .option('--config <file>', 'configuration file (its pricing: overrides and custom models)')
+  .option('--from <time>', 'only calls at or after this time (ISO 8601 or epoch ms)')
+  .option('--to <time>', 'only calls before this time')
+  .option('--model <name>', 'only calls of this model (request or response model; repeatable)', collect)
+  .option('--provider <name>', 'only calls of this provider (repeatable)', collect)
+  .option('--dry-run', 'count what would change; write nothing')
+  .option('-q, --quiet', 'no summary on stderr')
+  .action(async (opts: RepriceCommandOptions) => {
+    // The store and the API's time parser load only for this command.
+    const { runReprice } = await import('./reprice-command.js');
+    await runReprice(opts);
   });
 
 try {

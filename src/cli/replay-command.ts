@@ -9,6 +9,7 @@ import { Observers } from '../pipeline/observers.js';
 import { StoreSink } from '../pipeline/store-sink.js';
 import { DEFAULT_FINGERPRINT_SALT } from '../redact/secrets.js';
 import type { ConfigFlags } from '../config/flags.js';
+import type { AlertRecord } from '../core/record.js';
 import type { TurnsConfig } from '../config/types.js';
 import { configurePricing } from '../cost/call-pricer.js';
 import { resolveConfig, type ConfigOption } from './config-options.js';
@@ -38,14 +39,25 @@ type TurnSink = Pick<StoreSink, 'addTurn'>;
  */
 export async function runReplay(file: string, o: ReplayCommandOptions): Promise<void> {
   // The configuration and the flags are checked before anything is opened.
-  const config = resolveConfig(o);
+  const config = await resolveConfig(o);
   const pureConversion = o.jsonl !== undefined && config.db === null && config.listen === null;
   const turnSettings = config.turns.enabled ? trackerSettings(config.turns) : null;
   const writer = o.jsonl !== undefined ? openJsonl(o.jsonl) : null;
   const stats = new PipelineStats();
   const source: FileSourceState = { id: o.source ?? basename(file), stats, state: 'running', error: null };
-  let serving: Serving | null = null;
+  // Metrics, OTLP, alerts and budgets see each record as it is written (DESIGN §1, main thread).
+  // A pure conversion has no API to show metrics on: only what the configuration sends out.
+  const log = (line: string): void => void process.stderr.write(`llmtap: ${line}\n`);
+  const needed = !pureConversion || config.otlp !== null || config.alerts.length > 0 || config.budgets.length > 0;
+  // Loaded only when used: the OpenTelemetry SDK costs a pure conversion ~0.2 s of start-up.
   let sink: StoreSink | null = null;
+  const onAlert = (a: AlertRecord): void => {
+    writer?.write(a);
+    sink?.addAlert(a);
+  };
+  const telemetry = needed ? (await import('./telemetry.js')).openTelemetry(config, { stats, log, onAlert }) : null;
+  const observers = telemetry?.observers ?? new Observers([]);
+  let serving: Serving | null = null;
   if (!pureConversion) {
     const listen = config.listen ?? (o.exitAfterDrain ? false : '127.0.0.1:3000');
     const { openServing } = await import('./serving.js');
@@ -55,7 +67,12 @@ export async function runReplay(file: string, o: ReplayCommandOptions): Promise<
       listen,
       ...tokenOptions(o),
       health: () => healthOf(source, sink),
+      ...(telemetry ? { metrics: { live: telemetry.live, instruments: telemetry.instruments } } : {}),
+      // Scores posted while the capture runs reach the alert rules on scores.
+      onAnnotation: (a) => observers.onAnnotation(a),
     });
+    // Budget notices already sent this period are not sent again after a restart.
+    if (telemetry?.alerting) telemetry.alerting.seed((await serving.store.listAlerts({ rule_kind: ['budget'] }, { limit: 1000 })).items);
     const live = serving.liveFeed;
     sink = new StoreSink(
       serving.store,
@@ -71,8 +88,6 @@ export async function runReplay(file: string, o: ReplayCommandOptions): Promise<
     }
   }
 
-  // Metrics, OTLP, alerts and budgets see each record as it is written (DESIGN §1, main thread).
-  const observers = new Observers([], (err) => process.stderr.write(`llmtap: internal error in an observer: ${String(err)}\n`));
   const tracker = turnSettings === null ? null : openTracker(source.id, stats, turnSettings, writer, sink, observers);
   const bar = o.quiet ? null : ProgressBar.forStderr(basename(file));
   let summary: ReplaySummary;
@@ -112,21 +127,24 @@ export async function runReplay(file: string, o: ReplayCommandOptions): Promise<
                 tracker?.advance(stats.lastTs);
                 observers.onTime(stats.lastTs);
               }
-              return sink?.drain();
+              return Promise.all([sink?.drain(), telemetry?.drain()]).then(() => undefined);
             },
           }
         : {}),
     });
-    // End of input flushes every turn (DESIGN §5), before the last store batch.
+    // End of input flushes every turn (DESIGN §5), before the last store batch; the capture
+    // clock's last tick lets windows slide to the end of the file.
     tracker?.flush();
+    if (summary.lastPacketTs !== null) observers.onTime(summary.lastPacketTs);
+    // Observers first: what they raise at the end (alerts) goes into the last store batch.
+    await telemetry?.endOfInput();
     await sink?.flush();
-    await observers.close();
   } catch (err) {
     // Whatever was decoded and committed before the failure stays: close cleanly and say why.
     bar?.clear();
     writer?.close();
     source.state = 'error';
-    await observers.close();
+    await telemetry?.close();
     await serving?.close().catch(() => undefined);
     if (err instanceof CaptureError) throw new UserError(err.message);
     throw asUserError(err);
@@ -135,13 +153,14 @@ export async function runReplay(file: string, o: ReplayCommandOptions): Promise<
   bar?.clear();
   source.state = 'drained';
   if (!o.quiet) process.stderr.write(formatSummary(file, summary, sink, tracker ? { turns: tracker.turns, sessions: tracker.sessionCount } : null));
-  if (!serving) return;
-  if (serving.url && !o.exitAfterDrain) {
+  if (serving?.url && !o.exitAfterDrain) {
     if (!o.quiet) process.stderr.write(`llmtap: capture drained; serving ${serving.url} until interrupted (Ctrl-C)\n`);
     const { untilInterrupted } = await import('./serving.js');
     await untilInterrupted();
   }
-  await serving.close();
+  // The metrics stay readable while serving; their last OTLP push is now.
+  await telemetry?.close();
+  await serving?.close();
 }
 
 type TrackerSettings = Pick<TurnTrackerOptions, 'idleTimeoutMs' | 'stallMs' | 'loopCount'>;

@@ -5,7 +5,6 @@
  * changed; with --dry-run, what would.
  */
 import { existsSync } from 'node:fs';
-import type { Command } from 'commander';
 import { configurePricing, type CallPricer } from '../cost/call-pricer.js';
 import { priceRecord } from '../cost/record-pricer.js';
 import type { CallFilter, CallRepricer, RepriceResult } from '../store/types.js';
@@ -56,7 +55,7 @@ export function repriceFilter(o: RepriceCommandOptions): CallFilter {
 
 /** Price and store; resolves to the counts (also printed unless quiet). */
 export async function runReprice(o: RepriceCommandOptions, deps: RepriceDeps = {}): Promise<RepriceResult> {
-  const config = resolveConfig({ ...(o.config !== undefined ? { config: o.config } : {}), ...(o.db !== undefined ? { db: o.db } : {}) });
+  const config = await resolveConfig({ ...(o.config !== undefined ? { config: o.config } : {}), ...(o.db !== undefined ? { db: o.db } : {}) });
   const db = config.db ?? DEFAULT_DB_PATH;
   if (!existsSync(db)) throw new UserError(`no database at ${db}`);
   const filter = repriceFilter(o);
@@ -87,24 +86,4 @@ export function formatReprice(r: RepriceResult, db: string): string {
     `  ${verb} ${r.changed}, unchanged ${r.unchanged}; now priced ${r.now_priced}, now unpriced ${r.now_unpriced}`,
     `  total ${usd(r.cost_before_usd)} → ${usd(r.cost_after_usd)}; turns summed again ${r.turns_updated}`,
   ].join('\n');
-}
-
-const collect = (v: string, prev: string[] | undefined): string[] => [...(prev ?? []), v];
-
-/** Adds `llmtap reprice` to the program (called from src/cli/main.ts). */
-export function registerRepriceCommand(program: Command, deps: RepriceDeps = {}): void {
-  program
-    .command('reprice')
-    .description('price the stored calls again (after a price table update or a pricing change in the configuration)')
-    .option('--db <path>', `DuckDB database (default ./${DEFAULT_DB_PATH})`)
-    .option('--config <file>', 'configuration file (its pricing: overrides and custom models)')
-    .option('--from <time>', 'only calls at or after this time (ISO 8601 or epoch ms)')
-    .option('--to <time>', 'only calls before this time')
-    .option('--model <name>', 'only calls of this model (request or response model; repeatable)', collect)
-    .option('--provider <name>', 'only calls of this provider (repeatable)', collect)
-    .option('--dry-run', 'count what would change; write nothing')
-    .option('-q, --quiet', 'no summary on stderr')
-    .action(async (opts: RepriceCommandOptions) => {
-      await runReprice(opts, deps);
-    });
 }

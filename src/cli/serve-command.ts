@@ -15,7 +15,7 @@ export interface ServeCommandOptions extends ConfigOption {
 
 /** `llmtap serve --db PATH`: browse an existing database. */
 export async function runServe(o: ServeCommandOptions): Promise<void> {
-  const config = resolveConfig(o);
+  const config = await resolveConfig(o);
   const db = config.db ?? DEFAULT_DB_PATH;
   if (!existsSync(db)) throw new UserError(`no database at ${db} (make one with: llmtap replay FILE --db ${db})`);
   const serving = await openServing({

@@ -7,7 +7,9 @@ import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { LiveFeed } from '../api/live-feed.js';
 import { createServer, ServerConfigError, type ApiServer } from '../api/server.js';
+import type { MetricsRouteDeps } from '../api/routes/metrics.js';
 import type { HealthInfo } from '../api/types.js';
+import type { AnnotationRecord } from '../core/record.js';
 import { openStore, type Store } from '../store/index.js';
 import { asUserError, UserError } from './errors.js';
 import { parseListen } from './listen-address.js';
@@ -28,6 +30,10 @@ export interface ServingOptions {
   token?: string;
   insecure?: boolean;
   health: () => HealthInfo;
+  /** Live aggregates and instruments for `/api/v1/metrics/live` and `/metrics`. */
+  metrics?: MetricsRouteDeps;
+  /** Told about every score posted through the API (alert rules on scores). */
+  onAnnotation?: (a: AnnotationRecord) => void;
 }
 
 export interface Serving {
@@ -55,6 +61,8 @@ export async function openServing(o: ServingOptions): Promise<Serving> {
       store,
       liveFeed,
       health: o.health,
+      ...(o.metrics ? { metrics: o.metrics } : {}),
+      ...(o.onAnnotation ? { onAnnotation: o.onAnnotation } : {}),
       ...(existsSync(CONSOLE_DIR) ? { consoleDir: CONSOLE_DIR } : {}),
       ...(o.token ? { token: o.token } : {}),
       ...(o.insecure ? { insecure: true } : {}),

@@ -17,7 +17,7 @@
 import type { LlmtapConfig } from './types.js';
 import { parseDuration } from './duration.js';
 import { ConfigError } from './errors.js';
-import { DEFAULTS } from './schema.js';
+import { DEFAULTS } from './defaults.js';
 
 /** Commander's option names for the flags above, so a command's parsed options can be passed
  * as they are. `retention` and `turns` are `--no-…` flags: commander sets them true when the

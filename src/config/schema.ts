@@ -12,51 +12,9 @@ import { WINDOW_METRICS } from './types.js';
 import { parseDuration } from './duration.js';
 import { MAX_MODEL_CHARS } from '../cost/call-pricer.js';
 import { isSecretHeader } from '../redact/secrets.js';
+import { DEFAULTS } from './defaults.js';
 // Defaults are held to the cap of values read from headers.
 import { MAX_ATTRIBUTE_CHARS } from '../redact/attribute-value.js';
-
-// ─────────────────────────────── defaults ───────────────────────────────
-// Each default is documented in docs/configuration.md; the sources of the numbers are here.
-
-export const DEFAULTS = {
-  /** DESIGN §4: live aggregates over 1 m, 5 m and 1 h. */
-  windows_ms: [60_000, 300_000, 3_600_000],
-  /** Low-cardinality dimensions only by default: client addresses, keys and attributes can
-   * have as many values as there are users; they are added explicitly. */
-  dimensions: ['provider', 'api', 'model', 'server', 'agent'],
-  /** Each label set carries four GenAI histograms (DESIGN §4) of ~14 buckets each, so 1,000
-   * sets is ~60k Prometheus series: the size at which Prometheus' own docs ("Instrumentation",
-   * label cardinality) start warning. */
-  max_series: 1_000,
-  otlp: {
-    // The OpenTelemetry SDK environment-variable defaults (opentelemetry.io/docs/specs/otel/
-    // configuration/sdk-environment-variables): OTEL_METRIC_EXPORT_INTERVAL 60000,
-    // OTEL_BSP_MAX_QUEUE_SIZE 2048, OTEL_BSP_MAX_EXPORT_BATCH_SIZE 512,
-    // OTEL_BSP_SCHEDULE_DELAY 5000, OTEL_EXPORTER_OTLP_TIMEOUT 10000.
-    export_interval_ms: 60_000,
-    max_queue: 2_048,
-    max_batch: 512,
-    batch_delay_ms: 5_000,
-    timeout_ms: 10_000,
-    service_name: 'llmtap',
-  },
-  webhook: {
-    /** First try plus four retries with backoff: rides out a receiver restart without piling
-     * up notices for a dead one. */
-    max_attempts: 5,
-    /** Same as the OTLP exporter's default timeout. */
-    timeout_ms: 10_000,
-  },
-  alert: {
-    window_ms: 300_000,
-    /** Alertmanager's default `group_interval` (prometheus.io/docs/alerting/latest/configuration):
-     * a flapping rule notifies at most every 5 minutes. */
-    cooldown_ms: 300_000,
-    min_calls: 1,
-  },
-  /** Issue 5: "notices at chosen fractions (say 50 %, 80 %, 100 %)". */
-  notify_at: [0.5, 0.8, 1],
-} as const;
 
 // ─────────────────────────────── leaf values ───────────────────────────────
 

@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { describe, expect, test } from 'vitest';
-import type { AgentTurnRecord, LlmCallRecord } from '../core/record.js';
+import type { AgentTurnRecord, AlertRecord, LlmCallRecord } from '../core/record.js';
 import type { HttpBody, HttpExchange } from '../http/types.js';
 import { openStore } from '../store/index.js';
 import { syntheticCall, syntheticTurn, TURN_CALLS } from '../store/synthetic-records.js';
@@ -160,6 +160,35 @@ describe('StoreSink with turns', () => {
     await sink.drain();
     expect(committed).toEqual([c.id]);
     expect((await db.listCalls({}, { limit: 10 })).items.map((x) => x.id)).toEqual([c.id]);
+    await db.close();
+  });
+
+  test('an alert fired then resolved before the batch is written is stored once, resolved', async () => {
+    const db = await openStore({ path: tempDbPath(), retention: false });
+    const sink = new StoreSink(db);
+    const firing: AlertRecord = {
+      kind: 'alert',
+      id: '0190a0a0-0000-7000-8000-000000000001',
+      rule: 'errors',
+      rule_kind: 'rule',
+      state: 'firing',
+      severity: 'warning',
+      metric: 'error_rate',
+      value: 0.5,
+      threshold: 0.2,
+      window_ms: 60_000,
+      filters: {},
+      fired_at: '2026-11-01T00:00:01.000000Z',
+      resolved_at: null,
+      message: 'error_rate 0.5 > 0.2',
+      budget: null,
+    };
+    sink.addAlert(firing);
+    sink.addAlert({ ...firing, state: 'resolved', resolved_at: '2026-11-01T00:01:02.000000Z' });
+    await sink.flush();
+    expect(sink.alertsWritten).toBe(1);
+    const stored = await db.listAlerts({}, { limit: 10 });
+    expect(stored.items.map((a) => [a.id, a.state, a.resolved_at])).toEqual([[firing.id, 'resolved', '2026-11-01T00:01:02.000000Z']]);
     await db.close();
   });
 });

@@ -9,7 +9,7 @@
  * is written only once every call queued before it is committed, so a stored turn never names a
  * call the database does not have yet.
  */
-import type { AgentTurnRecord, HttpExchangeRecord, LlmCallRecord } from '../core/record.js';
+import type { AgentTurnRecord, AlertRecord, HttpExchangeRecord, LlmCallRecord } from '../core/record.js';
 import type { HttpExchange } from '../http/types.js';
 import { redactText } from '../redact/secrets.js';
 import type { Store, StoredExchange } from '../store/types.js';
@@ -52,6 +52,9 @@ export class StoreSink {
   private exchanges: StoredExchange[] = [];
   /** Latest snapshot per turn id, in the order they last arrived. */
   private turns = new Map<string, PendingTurn>();
+  /** Latest state of each alert incident or notice (a resolution replaces its firing). */
+  private alerts = new Map<string, AlertRecord>();
+  alertsWritten = 0;
   /** Calls ever queued / ever committed (inserted or already stored): orders turns after calls. */
   private callsQueued = 0;
   private callsCommitted = 0;
@@ -98,8 +101,15 @@ export class StoreSink {
     this.turns.set(turn.id, { turn: redactTurn(turn), afterCalls: this.callsQueued });
   }
 
+  /** An alert from the alerting observer: stored after the calls that made it fire. */
+  addAlert(alert: AlertRecord): void {
+    this.oldestWaiting ??= this.now();
+    this.alerts.delete(alert.id);
+    this.alerts.set(alert.id, alert);
+  }
+
   get pending(): number {
-    return this.calls.length + this.exchanges.length + this.turns.size;
+    return this.calls.length + this.exchanges.length + this.turns.size + this.alerts.size;
   }
 
   /** Write a batch when one is full, or when its oldest record has waited long enough. */
@@ -124,6 +134,7 @@ export class StoreSink {
     for (;;) {
       const turns = this.readyTurns();
       if (this.calls.length === 0 && this.exchanges.length === 0 && turns.length === 0) {
+        await this.writeAlerts();
         // Turns still waiting for their calls stay queued; they are no older than those calls.
         this.oldestWaiting = this.turns.size > 0 ? this.now() : null;
         return;
@@ -156,6 +167,15 @@ export class StoreSink {
       this.turns.delete(id);
     }
     return out;
+  }
+
+  /** Few (an alert is a rare event): one upsert each, in the order they were raised. */
+  private async writeAlerts(): Promise<void> {
+    for (const [id, alert] of this.alerts) {
+      await this.store.insertAlert(alert);
+      this.alerts.delete(id);
+      this.alertsWritten++;
+    }
   }
 
   private async writeTurns(turns: AgentTurnRecord[]): Promise<void> {
