@@ -5,12 +5,19 @@
  */
 export type Micros = number;
 
+/** The last second formatted: a call's timestamps (and a stream's events) mostly share their
+ * second, and Date#toISOString is the slow part of the format. */
+let cachedSecond = Number.NaN;
+let cachedPrefix = '';
+
 /** ISO 8601 with exactly six fractional digits, e.g. 2026-11-24T13:00:00.123456Z. */
 export function isoMicros(t: Micros): string {
-  const ms = Math.floor(t / 1000);
-  const micro = t - ms * 1000;
-  const base = new Date(ms).toISOString(); // ...SS.mmmZ
-  return `${base.slice(0, -1)}${String(micro).padStart(3, '0')}Z`;
+  const second = Math.floor(t / 1_000_000);
+  if (second !== cachedSecond) {
+    cachedPrefix = new Date(second * 1000).toISOString().slice(0, -4); // ...SS.
+    cachedSecond = second;
+  }
+  return `${cachedPrefix}${String(t - second * 1_000_000).padStart(6, '0')}Z`;
 }
 
 /** Milliseconds between two capture times, with microsecond precision. */
