@@ -20,7 +20,8 @@ export function dimensionValue(call: LlmCallRecord, dim: string): string | null 
       return call.response_model ?? call.request_model;
     case 'server':
       // The name the client asked for (Host/SNI) when known: that is what an operator calls it.
-      return call.server.host ?? `${call.server.ip}:${call.server.port}`;
+      // Else the address alone, as the store groups it (its rows keep no server port).
+      return call.server.host ?? call.server.ip;
     case 'agent':
       return call.agent;
     case 'client':
