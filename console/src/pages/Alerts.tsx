@@ -43,7 +43,7 @@ function IncidentTable({ items, testId }: { items: AlertRecord[]; testId: string
             <td>
               {a.message}
               <div className="muted">
-                {a.metric} {a.value === null ? '' : `= ${a.value}`} (threshold {a.threshold}
+                {a.metric} {a.value === null ? '' : `= ${Number(a.value.toPrecision(4))}`} (threshold {a.threshold}
                 {a.window_ms !== null ? `, window ${ms(a.window_ms)}` : ''})
               </div>
             </td>
@@ -105,7 +105,7 @@ export function AlertsPage() {
                 {budgets.data.items.map((a) => (
                   <tr key={a.id} data-alert={a.id}>
                     <td className="mono">{a.rule}</td>
-                    <td>{a.budget ? `${a.budget.scope}=${a.budget.scope_value}` : '–'}</td>
+                    <td>{a.budget ? (a.budget.scope === 'all' ? 'all calls' : `${a.budget.scope}=${a.budget.scope_value}`) : '–'}</td>
                     <td>{a.budget ? `${a.budget.period} from ${time(a.budget.period_start)}` : '–'}</td>
                     <td className="num" data-col="spent">
                       {a.budget ? `${cost(a.budget.spent_usd)} / ${cost(a.budget.limit_usd)} (${pct(a.budget.fraction, 0)})` : '–'}
