@@ -13,6 +13,7 @@
  * - Restart safety: `seed` takes the notices already sent (from the store) and optionally the
  *   spend so far, so a restarted process neither sends a notice twice nor starts from zero.
  */
+import { roundUsd } from '../cost/call-pricer.js';
 import type { BudgetConfig } from '../config/types.js';
 import type { AlertRecord, LlmCallRecord } from '../core/record.js';
 import { isoMicros, type Micros } from '../core/time.js';
@@ -142,7 +143,8 @@ export class BudgetTracker implements RecordObserver {
         entry.unpriced++;
         continue;
       }
-      entry.spent += cost;
+      // Rounded as every other sum of costs (roundUsd): no binary-float tails in notices.
+      entry.spent = roundUsd(entry.spent + cost);
       for (const f of s.fractions) {
         if (entry.sent.has(f) || entry.spent < f * s.cfg.limit_usd) continue;
         entry.sent.add(f);
