@@ -27,13 +27,29 @@ function parse(bytes: Uint8Array, cuts: number[] = []): Seen {
     onPacket: (p) => packets.push({ ts: p.ts, linkType: p.linkType, iface: p.iface, data: hex(p.data), origLen: p.origLen }),
     onSecrets: (type, data) => secrets.push({ type, data: hex(data) }),
   });
+  // The same input through onFrame (the replay's path: one reused frame, no view per packet)
+  // must give the same packets; every test below checks both.
+  const frames: Seen['packets'] = [];
+  const frameObjects = new Set<object>();
+  const framer = new CaptureParser({
+    onFrame: (f) => {
+      frameObjects.add(f);
+      frames.push({ ts: f.ts, linkType: f.linkType, iface: f.iface, data: hex(f.buf.subarray(f.start, f.end)), origLen: f.origLen });
+    },
+  });
   let at = 0;
   for (const c of [...cuts].sort((a, b) => a - b)) {
     parser.push(bytes.subarray(at, c));
+    framer.push(bytes.subarray(at, c));
     at = c;
   }
   parser.push(bytes.subarray(at));
-  return { packets, secrets, summary: parser.end(), anomalies: anomalies.entries() };
+  framer.push(bytes.subarray(at));
+  const summary = parser.end();
+  expect(framer.end()).toEqual(summary);
+  expect(frames).toEqual(packets);
+  expect(frameObjects.size).toBe(packets.length > 0 ? 1 : 0);
+  return { packets, secrets, summary, anomalies: anomalies.entries() };
 }
 
 function oneByteAtATime(bytes: Uint8Array): Seen {

@@ -20,7 +20,7 @@ import type { Micros } from '../core/time.js';
 import { CaptureError } from './capture-error.js';
 import { hexPrefix, view, u16be, u16le, u32be, u32le, type U16Reader, type U32Reader } from './bytes.js';
 import { makeTicksToMicros, ticksPerSecond, type TicksToMicros } from './timestamps.js';
-import type { CapturedPacket } from './types.js';
+import type { CapturedFrame, CapturedPacket } from './types.js';
 
 /** One capture interface: the pcap file header, or a pcapng Interface Description Block. */
 export interface CaptureInterface {
@@ -47,7 +47,10 @@ export interface CaptureFileSummary {
 
 export interface CaptureParserOptions {
   /** Called per packet; the packet's `data` is a view valid only during the call. */
-  onPacket(p: CapturedPacket): void;
+  onPacket?(p: CapturedPacket): void;
+  /** Called per packet instead of onPacket when given: one reused frame object and no view per
+   * packet (the replay's per-packet path); valid only during the call. */
+  onFrame?(f: CapturedFrame): void;
   /** File name for error messages. */
   name?: string;
   /** pcapng Decryption Secrets Block: secrets type (e.g. 0x544c534b TLS key log) and a copy of its data. */
@@ -102,7 +105,9 @@ const NO_ANOMALIES: AnomalySink = { add: () => undefined };
 export class CaptureParser {
   private readonly name: string;
   private readonly anomalies: AnomalySink;
-  private readonly onPacket: (p: CapturedPacket) => void;
+  private readonly onFrame: (f: CapturedFrame) => void;
+  /** The one frame object handed out, refilled per packet. */
+  private readonly frame: CapturedFrame = { ts: 0, linkType: 0, iface: 0, buf: new Uint8Array(0), start: 0, end: 0, origLen: 0 };
   private state = State.Magic;
   private format: 'pcap' | 'pcapng' = 'pcap';
   private r16: U16Reader = u16be;
@@ -134,7 +139,7 @@ export class CaptureParser {
   constructor(private readonly opts: CaptureParserOptions) {
     this.name = opts.name ?? 'input';
     this.anomalies = opts.anomalies ?? NO_ANOMALIES;
-    this.onPacket = opts.onPacket;
+    this.onFrame = opts.onFrame ?? packetsFromFrames(opts.onPacket);
   }
 
   push(chunk: Uint8Array): void {
@@ -174,6 +179,7 @@ export class CaptureParser {
         this.consumed += s;
         if (this.skipRemaining > 0) return;
       }
+      if (this.state === State.PcapRecords) off = this.pcapRun(chunk, off, end);
       const avail = end - off;
       if (avail === 0) return;
       const n = this.measure(chunk, off, avail);
@@ -192,6 +198,24 @@ export class CaptureParser {
       off += n;
       this.consumed += n;
     }
+  }
+
+  /**
+   * The common case of a pcap file: whole records back to back in the chunk, delivered without the
+   * generic measure/handle dispatch. Stops at the first record that is not wholly in the chunk or
+   * is over the cap (the generic loop handles it); returns the offset reached.
+   */
+  private pcapRun(b: Uint8Array, off: number, end: number): number {
+    const r32 = this.r32;
+    const max = this.maxUnit;
+    while (end - off >= PCAP_RECORD_HEADER) {
+      const n = PCAP_RECORD_HEADER + r32(b, off + 8);
+      if (n > max || end - off < n) break;
+      this.pcapRecord(b, off, n);
+      off += n;
+      this.consumed += n;
+    }
+    return off;
   }
 
   /** End of input: the summary. Throws CaptureError when the input was never a capture. */
@@ -345,7 +369,19 @@ export class CaptureParser {
     const frac = this.r32(b, o + 4);
     const ts = sec * 1_000_000 + (this.nanos ? Math.floor(frac / 1000) : frac);
     this.packets++;
-    this.onPacket({ ts, linkType: this.pcapLinkType, iface: 0, data: view(b, o + 16, o + n), origLen: this.r32(b, o + 12) });
+    this.emit(ts, this.pcapLinkType, 0, b, o + 16, o + n, this.r32(b, o + 12));
+  }
+
+  private emit(ts: Micros, linkType: number, iface: number, b: Uint8Array, start: number, end: number, origLen: number): void {
+    const f = this.frame;
+    f.ts = ts;
+    f.linkType = linkType;
+    f.iface = iface;
+    f.buf = b;
+    f.start = start;
+    f.end = end;
+    f.origLen = origLen;
+    this.onFrame(f);
   }
 
   private declare(iface: CaptureInterface): number {
@@ -445,13 +481,7 @@ export class CaptureParser {
     const ts = iface.toMicros(this.r32(b, o + 12), this.r32(b, o + 16));
     this.lastTs = ts;
     this.packets++;
-    this.onPacket({
-      ts,
-      linkType: iface.linkType,
-      iface: iface.index,
-      data: view(b, o + 28, o + 28 + capLen),
-      origLen: this.r32(b, o + 24),
-    });
+    this.emit(ts, iface.linkType, iface.index, b, o + 28, o + 28 + capLen, this.r32(b, o + 24));
   }
 
   /** SPB (§4.4): interface 0, no timestamp: it takes the last known capture time, so the
@@ -470,7 +500,7 @@ export class CaptureParser {
     let capLen = Math.min(origLen, n - 16);
     if (iface.snapLen > 0) capLen = Math.min(capLen, iface.snapLen);
     this.packets++;
-    this.onPacket({ ts: this.lastTs, linkType: iface.linkType, iface: iface.index, data: view(b, o + 12, o + 12 + capLen), origLen });
+    this.emit(this.lastTs, iface.linkType, iface.index, b, o + 12, o + 12 + capLen, origLen);
   }
 
   /** Decryption Secrets Block (§4.7). The data is copied: the TLS layer keeps it. */
@@ -487,6 +517,12 @@ export class CaptureParser {
     }
     this.opts.onSecrets?.(type, b.slice(o + 16, o + 16 + len));
   }
+}
+
+/** onPacket's contract on top of frames: a fresh packet object and view per packet. */
+function packetsFromFrames(onPacket: ((p: CapturedPacket) => void) | undefined): (f: CapturedFrame) => void {
+  if (onPacket === undefined) return () => undefined;
+  return (f) => onPacket({ ts: f.ts, linkType: f.linkType, iface: f.iface, data: view(f.buf, f.start, f.end), origLen: f.origLen });
 }
 
 function notCaptureMessage(name: string, head: Uint8Array): string {

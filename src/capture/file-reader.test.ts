@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { AnomalyCounter } from '../core/anomalies.js';
 import { openCaptureFile, pcapBytes } from '../../test/gen/pcap-writer.js';
-import { CaptureError, READ_CHUNK, readCaptureFile } from './file-reader.js';
+import { CaptureError, READ_CHUNK, readCaptureFile, readCaptureFrames } from './file-reader.js';
 import { assertSupportedLinkType } from './link.js';
 import { concat, dsb, idb, shb, text } from './test-builders.test-support.js';
 
@@ -50,6 +50,22 @@ describe('readCaptureFile', () => {
     expect([count, bytes, ordered, fillOk]).toEqual([n, sum, true, true]);
     expect(progress.length).toBeGreaterThanOrEqual(3);
     expect(progress[progress.length - 1]).toBe(1);
+  });
+
+  it('readCaptureFrames hands the same packets as frames (the replay path), across read boundaries', async () => {
+    const path = join(dir, 'frames.pcap');
+    const w = openCaptureFile(path, { kind: 'pcap', linkType: 1 });
+    const n = 9000;
+    for (let i = 0; i < n; i++) w.writePacket({ ts: 1_000_000 + i, data: new Uint8Array(700 + ((i * 53) % 1300)).fill(i & 0xff) });
+    w.close();
+    const viaPackets: string[] = [];
+    const viaFrames: string[] = [];
+    const one = await readCaptureFile(path, (p) => viaPackets.push(`${p.ts} ${p.origLen} ${p.data.length} ${p.data[0]} ${p.data[p.data.length - 1]}`));
+    const two = await readCaptureFrames(path, (f) => viaFrames.push(`${f.ts} ${f.origLen} ${f.end - f.start} ${f.buf[f.start]} ${f.buf[f.end - 1]}`));
+    expect(two).toEqual(one);
+    expect(one.bytes).toBeGreaterThan(2 * READ_CHUNK);
+    expect(viaFrames).toHaveLength(n);
+    expect(viaFrames).toEqual(viaPackets);
   });
 
   it('a truncated file is not an error: every complete packet, and where the partial one began', async () => {

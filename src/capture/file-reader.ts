@@ -7,7 +7,7 @@ import { open, type FileHandle } from 'node:fs/promises';
 import type { AnomalySink } from '../core/anomalies.js';
 import { CaptureError } from './capture-error.js';
 import { CaptureParser, type CaptureFileSummary, type CaptureInterface } from './capture-parser.js';
-import type { CapturedPacket } from './types.js';
+import type { CapturedFrame, CapturedPacket } from './types.js';
 
 export { CaptureError } from './capture-error.js';
 export { CaptureParser, type CaptureFileSummary, type CaptureInterface, type CaptureParserOptions } from './capture-parser.js';
@@ -36,6 +36,24 @@ export async function readCaptureFile(
   onPacket: (p: CapturedPacket) => void,
   opts: ReadCaptureOptions = {},
 ): Promise<CaptureFileSummary> {
+  return readCapture(path, { onPacket }, opts);
+}
+
+/** readCaptureFile for the per-packet path: one reused frame object, no view per packet
+ * (CapturedFrame; valid only during the callback). */
+export async function readCaptureFrames(
+  path: string,
+  onFrame: (f: CapturedFrame) => void,
+  opts: ReadCaptureOptions = {},
+): Promise<CaptureFileSummary> {
+  return readCapture(path, { onFrame }, opts);
+}
+
+async function readCapture(
+  path: string,
+  deliver: { onPacket: (p: CapturedPacket) => void } | { onFrame: (f: CapturedFrame) => void },
+  opts: ReadCaptureOptions,
+): Promise<CaptureFileSummary> {
   const fh = await openCapture(path);
   try {
     const stat = await fh.stat();
@@ -43,7 +61,7 @@ export async function readCaptureFile(
     const total = stat.size;
     const parser = new CaptureParser({
       name: path,
-      onPacket,
+      ...deliver,
       ...(opts.anomalies ? { anomalies: opts.anomalies } : {}),
       ...(opts.onSecrets ? { onSecrets: opts.onSecrets } : {}),
       ...(opts.onInterface ? { onInterface: opts.onInterface } : {}),

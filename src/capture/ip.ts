@@ -50,12 +50,15 @@ const DEST_OPTS = 60;
  * Options twice), so more than 8 is malformed; 16 leaves slack and bounds the loop. */
 const MAX_EXT_HEADERS = 16;
 
+/** Called per TCP segment with one reused object (TcpSegment: valid only during the call). */
 export type SegmentCallback = (s: TcpSegment) => void;
 
 export class IpDecoder {
   private readonly addr = new AddressFormatter();
   private readonly v4frag: FragmentReassembler;
   private readonly v6frag: FragmentReassembler;
+  /** The one segment object handed out, refilled per segment: no allocation per packet. */
+  private readonly seg: TcpSegment = { ts: 0, srcIp: '', dstIp: '', srcPort: 0, dstPort: 0, seq: 0, ack: 0, flags: 0, payload: NO_PAYLOAD };
 
   constructor(
     private readonly anomalies: AnomalySink,
@@ -218,18 +221,21 @@ export class IpDecoder {
     if (dataOffset < 20) return this.anomaly('tcp_bad_header_length');
     if (o + dataOffset > end) return this.anomaly('tcp_truncated');
     this.stats.tcp++;
-    cb({
-      ts,
-      srcIp,
-      dstIp,
-      srcPort: u16be(b, o),
-      dstPort: u16be(b, o + 2),
-      seq: u32be(b, o + 4),
-      ack: u32be(b, o + 8),
-      flags: b[o + 13]!,
-      // Pure ACKs are ~40% of packets: they share one empty array instead of a view each.
-      payload: o + dataOffset === end ? NO_PAYLOAD : view(b, o + dataOffset, end),
-    });
+    const seg = this.seg;
+    seg.ts = ts;
+    seg.srcIp = srcIp;
+    seg.dstIp = dstIp;
+    seg.srcPort = u16be(b, o);
+    seg.dstPort = u16be(b, o + 2);
+    seg.seq = u32be(b, o + 4);
+    seg.ack = u32be(b, o + 8);
+    seg.flags = b[o + 13]!;
+    // Pure ACKs are ~40% of packets: they share one empty array instead of a view each.
+    seg.payload = o + dataOffset === end ? NO_PAYLOAD : view(b, o + dataOffset, end);
+    cb(seg);
+    // Not kept past the call (the contract), and not kept alive here either: the view pins the
+    // capture chunk or a reassembled datagram.
+    seg.payload = NO_PAYLOAD;
   }
 
   private anomaly(name: string): void {

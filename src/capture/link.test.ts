@@ -25,6 +25,17 @@ function decode(linkType: number, data: Uint8Array, ts = 42): Out {
   decoder.decode({ ts, linkType, iface: 0, data, origLen: data.length }, (s: TcpSegment) =>
     segs.push({ ...s, payload: Buffer.from(s.payload).toString('latin1') }),
   );
+  // The frame path (replay's) must agree, reading only buf[start..end): the frame sits inside a
+  // larger buffer whose bytes around it would parse as more header or payload if read.
+  const frameAnomalies = new AnomalyCounter();
+  const frameSegs: Out['segs'] = [];
+  const buf = new Uint8Array(data.length + 16).fill(0x45);
+  buf.set(data, 7);
+  new PacketDecoder(frameAnomalies).decodeFrame({ ts, linkType, iface: 0, buf, start: 7, end: 7 + data.length, origLen: data.length }, (s) =>
+    frameSegs.push({ ...s, payload: Buffer.from(s.payload).toString('latin1') }),
+  );
+  expect(frameSegs).toEqual(segs);
+  expect(frameAnomalies.entries()).toEqual(anomalies.entries());
   return { segs, anomalies: anomalies.entries(), decoder };
 }
 
@@ -134,6 +145,47 @@ describe('random bytes (property)', () => {
       }),
       { numRuns: 5000 },
     );
+  });
+
+  it('a frame inside a larger buffer decodes as the same bytes on their own (decodeFrame reads only its range)', () => {
+    fc.assert(
+      fc.property(fc.constantFrom(...linkTypes), fc.uint8Array({ maxLength: 200 }), fc.uint8Array({ maxLength: 40 }), fc.uint8Array({ maxLength: 40 }), (lt, data, before, after) => {
+        const seen = (): { out: string[]; anomalies: AnomalyCounter; onSeg: (s: TcpSegment) => void } => {
+          const out: string[] = [];
+          return { out, anomalies: new AnomalyCounter(), onSeg: (s) => out.push(JSON.stringify({ ...s, payload: Buffer.from(s.payload).toString('hex') })) };
+        };
+        const alone = seen();
+        new PacketDecoder(alone.anomalies).decode({ ts: 1, linkType: lt, iface: 0, data, origLen: data.length }, alone.onSeg);
+        const inside = seen();
+        const buf = new Uint8Array([...before, ...data, ...after]);
+        new PacketDecoder(inside.anomalies).decodeFrame(
+          { ts: 1, linkType: lt, iface: 0, buf, start: before.length, end: before.length + data.length, origLen: data.length },
+          inside.onSeg,
+        );
+        expect(inside.out).toEqual(alone.out);
+        expect(inside.anomalies.entries()).toEqual(alone.anomalies.entries());
+      }),
+      { numRuns: 3000 },
+    );
+  });
+
+  it('hands one segment object, refilled per segment, and lets go of the payload after the call', () => {
+    const decoder = new PacketDecoder(new AnomalyCounter());
+    const objects = new Set<TcpSegment>();
+    let last: TcpSegment | undefined;
+    const ports: number[] = [];
+    for (const sport of [1111, 2222]) {
+      const frame = ethernet(0x0800, ipv4({ src: [10, 0, 0, 1], dst: [10, 0, 0, 2] }, tcp({ sport, dport: 443, seq: 1, flags: TcpFlag.ACK, payload })));
+      decoder.decode({ ts: 1, linkType: LinkType.ETHERNET, iface: 0, data: frame, origLen: frame.length }, (s) => {
+        objects.add(s);
+        last = s;
+        ports.push(s.srcPort);
+        expect(s.payload.length).toBe(payload.length);
+      });
+    }
+    expect(ports).toEqual([1111, 2222]);
+    expect(objects.size).toBe(1);
+    expect(last!.payload.length).toBe(0);
   });
 
   it('valid headers followed by random bytes never throw either', () => {

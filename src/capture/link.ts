@@ -6,7 +6,8 @@ import type { AnomalySink } from '../core/anomalies.js';
 import { CaptureError } from './capture-error.js';
 import { u16be, u32be, u32le } from './bytes.js';
 import { IpDecoder, newDecodeStats, type DecodeStats, type SegmentCallback } from './ip.js';
-import { LinkType, type CapturedPacket } from './types.js';
+import type { Micros } from '../core/time.js';
+import { LinkType, type CapturedFrame, type CapturedPacket } from './types.js';
 
 export type { DecodeStats } from './ip.js';
 
@@ -54,41 +55,50 @@ export class PacketDecoder {
   }
 
   decode(p: CapturedPacket, onSegment: SegmentCallback): void {
+    this.decodeBytes(p.data, 0, p.data.length, p.ts, p.linkType, onSegment);
+  }
+
+  /** The same for a frame: its bytes are f.buf[f.start..f.end), no view made. */
+  decodeFrame(f: CapturedFrame, onSegment: SegmentCallback): void {
+    this.decodeBytes(f.buf, f.start, f.end, f.ts, f.linkType, onSegment);
+  }
+
+  /** The frame in b[s..end), captured at `ts` on a `linkType` interface. */
+  private decodeBytes(b: Uint8Array, s: number, end: number, ts: Micros, linkType: number, onSegment: SegmentCallback): void {
     this.stats.packets++;
-    this.ip.expire(p.ts);
-    const b = p.data;
-    const ts = p.ts;
-    switch (p.linkType) {
+    this.ip.expire(ts);
+    const len = end - s;
+    switch (linkType) {
       case LinkType.ETHERNET:
-        if (b.length < 14) return this.anomaly('eth_truncated');
-        return this.ethertype(u16be(b, 12), b, 14, p, onSegment);
+        if (len < 14) return this.anomaly('eth_truncated');
+        return this.ethertype(u16be(b, s + 12), b, s + 14, end, ts, onSegment);
       case LinkType.LINUX_SLL:
         // https://www.tcpdump.org/linktypes/LINKTYPE_LINUX_SLL.html: protocol at 14, 16-byte header.
-        if (b.length < 16) return this.anomaly('sll_truncated');
-        if (u16be(b, 2) === ARPHRD_NETLINK) return this.notIp();
-        return this.ethertype(u16be(b, 14), b, 16, p, onSegment);
+        if (len < 16) return this.anomaly('sll_truncated');
+        if (u16be(b, s + 2) === ARPHRD_NETLINK) return this.notIp();
+        return this.ethertype(u16be(b, s + 14), b, s + 16, end, ts, onSegment);
       case LinkType.LINUX_SLL2:
         // https://www.tcpdump.org/linktypes/LINKTYPE_LINUX_SLL2.html: protocol at 0, 20-byte header.
-        if (b.length < 20) return this.anomaly('sll2_truncated');
-        if (u16be(b, 8) === ARPHRD_NETLINK) return this.notIp();
-        return this.ethertype(u16be(b, 0), b, 20, p, onSegment);
+        if (len < 20) return this.anomaly('sll2_truncated');
+        if (u16be(b, s + 8) === ARPHRD_NETLINK) return this.notIp();
+        return this.ethertype(u16be(b, s), b, s + 20, end, ts, onSegment);
       case LinkType.NULL: {
-        if (b.length < 4) return this.anomaly('null_truncated');
+        if (len < 4) return this.anomaly('null_truncated');
         // The family is in the capturing host's byte order, which the file does not record: a
         // family number is small, so upper bits set means the other order (as libpcap does).
-        let af = u32le(b, 0);
-        if (af > 0xffff) af = u32be(b, 0);
-        return this.family(af, b, 4, p, onSegment);
+        let af = u32le(b, s);
+        if (af > 0xffff) af = u32be(b, s);
+        return this.family(af, b, s + 4, end, ts, onSegment);
       }
       case LinkType.LOOP:
-        if (b.length < 4) return this.anomaly('null_truncated');
-        return this.family(u32be(b, 0), b, 4, p, onSegment);
+        if (len < 4) return this.anomaly('null_truncated');
+        return this.family(u32be(b, s), b, s + 4, end, ts, onSegment);
       case LinkType.RAW:
-        return this.byVersion(b, 0, p, onSegment, 'raw_bad_ip_version');
+        return this.byVersion(b, s, end, ts, onSegment, 'raw_bad_ip_version');
       case LinkType.IPV4:
-        return this.ip.ipv4(b, 0, b.length, ts, onSegment);
+        return this.ip.ipv4(b, s, end, ts, onSegment);
       case LinkType.IPV6:
-        return this.ip.ipv6(b, 0, b.length, ts, onSegment);
+        return this.ip.ipv6(b, s, end, ts, onSegment);
       default:
         return this.anomaly('link_unsupported');
     }
@@ -99,31 +109,31 @@ export class PacketDecoder {
     this.ip.flush();
   }
 
-  private ethertype(type: number, b: Uint8Array, o: number, p: CapturedPacket, cb: SegmentCallback): void {
+  private ethertype(type: number, b: Uint8Array, o: number, end: number, ts: Micros, cb: SegmentCallback): void {
     for (let tags = 0; ; tags++) {
       switch (type) {
         case ETH_IPV4:
-          return this.ip.ipv4(b, o, b.length, p.ts, cb);
+          return this.ip.ipv4(b, o, end, ts, cb);
         case ETH_IPV6:
-          return this.ip.ipv6(b, o, b.length, p.ts, cb);
+          return this.ip.ipv6(b, o, end, ts, cb);
         case ETH_VLAN:
         case ETH_QINQ:
         case ETH_QINQ_OLD:
           // 802.1Q tag: 2 bytes TCI, then the inner EtherType.
           if (tags >= MAX_VLAN_TAGS) return this.anomaly('eth_too_many_vlan_tags');
-          if (o + 4 > b.length) return this.anomaly('eth_truncated');
+          if (o + 4 > end) return this.anomaly('eth_truncated');
           type = u16be(b, o + 2);
           o += 4;
           continue;
         case ETH_MPLS:
         case ETH_MPLS_MC:
-          return this.mpls(b, o, p, cb);
+          return this.mpls(b, o, end, ts, cb);
         case ETH_PPPOE_SESSION: {
           // RFC 2516 §4: 6-byte PPPoE header, then the 2-byte PPP protocol (RFC 1661).
-          if (o + 8 > b.length) return this.anomaly('pppoe_truncated');
+          if (o + 8 > end) return this.anomaly('pppoe_truncated');
           const proto = u16be(b, o + 6);
-          if (proto === 0x0021) return this.ip.ipv4(b, o + 8, b.length, p.ts, cb);
-          if (proto === 0x0057) return this.ip.ipv6(b, o + 8, b.length, p.ts, cb);
+          if (proto === 0x0021) return this.ip.ipv4(b, o + 8, end, ts, cb);
+          if (proto === 0x0057) return this.ip.ipv6(b, o + 8, end, ts, cb);
           return this.notIp();
         }
         default:
@@ -135,27 +145,27 @@ export class PacketDecoder {
 
   /** RFC 3032 §2.1: 4-byte label stack entries until the bottom-of-stack bit; the payload type is
    * not signalled, so it is guessed from the IP version nibble (as routers and Wireshark do). */
-  private mpls(b: Uint8Array, o: number, p: CapturedPacket, cb: SegmentCallback): void {
+  private mpls(b: Uint8Array, o: number, end: number, ts: Micros, cb: SegmentCallback): void {
     for (let n = 0; n < MAX_MPLS_LABELS; n++) {
-      if (o + 4 > b.length) return this.anomaly('mpls_truncated');
+      if (o + 4 > end) return this.anomaly('mpls_truncated');
       const bottom = (b[o + 2]! & 0x01) !== 0;
       o += 4;
-      if (bottom) return this.byVersion(b, o, p, cb, null);
+      if (bottom) return this.byVersion(b, o, end, ts, cb, null);
     }
     this.anomaly('mpls_too_many_labels');
   }
 
-  private family(af: number, b: Uint8Array, o: number, p: CapturedPacket, cb: SegmentCallback): void {
-    if (af === AF_INET) return this.ip.ipv4(b, o, b.length, p.ts, cb);
-    if (af === AF_INET6_BSD || af === AF_INET6_FREEBSD || af === AF_INET6_DARWIN) return this.ip.ipv6(b, o, b.length, p.ts, cb);
+  private family(af: number, b: Uint8Array, o: number, end: number, ts: Micros, cb: SegmentCallback): void {
+    if (af === AF_INET) return this.ip.ipv4(b, o, end, ts, cb);
+    if (af === AF_INET6_BSD || af === AF_INET6_FREEBSD || af === AF_INET6_DARWIN) return this.ip.ipv6(b, o, end, ts, cb);
     this.notIp();
   }
 
-  private byVersion(b: Uint8Array, o: number, p: CapturedPacket, cb: SegmentCallback, bad: string | null): void {
-    if (o >= b.length) return this.anomaly('ip_truncated');
+  private byVersion(b: Uint8Array, o: number, end: number, ts: Micros, cb: SegmentCallback, bad: string | null): void {
+    if (o >= end) return this.anomaly('ip_truncated');
     const v = b[o]! >> 4;
-    if (v === 4) return this.ip.ipv4(b, o, b.length, p.ts, cb);
-    if (v === 6) return this.ip.ipv6(b, o, b.length, p.ts, cb);
+    if (v === 4) return this.ip.ipv4(b, o, end, ts, cb);
+    if (v === 6) return this.ip.ipv6(b, o, end, ts, cb);
     if (bad) return this.anomaly(bad);
     this.notIp(); // e.g. an MPLS pseudowire carrying Ethernet
   }

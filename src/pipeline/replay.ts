@@ -5,7 +5,7 @@
  */
 import type { HttpExchangeRecord, LlmCallRecord } from '../core/record.js';
 import type { Micros } from '../core/time.js';
-import { readCaptureFile, type CaptureFileSummary } from '../capture/file-reader.js';
+import { readCaptureFrames, type CaptureFileSummary } from '../capture/file-reader.js';
 import { isSupportedLinkType, PacketDecoder } from '../capture/link.js';
 import { CaptureError } from '../capture/capture-error.js';
 import type { TcpSegment } from '../capture/types.js';
@@ -86,15 +86,15 @@ export async function replayFile(path: string, opts: ReplayOptions): Promise<Rep
     flows.onSegment(seg);
   };
 
-  const capture = await readCaptureFile(
+  const capture = await readCaptureFrames(
     path,
     (pkt) => {
       stats.packets++;
-      stats.captureBytes += pkt.data.length;
+      stats.captureBytes += pkt.end - pkt.start;
       stats.firstTs ??= pkt.ts;
       // Capture time only moves forward for the pipeline, even if a file's packets do not.
       if (lastTs === null || pkt.ts > lastTs) stats.lastTs = lastTs = pkt.ts;
-      decoder.decode(pkt, onSegment);
+      decoder.decodeFrame(pkt, onSegment);
       if (lastTs >= nextAdvance) {
         flows.advance(lastTs);
         stats.connections = flows.stats.connections;

@@ -563,6 +563,28 @@ describe('FlowTable: FIN, RST, idle, port reuse, eviction', () => {
     expect(t.sinks.get(2).info.rolesGuessed).toBe(true);
   });
 
+  it('a flow whose connection expired right after its last segment gets a new connection', () => {
+    // Nothing in between: the table's last-flow shortcut must not hand the data to the old one.
+    const t = setup({ idleTimeoutUs: 1_000_000 });
+    handshake(t, 0);
+    t.feed(t.c.data(0, 'ab', 10));
+    t.table.advance(5_000_000);
+    t.feed(t.c.data(2, 'cd', 5_000_001));
+    expect(t.sinks.conns.map((r) => r.info.id)).toEqual(['c1', 'c2']);
+    expect(text(delivered(t.sinks.get(0), Dir.ClientToServer))).toBe('ab');
+    expect(closes(t.sinks.get(0))).toEqual([{ ts: 10, reason: 'idle' }]);
+    expect(text(delivered(t.sinks.get(1), Dir.ClientToServer))).toBe('cd');
+  });
+
+  it('a flow evicted between two of its segments gets a new connection', () => {
+    const t = setup({ maxConnections: 1 });
+    const other = new Sender({ ip: '10.0.0.7', port: 40000 }, SERVER, 1);
+    t.feed(t.c.data(0, 'ab', 1), other.syn(2), t.c.data(2, 'cd', 3));
+    expect(t.sinks.conns.map((r) => r.info.id)).toEqual(['c1', 'c2', 'c3']);
+    expect(text(delivered(t.sinks.get(0), Dir.ClientToServer))).toBe('ab');
+    expect(text(delivered(t.sinks.get(2), Dir.ClientToServer))).toBe('cd');
+  });
+
   it('advance copes with big jumps in capture time', () => {
     const t = setup({ idleTimeoutUs: 1_000_000 });
     handshake(t, 1_700_000_000_000_000);

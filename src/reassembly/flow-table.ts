@@ -68,6 +68,10 @@ export class FlowTable {
   private nextId = 1;
   private active = 0;
   private nextSweepAt = -Infinity;
+  /** The connection of the last segment, by its key: runs of one flow (~45% of the benchmark
+   * mix's segments follow one of the same flow and direction) skip the Map lookup. */
+  private lastKey = '';
+  private lastConn: Connection | undefined = undefined;
   private sweepNow: Micros = 0;
 
   constructor(
@@ -91,7 +95,7 @@ export class FlowTable {
     const side = this.keys.side;
     const flags = seg.flags;
     const syn = (flags & TcpFlag.SYN) !== 0;
-    let conn = this.flows.get(key);
+    let conn = key === this.lastKey && this.lastConn?.removed === false ? this.lastConn : this.flows.get(key);
 
     if (conn === undefined || conn.closed) {
       if (!startsConnection(flags, seg.payload.length, conn !== undefined)) return;
@@ -107,6 +111,8 @@ export class FlowTable {
       this.onSynAck(conn, side, seg);
     }
     if (seg.ts > conn.lastSeen) conn.lastSeen = seg.ts;
+    this.lastKey = key;
+    this.lastConn = conn;
 
     const own = conn.sides[side];
     const peer = conn.sides[side ^ 1]!;

@@ -12,8 +12,6 @@ import { copyBytes } from './byte-slab.js';
 import { CHUNK_OVERHEAD_BYTES, type ReassemblyLimits } from './limits.js';
 import type { Dir, StreamSink } from './types.js';
 
-const SEQ_SPACE = 4294967296;
-
 /** Counters shared by every stream of a FlowTable. */
 export interface ReassemblyStats {
   /** Connections created. */
@@ -117,7 +115,9 @@ export class TcpStream {
 
   /** Stream offset of a sequence number, taking the nearest one modulo 2^32 to `next`. */
   offsetOf(seq: number): number {
-    const nextSeq = (this.baseSeq + this.next) % SEQ_SPACE;
+    // ToUint32 is exact modulo 2^32 for any integer below 2^53 (ECMA-262 §7.1.7), and cheaper
+    // than a floating-point `%`.
+    const nextSeq = (this.baseSeq + this.next) >>> 0;
     return this.next + ((seq - nextSeq) | 0);
   }
 

@@ -160,15 +160,21 @@ export class Sender {
   }
 }
 
+/** The one segment object feedReused hands out, as the IP decoder does (TcpSegment). */
+const reusedSegment: TcpSegment = { ts: 0, srcIp: '', dstIp: '', srcPort: 0, dstPort: 0, seq: 0, ack: 0, flags: 0, payload: new Uint8Array(0) };
+
 /**
- * Feed a segment whose payload lives in a scratch buffer that is scribbled over right after the
- * call, as the capture reader's buffer is: catches a flow table that keeps views instead of copies.
+ * Feed a segment the way the capture layer does: always the same segment object, refilled, with a
+ * payload in a scratch buffer; both are scribbled over right after the call. Catches a flow table
+ * that keeps views instead of copies, or keeps the segment object or any field read through it later.
  */
 export function feedReused(table: { onSegment(seg: TcpSegment): void }, seg: TcpSegment, scratch: Uint8Array): void {
   scratch.set(seg.payload, 0);
   const view = scratch.subarray(0, seg.payload.length);
-  table.onSegment({ ...seg, payload: view });
+  Object.assign(reusedSegment, seg, { payload: view });
+  table.onSegment(reusedSegment);
   view.fill(0xee);
+  Object.assign(reusedSegment, { ts: -1, srcIp: 'scribbled', dstIp: 'scribbled', srcPort: -1, dstPort: -1, seq: -1, ack: -1, flags: 0xff });
 }
 
 export { Dir };
