@@ -1,3 +1,4 @@
+import type { OutputStats } from '../metrics/instruments.js';
 import type { StoreStats } from '../store/types.js';
 
 /**
@@ -64,10 +65,17 @@ export interface HealthInfo {
   counts: PipelineCounts;
   /** null when nothing writes (`llmtap serve`). */
   writer: WriterHealth | null;
+  /** OTLP export, alert delivery and record observer failures (issue 5); absent or null when the
+   * command runs none of them (`llmtap serve`). The same counters as the llmtap_otlp_*,
+   * llmtap_alert* and llmtap_observer_* metrics on /metrics. */
+  outputs?: OutputsHealth | null;
 }
+
+export type OutputsHealth = OutputStats;
 
 /** The health endpoint's body: the pipeline's view plus the store's and the live feed's. */
 export interface HealthResponse extends HealthInfo {
+  outputs: OutputsHealth | null;
   db: StoreStats | null;
   /** Set when `Store.stats()` failed: the page should say the database is unreadable. */
   db_error: string | null;

@@ -1,7 +1,7 @@
 /**
  * The pipeline's view of itself for GET /api/v1/health, built from the live counters.
  */
-import type { HealthInfo, SourceHealth } from '../api/types.js';
+import type { HealthInfo, OutputsHealth, SourceHealth } from '../api/types.js';
 import { isoMicros } from '../core/time.js';
 import type { PipelineStats } from '../pipeline/stats.js';
 import type { StoreSink } from '../pipeline/store-sink.js';
@@ -16,11 +16,13 @@ export interface FileSourceState {
   error: string | null;
 }
 
-export function healthOf(source: FileSourceState | null, sink: StoreSink | null): HealthInfo {
+/** @param outputs the exports' and alerting's counters (src/cli/telemetry.ts `Telemetry`), when any run */
+export function healthOf(source: FileSourceState | null, sink: StoreSink | null, outputs: { stats(): OutputsHealth } | null = null): HealthInfo {
   const s = source?.stats;
   const writerError = sink?.lastError ?? null;
+  const out = outputs?.stats() ?? null;
   return {
-    status: source?.state === 'error' || writerError ? 'error' : 'ok',
+    status: source?.state === 'error' || writerError ? 'error' : degraded(out) ? 'degraded' : 'ok',
     version: VERSION,
     started_at: startedAt,
     sources:
@@ -53,5 +55,19 @@ export function healthOf(source: FileSourceState | null, sink: StoreSink | null)
     writer: sink
       ? { written: sink.callsInserted + sink.exchangesInserted, batches: sink.batches, pending: sink.pending, last_error: writerError }
       : null,
+    outputs: out,
   };
+}
+
+/** Something is being lost: spans or alerts dropped or given up on, or an observer failing. */
+function degraded(o: OutputsHealth | null): boolean {
+  if (o === null) return false;
+  const spans = o.otlp?.spans ?? null;
+  const alerts = o.alerts;
+  return (
+    o.observer_failures > 0 ||
+    (spans !== null && spans.dropped + spans.failed_batches > 0) ||
+    (o.otlp?.metrics?.failed ?? 0) > 0 ||
+    (alerts !== null && alerts.webhooks.failed + alerts.webhooks.dropped + alerts.record_failures > 0)
+  );
 }

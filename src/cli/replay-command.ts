@@ -51,13 +51,25 @@ export async function runReplay(file: string, o: ReplayCommandOptions): Promise<
   const needed = !pureConversion || config.otlp !== null || config.alerts.length > 0 || config.budgets.length > 0;
   // Loaded only when used: the OpenTelemetry SDK costs a pure conversion ~0.2 s of start-up.
   let sink: StoreSink | null = null;
+  let serving: Serving | null = null;
+  // Once the capture has drained nothing drains the sink and the JSONL is closed: an alert
+  // raised while serving (a posted score firing its rule) goes straight to the store, one
+  // write after another (a resolution must not overtake its firing).
+  let storedAfterDrain: Promise<void> | null = null;
   const onAlert = (a: AlertRecord): void => {
-    writer?.write(a);
-    sink?.addAlert(a);
+    if (storedAfterDrain === null) {
+      writer?.write(a);
+      sink?.addAlert(a);
+      return;
+    }
+    const store = serving?.store;
+    if (store === undefined) return;
+    storedAfterDrain = storedAfterDrain
+      .then(() => store.insertAlert(a))
+      .catch((err: unknown) => log(`cannot store alert ${a.id} (${a.rule}): ${err instanceof Error ? err.message : String(err)}`));
   };
   const telemetry = needed ? (await import('./telemetry.js')).openTelemetry(config, { stats, log, onAlert }) : null;
   const observers = telemetry?.observers ?? new Observers([]);
-  let serving: Serving | null = null;
   if (!pureConversion) {
     const listen = config.listen ?? (o.exitAfterDrain ? false : '127.0.0.1:3000');
     const { openServing } = await import('./serving.js');
@@ -66,7 +78,7 @@ export async function runReplay(file: string, o: ReplayCommandOptions): Promise<
       retention: config.retention,
       listen,
       ...tokenOptions(o),
-      health: () => healthOf(source, sink),
+      health: () => healthOf(source, sink, telemetry),
       ...(telemetry ? { metrics: { live: telemetry.live, instruments: telemetry.instruments } } : {}),
       // Scores posted while the capture runs reach the alert rules on scores.
       onAnnotation: (a) => observers.onAnnotation(a),
@@ -136,9 +148,12 @@ export async function runReplay(file: string, o: ReplayCommandOptions): Promise<
     // clock's last tick lets windows slide to the end of the file.
     tracker?.flush();
     if (summary.lastPacketTs !== null) observers.onTime(summary.lastPacketTs);
-    // Observers first: what they raise at the end (alerts) goes into the last store batch.
-    await telemetry?.endOfInput();
+    // Alerts are raised synchronously (onCall, onTime above) and are in the sink already: the
+    // last batch is committed before the exports wait on the network (a dead webhook or
+    // collector holds the end of input up to their close deadlines, 15 s and 10 s).
     await sink?.flush();
+    storedAfterDrain = Promise.resolve();
+    await telemetry?.endOfInput();
   } catch (err) {
     // Whatever was decoded and committed before the failure stays: close cleanly and say why.
     bar?.clear();
@@ -160,6 +175,7 @@ export async function runReplay(file: string, o: ReplayCommandOptions): Promise<
   }
   // The metrics stay readable while serving; their last OTLP push is now.
   await telemetry?.close();
+  await storedAfterDrain;
   await serving?.close();
 }
 

@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { createInstruments, MAX_ERROR_TYPES } from './instruments.js';
+import { createInstruments, MAX_ERROR_TYPES, type OutputStats } from './instruments.js';
 import { labelName, metricName } from './prometheus.js';
 import { callAt } from './test-calls.test-support.js';
 
@@ -68,5 +68,50 @@ describe('createInstruments', () => {
     const r = spawnSync('promtool', ['check', 'metrics'], { input: text, encoding: 'utf8' });
     expect(r.stdout + r.stderr).toBe('');
     expect(r.status).toBe(0);
+  });
+
+  describe('self-metrics of the exports and alerting', () => {
+    const zeroSpans = { queued: 0, sent: 0, dropped: 0, rejected: 0, invalid: 0, failed_batches: 0, retries: 0 };
+    const hooks = { sent: 0, failed: 0, retries: 0, dropped: 0, queued: 0 };
+    const alerts = { rules: 2, budgets: 1, firing: 0, fired: 0, resolved: 0, notices: 0, logged: 0, record_failures: 0, webhooks: hooks };
+
+    it('reads the counters at each scrape', async () => {
+      const now: OutputStats = { otlp: { endpoint: 'http://c:4318/', spans: { ...zeroSpans }, metrics: null }, alerts: structuredClone(alerts), observer_failures: 0 };
+      const ins = createInstruments({ dimensions: [], maxSeries: 10, outputs: () => now });
+      now.otlp!.spans = { ...zeroSpans, sent: 40, dropped: 3, queued: 7, retries: 2 };
+      now.alerts!.fired = 2;
+      now.alerts!.notices = 3;
+      now.alerts!.webhooks = { ...hooks, sent: 4, retries: 1, queued: 1 };
+      now.observer_failures = 1;
+      const text = await ins.prometheusText();
+      expect(lines(text, 'llmtap_otlp_spans_sent_total')).toEqual(['llmtap_otlp_spans_sent_total 40']);
+      expect(lines(text, 'llmtap_otlp_spans_dropped_total')).toEqual(['llmtap_otlp_spans_dropped_total 3']);
+      expect(lines(text, 'llmtap_otlp_spans_queued')).toEqual(['llmtap_otlp_spans_queued 7']);
+      expect(lines(text, 'llmtap_otlp_retries_total')).toEqual(['llmtap_otlp_retries_total{signal="traces"} 2']);
+      expect(lines(text, 'llmtap_alerts_total')).toEqual(['llmtap_alerts_total{state="firing"} 2', 'llmtap_alerts_total{state="resolved"} 0', 'llmtap_alerts_total{state="notice"} 3']);
+      expect(lines(text, 'llmtap_alert_webhook_sent_total')).toEqual(['llmtap_alert_webhook_sent_total 4']);
+      expect(lines(text, 'llmtap_alert_webhook_queued')).toEqual(['llmtap_alert_webhook_queued 1']);
+      expect(lines(text, 'llmtap_observer_failures_total')).toEqual(['llmtap_observer_failures_total 1']);
+      // OTLP metrics are off: no metric about their pushes.
+      expect(text).not.toContain('llmtap_otlp_metric_exports');
+    });
+
+    it('exports only what is configured (no OTLP, no alerting: observer failures alone)', async () => {
+      const ins = createInstruments({ dimensions: [], maxSeries: 10, outputs: () => ({ otlp: null, alerts: null, observer_failures: 0 }) });
+      const text = await ins.prometheusText();
+      expect(text).not.toMatch(/llmtap_otlp_|llmtap_alert/);
+      expect(lines(text, 'llmtap_observer_failures_total')).toEqual(['llmtap_observer_failures_total 0']);
+    });
+
+    it.skipIf(!promtool)('passes promtool with every part configured', async () => {
+      const ins = createInstruments({
+        dimensions: [],
+        maxSeries: 10,
+        outputs: () => ({ otlp: { endpoint: 'http://c:4318/', spans: zeroSpans, metrics: { exported: 1, failed: 0, skipped: 0, retries: 0 } }, alerts, observer_failures: 0 }),
+      });
+      const r = spawnSync('promtool', ['check', 'metrics'], { input: await ins.prometheusText(), encoding: 'utf8' });
+      expect(r.stdout + r.stderr).toBe('');
+      expect(r.status).toBe(0);
+    });
   });
 });

@@ -14,7 +14,7 @@
  * `llmtap.<dimension>` (llmtap.agent, llmtap.api, llmtap.team …). Distinct attribute sets are
  * capped (`max_series`); past the cap they fold into one set whose values are "__other__".
  */
-import type { Attributes, Counter, Histogram, Meter } from '@opentelemetry/api';
+import type { Attributes, Counter, Histogram, Meter, Observable, ObservableCounter, ObservableGauge } from '@opentelemetry/api';
 import { MeterProvider, type IMetricReader } from '@opentelemetry/sdk-metrics';
 import type { LlmCallRecord } from '../core/record.js';
 import type { PipelineStats } from '../pipeline/stats.js';
@@ -68,6 +68,47 @@ export interface InstrumentsOptions {
   readers?: IMetricReader[];
   /** Pipeline counters for the llmtap_* self-metrics, read at each collection. */
   stats?: PipelineStats;
+  /** What the exports and alerting count about themselves, read once per collection (the
+   * source assembles it: src/cli/telemetry.ts). Which parts are non-null when this is first
+   * read decides which llmtap_otlp_* / llmtap_alert* metrics exist. */
+  outputs?: () => OutputStats;
+}
+
+/**
+ * Counters of what issue 5 sends out (OTLP spans and metric pushes, alert notices and their
+ * delivery) and of failures of the record observers; the same object is the health API's
+ * `outputs` (src/api/types.ts). Field names are the API's (snake_case).
+ */
+export interface OutputStats {
+  /** null: no OTLP export configured. */
+  otlp: {
+    /** Where spans go, as safe to show (no userinfo, no query: src/metrics/otlp/http-sender.ts safeUrl). */
+    endpoint: string;
+    /** Span export (null with `otlp.traces: false`). */
+    spans: { queued: number; sent: number; dropped: number; rejected: number; invalid: number; failed_batches: number; retries: number } | null;
+    /** Metric pushes (null with `otlp.metrics: false`). */
+    metrics: { exported: number; failed: number; skipped: number; retries: number } | null;
+  } | null;
+  /** null: no alert rule and no budget configured. */
+  alerts: {
+    rules: number;
+    budgets: number;
+    /** Incidents firing now. */
+    firing: number;
+    /** Records raised since start, by kind. */
+    fired: number;
+    resolved: number;
+    notices: number;
+    /** Lines written to the log target. */
+    logged: number;
+    /** Alert records the store or JSONL refused (an exception in the alert sink). */
+    record_failures: number;
+    /** Webhook delivery over all webhooks: requests answered 2xx, alerts given up on, tries after
+     * the first, alerts dropped unsent, alerts waiting now. */
+    webhooks: { sent: number; failed: number; retries: number; dropped: number; queued: number };
+  } | null;
+  /** Exceptions thrown by record observers (a bug: counted, the record goes on to the others). */
+  observer_failures: number;
 }
 
 export interface Instruments {
@@ -91,6 +132,7 @@ export function createInstruments(opts: InstrumentsOptions): Instruments {
   const cap = new SeriesCap([], opts.maxSeries);
   const recorder = new CallRecorder(meter, opts.dimensions, cap);
   registerSelfMetrics(meter, cap, opts.stats);
+  if (opts.outputs) registerOutputMetrics(meter, opts.outputs);
   return {
     observer: { onCall: (call) => recorder.record(call) },
     meterProvider,
@@ -237,4 +279,72 @@ function registerSelfMetrics(meter: Meter, cap: SeriesCap, stats: PipelineStats 
     // Anomaly names are fixed strings in the code (<layer>_<condition>), not taken from input.
     for (const [name, n] of stats.anomalies.entries()) r.observe(n, { name });
   });
+}
+
+/**
+ * llmtap_* self-metrics of the exports and alerting (issue 5): one batch callback reads
+ * `outputs()` once per collection (a few small object copies), so a scrape costs the same
+ * whatever the number of metrics. Names: llmtap_otlp_spans_{queued,sent_total,dropped_total,
+ * rejected_total,invalid_total}, llmtap_otlp_span_batches_failed_total,
+ * llmtap_otlp_retries_total{signal}, llmtap_otlp_metric_exports_total{outcome},
+ * llmtap_alerts_total{state}, llmtap_alerts_firing, llmtap_alert_webhook_{sent,failed,retries,
+ * dropped}_total, llmtap_alert_webhook_queued, llmtap_alert_logged_total,
+ * llmtap_alert_record_failures_total, llmtap_observer_failures_total.
+ */
+function registerOutputMetrics(meter: Meter, outputs: () => OutputStats): void {
+  const shape = outputs();
+  type Read = (o: OutputStats) => number | null;
+  const reads: [Observable, Read, Attributes?][] = [];
+  const counter = (name: string, unit: string, description: string): ObservableCounter => meter.createObservableCounter(name, { unit, description });
+  const gauge = (name: string, unit: string, description: string): ObservableGauge => meter.createObservableGauge(name, { unit, description });
+
+  if (shape.otlp?.spans) {
+    const spans = (f: (s: NonNullable<NonNullable<OutputStats['otlp']>['spans']>) => number): Read => (o) => (o.otlp?.spans ? f(o.otlp.spans) : null);
+    reads.push(
+      [gauge('llmtap.otlp.spans.queued', '{span}', 'Spans waiting for export or in flight.'), spans((s) => s.queued)],
+      [counter('llmtap.otlp.spans.sent', '{span}', 'Spans the OTLP receiver accepted.'), spans((s) => s.sent)],
+      [counter('llmtap.otlp.spans.dropped', '{span}', 'Spans lost: queue full, batch given up, or unsent at the shutdown deadline.'), spans((s) => s.dropped)],
+      [counter('llmtap.otlp.spans.rejected', '{span}', 'Spans the OTLP receiver answered as rejected (partial success).'), spans((s) => s.rejected)],
+      [counter('llmtap.otlp.spans.invalid', '{span}', 'Records whose times could not be read (no span made).'), spans((s) => s.invalid)],
+      [counter('llmtap.otlp.span_batches.failed', '{batch}', 'Span batches given up (refused for good or out of attempts).'), spans((s) => s.failed_batches)],
+    );
+  }
+  if (shape.otlp?.spans || shape.otlp?.metrics) {
+    const retries = counter('llmtap.otlp.retries', '{request}', 'OTLP export attempts after the first, by signal.');
+    if (shape.otlp.spans) reads.push([retries, (o) => o.otlp?.spans?.retries ?? null, { signal: 'traces' }]);
+    if (shape.otlp.metrics) reads.push([retries, (o) => o.otlp?.metrics?.retries ?? null, { signal: 'metrics' }]);
+  }
+  if (shape.otlp?.metrics) {
+    const exports = counter('llmtap.otlp.metric_exports', '{export}', 'OTLP metric pushes by outcome (skipped: the previous push was still in flight; cumulative, so nothing is lost).');
+    for (const outcome of ['exported', 'failed', 'skipped'] as const) reads.push([exports, (o) => o.otlp?.metrics?.[outcome] ?? null, { outcome }]);
+  }
+  if (shape.alerts) {
+    const alert = (f: (a: NonNullable<OutputStats['alerts']>) => number): Read => (o) => (o.alerts ? f(o.alerts) : null);
+    const raised = counter('llmtap.alerts', '{alert}', 'Alert records raised, by state (firing, resolved, budget notice).');
+    reads.push(
+      [raised, alert((a) => a.fired), { state: 'firing' }],
+      [raised, alert((a) => a.resolved), { state: 'resolved' }],
+      [raised, alert((a) => a.notices), { state: 'notice' }],
+      [gauge('llmtap.alerts.firing', '{alert}', 'Alert incidents firing now.'), alert((a) => a.firing)],
+      [counter('llmtap.alert.webhook.sent', '{request}', 'Webhook requests answered 2xx.'), alert((a) => a.webhooks.sent)],
+      [counter('llmtap.alert.webhook.failed', '{alert}', 'Alerts a webhook was given up on (final status or last try failed).'), alert((a) => a.webhooks.failed)],
+      [counter('llmtap.alert.webhook.retries', '{request}', 'Webhook tries after the first.'), alert((a) => a.webhooks.retries)],
+      [counter('llmtap.alert.webhook.dropped', '{alert}', 'Alerts dropped unsent (outbox full, or still queued at the shutdown deadline).'), alert((a) => a.webhooks.dropped)],
+      [gauge('llmtap.alert.webhook.queued', '{alert}', 'Alerts waiting for a webhook or in flight.'), alert((a) => a.webhooks.queued)],
+      [counter('llmtap.alert.logged', '{line}', 'Alert lines written to the log.'), alert((a) => a.logged)],
+      [counter('llmtap.alert.record_failures', '{alert}', 'Alert records the store or JSONL refused.'), alert((a) => a.record_failures)],
+    );
+  }
+  reads.push([counter('llmtap.observer.failures', '{failure}', 'Exceptions thrown by record observers (metrics, OTLP, alerts): a bug, counted.'), (o) => o.observer_failures]);
+
+  meter.addBatchObservableCallback(
+    (r) => {
+      const now = outputs();
+      for (const [instrument, read, attributes] of reads) {
+        const v = read(now);
+        if (v !== null) r.observe(instrument, v, attributes);
+      }
+    },
+    [...new Set(reads.map(([i]) => i))],
+  );
 }

@@ -117,8 +117,58 @@ export function HealthPage() {
               />
             </Panel>
           </div>
+          {h.outputs && <OutputsPanel outputs={h.outputs} />}
         </>
       )}
     </div>
+  );
+}
+
+/** OTLP export and alert delivery (issue 5): what was sent, retried and lost. The same counters
+ * as the llmtap_otlp_* and llmtap_alert* metrics on /metrics. */
+function OutputsPanel({ outputs: o }: { outputs: NonNullable<HealthResponse['outputs']> }) {
+  const spans = o.otlp?.spans ?? null;
+  const metrics = o.otlp?.metrics ?? null;
+  const alerts = o.alerts;
+  const lost = (n: number) => (n > 0 ? <span className="err-text">{int(n)}</span> : '0');
+  return (
+    <Panel title="Exports and alerts">
+      <div data-testid="outputs">
+        <Facts
+          rows={[
+            ['OTLP endpoint', o.otlp ? <span className="mono">{o.otlp.endpoint}</span> : 'not configured'],
+            [
+              'OTLP spans',
+              spans ? (
+                <span data-testid="otlp-spans">
+                  {int(spans.sent)} sent · {int(spans.queued)} queued · {lost(spans.dropped)} dropped · {int(spans.retries)} retries · {lost(spans.failed_batches)} failed
+                  batches{spans.rejected > 0 ? ` · ${int(spans.rejected)} rejected by the receiver` : ''}
+                </span>
+              ) : (
+                'off'
+              ),
+            ],
+            [
+              'OTLP metric pushes',
+              metrics ? `${int(metrics.exported)} sent · ${int(metrics.failed)} failed · ${int(metrics.skipped)} skipped · ${int(metrics.retries)} retries` : 'off',
+            ],
+            ['Alert rules / budgets', alerts ? `${int(alerts.rules)} rules (${int(alerts.firing)} firing) · ${int(alerts.budgets)} budgets` : 'none configured'],
+            ['Alerts raised', alerts ? `${int(alerts.fired)} fired · ${int(alerts.resolved)} resolved · ${int(alerts.notices)} budget notices · ${int(alerts.logged)} logged` : '–'],
+            [
+              'Webhook delivery',
+              alerts ? (
+                <span data-testid="webhook-delivery">
+                  {int(alerts.webhooks.sent)} sent · {int(alerts.webhooks.queued)} queued · {int(alerts.webhooks.retries)} retries · {lost(alerts.webhooks.failed)} given up ·{' '}
+                  {lost(alerts.webhooks.dropped)} dropped
+                </span>
+              ) : (
+                '–'
+              ),
+            ],
+            ['Failures', <span key="f">{lost(o.observer_failures)} observer errors{alerts ? <> · {lost(alerts.record_failures)} alert records not stored</> : null}</span>],
+          ]}
+        />
+      </div>
+    </Panel>
   );
 }

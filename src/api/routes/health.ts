@@ -27,6 +27,7 @@ export function registerHealthRoute(
     }
     return {
       ...info,
+      outputs: info.outputs ?? null,
       status: dbError !== null && info.status === 'ok' ? 'degraded' : info.status,
       db,
       db_error: dbError,

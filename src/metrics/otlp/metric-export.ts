@@ -18,6 +18,7 @@ import { ProtobufMetricsSerializer } from '@opentelemetry/otlp-transformer';
 import { AggregationTemporality, PeriodicExportingMetricReader, type PushMetricExporter, type ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import type { OtlpConfig } from '../../config/types.js';
 import { DEFAULT_RETRY, OtlpHttpSender, REAL_DEPS, type RetryPolicy, type SenderDeps } from './http-sender.js';
+import { DEFAULT_CLOSE_DEADLINE_MS } from './span-exporter.js';
 
 export interface OtlpMetricStats {
   /** Exports the receiver accepted. */
@@ -33,6 +34,9 @@ export interface OtlpMetricOptions {
   retry?: RetryPolicy;
   deps?: SenderDeps;
   onError?(message: string): void;
+  /** How long the reader's shutdown keeps its last push retrying before abandoning it
+   * (default: the span exporter's close deadline, 10 s). */
+  closeDeadlineMs?: number;
 }
 
 /** Pushes ResourceMetrics through the OTLP/HTTP sender; one export in flight at a time. */
@@ -98,8 +102,13 @@ export class OtlpMetricExporter implements PushMetricExporter {
 
   /** Called by the reader's shutdown after its last export; abandons retries still waiting. */
   async shutdown(): Promise<void> {
-    this.shutdownSignal.abort();
+    this.abandon();
     await this.inFlight;
+  }
+
+  /** Cuts the request in flight and every backoff wait short; later exports fail at once. */
+  abandon(): void {
+    this.shutdownSignal.abort();
   }
 }
 
@@ -118,5 +127,18 @@ export function otlpMetricReader(config: OtlpConfig, opts: OtlpMetricOptions = {
     // The SDK requires timeout ≤ interval; an export's attempts each have timeout_ms.
     exportTimeoutMillis: Math.min(interval, Math.max(1, config.timeout_ms)),
   });
+  // The reader's shutdown flushes first and its forceFlush waits for that push's every retry
+  // (with a collector that hangs: 5 attempts × timeout_ms plus backoffs, about a minute) before
+  // it calls the exporter's shutdown. A user pressing Ctrl-C waits at most the deadline.
+  const shutdown = reader.shutdown.bind(reader);
+  const deadline = opts.closeDeadlineMs ?? DEFAULT_CLOSE_DEADLINE_MS;
+  reader.shutdown = async (options) => {
+    const timer = setTimeout(() => exporter.abandon(), deadline);
+    try {
+      await shutdown(options);
+    } finally {
+      clearTimeout(timer);
+    }
+  };
   return Object.assign(reader, { otlpStats: () => exporter.stats() });
 }
