@@ -72,6 +72,6 @@ describe('llmtap replay: agent turns in the JSONL', () => {
   it('rejects a bad threshold with one clear line', () => {
     const r = spawnSync(process.execPath, [join(repoRoot, 'bin', 'llmtap.js'), 'replay', join(dir, 'x.pcap'), '--jsonl', '-', '--stall-threshold', 'soon'], { encoding: 'utf8' });
     expect(r.status).not.toBe(0);
-    expect(r.stderr.trim().split('\n')).toEqual(['llmtap: --stall-threshold takes a number of seconds above 0 (got "soon")']);
+    expect(r.stderr.trim().split('\n')).toEqual(['llmtap: --stall-threshold: "soon" is not a duration (write a number and one unit: 500ms, 30s, 5m, 1h, 7d)']);
   });
 });
