@@ -12,8 +12,11 @@ import type { TcpSegment } from '../capture/types.js';
 import { decodeExchange } from '../decoders/registry.js';
 import type { DecodedCall } from '../decoders/types.js';
 import { createHttp1Sink } from '../http/h1/connection.js';
+import { createHttp2Sink } from '../http/h2/connection.js';
+import { createSniffingSink } from '../http/sniff.js';
 import type { HttpExchange } from '../http/types.js';
 import { FlowTable } from '../reassembly/flow-table.js';
+import type { ConnectionInfo, StreamSink } from '../reassembly/types.js';
 import { buildCallRecord, buildExchangeRecord, type RecordOptions } from './call-record.js';
 import { PipelineStats } from './stats.js';
 
@@ -76,7 +79,10 @@ export async function replayFile(path: string, opts: ReplayOptions): Promise<Rep
     }
   };
 
-  const flows = new FlowTable((info) => createHttp1Sink(info, onExchange, anomalies), anomalies);
+  // Each connection's first bytes tell its protocol: TLS, the HTTP/2 preface, else HTTP/1.1.
+  const h1 = (info: ConnectionInfo): StreamSink => createHttp1Sink(info, onExchange, anomalies);
+  const h2 = (info: ConnectionInfo): StreamSink => createHttp2Sink(info, onExchange, anomalies);
+  const flows = new FlowTable((info) => createSniffingSink(info, { h1, h2, anomalies }), anomalies);
   const decoder = new PacketDecoder(anomalies);
   let lastTs: Micros | null = null;
   let nextAdvance = 0;
