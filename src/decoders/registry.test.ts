@@ -38,6 +38,11 @@ describe('classifyExchange: pass 1 (route)', () => {
 });
 
 describe('classifyExchange: pass 2 (body shape)', () => {
+  it('an HTTP/2 stream whose headers were lost (no method, no path) is told by its body', () => {
+    expect(api({ method: '', target: '', reqBody: chatBody })).toBe('openai.chat_completions');
+    expect(api({ method: '', target: '', reqBody: { hello: 'world' } })).toBe('notLlm:not_llm_route');
+  });
+
   const gw = '/gateway/route-7';
   it('tells Anthropic from OpenAI Chat by Anthropic-only fields', () => {
     expect(api({ target: gw, reqBody: { model: 'claude-x', max_tokens: 100, system: 'be nice', messages: [{ role: 'user', content: 'hi' }] } })).toBe('anthropic.messages');

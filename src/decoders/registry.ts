@@ -61,7 +61,9 @@ export type Classification = { decoder: WireDecoder } | { notLlm: string };
 
 export function classifyExchange(ex: HttpExchange): Classification {
   const req = ex.request;
-  if (req.method !== 'POST') {
+  // An empty method is an HTTP/2 stream joined mid-way (its headers were lost): only the body
+  // can tell what it is.
+  if (req.method !== 'POST' && req.method !== '') {
     // Every generating API call is a POST; a GET on …/models is a listing.
     if (/\/models(?:\/[^/]*)?\/?$/i.test(req.path)) return { notLlm: 'models_list' };
     return { notLlm: 'not_llm_route' };
