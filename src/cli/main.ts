@@ -23,6 +23,7 @@ program
   .option('--config <file>', 'configuration file (YAML; env LLMTAP_CONFIG); flags override it')
   .option('--jsonl <path>', 'write records as JSON lines to PATH (- for standard output); alone, a pure conversion')
   .option('--exchanges', 'with --jsonl: also write every non-LLM HTTP exchange (kind "http_exchange")')
+  .option('--tls-keylog <path>', 'decrypt TLS with this NSS key log (SSLKEYLOGFILE); pcapng-embedded secrets are used too')
   .option('--db <path>', 'DuckDB database to store calls and exchanges in (default ./llmtap.duckdb)')
   .option('--listen <addr>', 'serve the API and console on [HOST:]PORT (default 127.0.0.1:3000)')
   .option('--exit-after-drain', 'exit once the capture is read instead of serving until interrupted')

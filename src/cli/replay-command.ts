@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { agentCallInput } from '../agents/profiles.js';
 import { TurnTracker, type TurnTrackerOptions } from '../agents/turn-tracker.js';
@@ -10,6 +11,7 @@ import { StoreSink } from '../pipeline/store-sink.js';
 import { DEFAULT_FINGERPRINT_SALT } from '../redact/secrets.js';
 import type { ConfigFlags } from '../config/flags.js';
 import type { AlertRecord } from '../core/record.js';
+import type { KeyLog } from '../tls/index.js';
 import type { TurnsConfig } from '../config/types.js';
 import { configurePricing } from '../cost/call-pricer.js';
 import { resolveConfig, type ConfigOption } from './config-options.js';
@@ -27,6 +29,7 @@ export interface ReplayCommandOptions extends ConfigOption, ConfigFlags {
   exitAfterDrain?: boolean;
   token?: string;
   insecureNoToken?: boolean;
+  tlsKeylog?: string;
 }
 
 /** The store's hook for turn records (snapshots while in progress, then the final one). */
@@ -42,6 +45,7 @@ export async function runReplay(file: string, o: ReplayCommandOptions): Promise<
   const config = await resolveConfig(o);
   const pureConversion = o.jsonl !== undefined && config.db === null && config.listen === null;
   const turnSettings = config.turns.enabled ? trackerSettings(config.turns) : null;
+  const tlsKeys = o.tlsKeylog !== undefined ? await loadKeyLog(o.tlsKeylog) : undefined;
   const writer = o.jsonl !== undefined ? openJsonl(o.jsonl) : null;
   const stats = new PipelineStats();
   const source: FileSourceState = { id: o.source ?? basename(file), stats, state: 'running', error: null };
@@ -109,6 +113,7 @@ export async function runReplay(file: string, o: ReplayCommandOptions): Promise<
       stats,
       fingerprintSalt: config.fingerprint_salt ?? DEFAULT_FINGERPRINT_SALT,
       attributes: config.attributes,
+      ...(tlsKeys ? { tlsKeys } : {}),
       pricer: configurePricing(config.pricing),
       onCall: (r, ex, call) => {
         const write = (): void => {
@@ -167,7 +172,7 @@ export async function runReplay(file: string, o: ReplayCommandOptions): Promise<
   writer?.close();
   bar?.clear();
   source.state = 'drained';
-  if (!o.quiet) process.stderr.write(formatSummary(file, summary, sink, tracker ? { turns: tracker.turns, sessions: tracker.sessionCount } : null));
+  if (!o.quiet) process.stderr.write(formatSummary(file, summary, sink, tracker ? { turns: tracker.turns, sessions: tracker.sessionCount } : null, stats.undecryptedTls));
   if (serving?.url && !o.exitAfterDrain) {
     if (!o.quiet) process.stderr.write(`llmtap: capture drained; serving ${serving.url} until interrupted (Ctrl-C)\n`);
     const { untilInterrupted } = await import('./serving.js');
@@ -212,6 +217,21 @@ function openTracker(
   });
 }
 
+/** The key log as it is now (a file replay's keys are all written by the time it is read). */
+async function loadKeyLog(path: string): Promise<KeyLog> {
+  const { KeyLog } = await import('../tls/index.js');
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new UserError(`cannot read the TLS key log ${path}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`);
+  }
+  const keys = new KeyLog();
+  keys.addText(text);
+  if (keys.size === 0) throw new UserError(`${path} holds no TLS secrets (expected NSS key log lines: CLIENT_RANDOM …, CLIENT_TRAFFIC_SECRET_0 …)`);
+  return keys;
+}
+
 function openJsonl(path: string): JsonlWriter {
   try {
     return new JsonlWriter(path);
@@ -237,6 +257,7 @@ export function formatSummary(
   s: ReplaySummary,
   sink: StoreSink | null = null,
   agents: { turns: number; sessions: number } | null = null,
+  undecrypted: PipelineStats['undecryptedTls'] | null = null,
 ): string {
   const secs = s.elapsedMs / 1000;
   const mb = s.captureBytes / 1e6;
@@ -250,6 +271,14 @@ export function formatSummary(
   if (sink) {
     const dup = s.calls - sink.callsInserted;
     lines.push(`  stored ${n(sink.callsInserted)} new calls${dup > 0 ? ` (${n(dup)} already in the database)` : ''}`);
+  }
+  if (undecrypted && undecrypted.size > 0) {
+    const total = [...undecrypted.values()].reduce((a, e) => a + e.connections, 0);
+    const names = [...undecrypted].sort((a, b) => b[1].connections - a[1].connections).slice(0, 5);
+    const more = undecrypted.size > names.length ? `, and ${n(undecrypted.size - names.length)} more` : '';
+    lines.push(
+      `  ${n(total)} TLS connections not decrypted (no keys, or see anomalies): ${names.map(([name, e]) => `${name} ${n(e.connections)}`).join(', ')}${more}`,
+    );
   }
   if (s.anomalies.length > 0) {
     lines.push(`  anomalies: ${s.anomalies.map(([name, count]) => `${name} ${n(count)}`).join(', ')}`);

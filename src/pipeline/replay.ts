@@ -13,7 +13,8 @@ import { decodeExchange } from '../decoders/registry.js';
 import type { DecodedCall } from '../decoders/types.js';
 import { createHttp1Sink } from '../http/h1/connection.js';
 import { createHttp2Sink } from '../http/h2/connection.js';
-import { createSniffingSink } from '../http/sniff.js';
+import { createSniffingSink, sinkForAlpn } from '../http/sniff.js';
+import { createTlsSink, KeyLog, secretsFromDsb } from '../tls/index.js';
 import type { HttpExchange } from '../http/types.js';
 import { FlowTable } from '../reassembly/flow-table.js';
 import type { ConnectionInfo, StreamSink } from '../reassembly/types.js';
@@ -31,6 +32,9 @@ export interface ReplayOptions extends RecordOptions {
   afterChunk?(): Promise<void> | void;
   /** Counters to fill while running (read live by the health endpoint); a fresh one if absent. */
   stats?: PipelineStats;
+  /** TLS secrets (`--tls-keylog`); the capture's own Decryption Secrets Blocks are added to it.
+   * Without it TLS connections are still recognised, counted and named (SNI), not decrypted. */
+  tlsKeys?: KeyLog;
 }
 
 export interface ReplaySummary {
@@ -82,7 +86,15 @@ export async function replayFile(path: string, opts: ReplayOptions): Promise<Rep
   // Each connection's first bytes tell its protocol: TLS, the HTTP/2 preface, else HTTP/1.1.
   const h1 = (info: ConnectionInfo): StreamSink => createHttp1Sink(info, onExchange, anomalies);
   const h2 = (info: ConnectionInfo): StreamSink => createHttp2Sink(info, onExchange, anomalies);
-  const flows = new FlowTable((info) => createSniffingSink(info, { h1, h2, anomalies }), anomalies);
+  const keys = opts.tlsKeys ?? new KeyLog({ anomalies });
+  const tls = (info: ConnectionInfo): StreamSink =>
+    createTlsSink(info, {
+      keys,
+      anomalies,
+      inner: (i, alpn) => sinkForAlpn(alpn, i, { h1, h2, anomalies }),
+      onUndecrypted: (i, facts) => stats.noteUndecryptedTls(facts.sni ?? `${i.server.ip}:${i.server.port}`, facts.reason),
+    });
+  const flows = new FlowTable((info) => createSniffingSink(info, { h1, h2, tls, anomalies }), anomalies);
   const decoder = new PacketDecoder(anomalies);
   let lastTs: Micros | null = null;
   let nextAdvance = 0;
@@ -122,6 +134,11 @@ export async function replayFile(path: string, opts: ReplayOptions): Promise<Rep
         opts.onProgress?.(done, total);
       },
       ...(opts.afterChunk ? { afterChunk: opts.afterChunk } : {}),
+      // pcapng Decryption Secrets Blocks come before the packets they decrypt (pcapng §4.7).
+      onSecrets: (type, data) => {
+        const text = secretsFromDsb(type, data);
+        if (text !== null) keys.addText(text);
+      },
     },
   );
   decoder.flush();

@@ -5,6 +5,9 @@
 import { AnomalyCounter } from '../core/anomalies.js';
 import type { Micros } from '../core/time.js';
 
+/** Server names kept for the undecrypted-TLS summary: a summary line and a health panel, not a log. */
+const MAX_TLS_SERVERS = 100;
+
 export class PipelineStats {
   readonly anomalies = new AnomalyCounter();
   packets = 0;
@@ -21,4 +24,15 @@ export class PipelineStats {
   totalBytes = 0;
   /** Set by the flow table's owner so that readers see connections without reaching into it. */
   connections = 0;
+  /** TLS connections that could not be decrypted, by server name (SNI, else address) and why:
+   * never silently dropped (issue 7). At most MAX_TLS_SERVERS names; the rest count under "(other)". */
+  readonly undecryptedTls = new Map<string, { connections: number; reasons: Record<string, number> }>();
+
+  noteUndecryptedTls(server: string, reason: string): void {
+    const name = this.undecryptedTls.has(server) || this.undecryptedTls.size < MAX_TLS_SERVERS ? server : '(other)';
+    let e = this.undecryptedTls.get(name);
+    if (e === undefined) this.undecryptedTls.set(name, (e = { connections: 0, reasons: {} }));
+    e.connections++;
+    e.reasons[reason] = (e.reasons[reason] ?? 0) + 1;
+  }
 }
