@@ -116,3 +116,10 @@ export function bodyText(body: HttpBody): string {
   const start = b.length >= 3 && b[0] === 0xef && b[1] === 0xbb && b[2] === 0xbf ? 3 : 0;
   return utf8Slice(b, start, b.length);
 }
+
+/** Counts the HTTP layers keep for the pipeline's live view (DESIGN §4 "active calls"): one object
+ * shared by every connection of a pipeline. */
+export interface HttpGauges {
+  /** Exchanges whose request has begun and which are not emitted yet: requests in flight. */
+  inFlight: number;
+}

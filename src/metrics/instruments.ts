@@ -274,6 +274,9 @@ function registerSelfMetrics(meter: Meter, cap: SeriesCap, stats: PipelineStats 
   counter('llmtap.pipeline.calls', '{call}', 'LLM calls decoded by the pipeline.', () => stats.calls);
   counter('llmtap.input.read', 'By', 'Bytes of the input file read so far.', () => stats.bytesRead);
   gauge('llmtap.input.size', 'By', 'Size of the input file (0 for a live source).', () => stats.totalBytes);
+  // DESIGN §4 "active calls": requests in flight, counted by the HTTP layers (before a request is
+  // decoded its model is unknown, so this has no per-model labels).
+  gauge('llmtap.http.requests.in_flight', '{request}', 'HTTP requests begun and not yet answered in full.', () => stats.http.inFlight);
   gauge('llmtap.capture.time', 's', 'Capture time of the latest packet, Unix seconds (lag = time() - this).', () => (stats.lastTs === null ? null : stats.lastTs / 1e6));
   meter.createObservableCounter('llmtap.anomalies', { unit: '{anomaly}', description: 'Named anomalies (DESIGN §1) by name.' }).addCallback((r) => {
     // Anomaly names are fixed strings in the code (<layer>_<condition>), not taken from input.

@@ -84,8 +84,8 @@ export async function replayFile(path: string, opts: ReplayOptions): Promise<Rep
   };
 
   // Each connection's first bytes tell its protocol: TLS, the HTTP/2 preface, else HTTP/1.1.
-  const h1 = (info: ConnectionInfo): StreamSink => createHttp1Sink(info, onExchange, anomalies);
-  const h2 = (info: ConnectionInfo): StreamSink => createHttp2Sink(info, onExchange, anomalies);
+  const h1 = (info: ConnectionInfo): StreamSink => createHttp1Sink(info, onExchange, anomalies, undefined, stats.http);
+  const h2 = (info: ConnectionInfo): StreamSink => createHttp2Sink(info, onExchange, anomalies, undefined, stats.http);
   const keys = opts.tlsKeys ?? new KeyLog({ anomalies });
   const tls = (info: ConnectionInfo): StreamSink =>
     createTlsSink(info, {

@@ -4,6 +4,7 @@
  */
 import { AnomalyCounter } from '../core/anomalies.js';
 import type { Micros } from '../core/time.js';
+import type { HttpGauges } from '../http/types.js';
 
 /** Server names kept for the undecrypted-TLS summary: a summary line and a health panel, not a log. */
 const MAX_TLS_SERVERS = 100;
@@ -24,6 +25,8 @@ export class PipelineStats {
   totalBytes = 0;
   /** Set by the flow table's owner so that readers see connections without reaching into it. */
   connections = 0;
+  /** Requests in flight (begun, not yet answered in full), kept by the HTTP layers. */
+  readonly http: HttpGauges = { inFlight: 0 };
   /** TLS connections that could not be decrypted, by server name (SNI, else address) and why:
    * never silently dropped (issue 7). At most MAX_TLS_SERVERS names; the rest count under "(other)". */
   readonly undecryptedTls = new Map<string, { connections: number; reasons: Record<string, number> }>();

@@ -21,7 +21,7 @@
 import type { AnomalySink } from '../../core/anomalies.js';
 import type { Micros } from '../../core/time.js';
 import type { ConnectionInfo, Dir, StreamSink } from '../../reassembly/types.js';
-import type { ExchangeHandler, HeaderList, HttpExchange, HttpRequest, HttpResponse } from '../types.js';
+import type { ExchangeHandler, HeaderList, HttpExchange, HttpGauges, HttpRequest, HttpResponse } from '../types.js';
 import { BodyBuilder } from './body.js';
 import { isPersistent, joined, NO_BODY, requestFraming, responseFraming, type Framing } from './framing.js';
 import type { MessageHead, RequestHead, ResponseHead } from './head.js';
@@ -54,8 +54,9 @@ export function createHttp1Sink(
   onExchange: ExchangeHandler,
   anomalies: AnomalySink,
   limits?: Partial<HttpLimits>,
+  gauges?: HttpGauges,
 ): StreamSink {
-  return new Http1Connection(info, onExchange, anomalies, resolveLimits(limits));
+  return new Http1Connection(info, onExchange, anomalies, resolveLimits(limits), gauges ?? { inFlight: 0 });
 }
 
 /** TLS record header: content type 20..23, version major 3 (RFC 8446 §5.1). */
@@ -81,6 +82,7 @@ class Http1Connection implements StreamSink, ParserListener {
     private readonly onExchange: ExchangeHandler,
     private readonly anomalies: AnomalySink,
     private readonly limits: HttpLimits,
+    private readonly gauges: HttpGauges,
   ) {
     const c2s = new MessageParser('request', this, limits);
     const s2c = new MessageParser('response', this, limits);
@@ -225,6 +227,7 @@ class Http1Connection implements StreamSink, ParserListener {
     const ex = early ?? this.newPending();
     if (!early) this.queue.push(ex);
     ex.awaitingRequest = false;
+    this.gauges.inFlight++;
     const sink = ex.sink;
     const reqBody = new BodyBuilder(joined(head.headers, 'content-encoding'), this.limits.maxBodyBytes, sink);
     ex.reqBody = reqBody;
@@ -380,6 +383,7 @@ class Http1Connection implements StreamSink, ParserListener {
       this.count('http_response_without_request');
       return;
     }
+    this.gauges.inFlight--;
     if (!ex.reqDone) {
       ex.reqBody.finish(ts, ex.request.body.wireBytes, true);
       ex.reqDone = true;

@@ -26,7 +26,7 @@ import type { AnomalySink } from '../../core/anomalies.js';
 import type { Micros } from '../../core/time.js';
 import type { ConnectionInfo, Dir, StreamSink } from '../../reassembly/types.js';
 import { BodyBuilder } from '../h1/body.js';
-import type { ExchangeHandler, HeaderList, HttpExchange, HttpRequest, HttpResponse } from '../types.js';
+import type { ExchangeHandler, HeaderList, HttpExchange, HttpGauges, HttpRequest, HttpResponse } from '../types.js';
 import { CLIENT_PREFACE, DEFAULT_MAX_FRAME_SIZE, Flag, FrameReader, FrameType, LARGEST_FRAME_SIZE, startsWithFrames, type FrameHeader, type FrameListener } from './frames.js';
 import { HpackDecoder, type HpackResult } from './hpack.js';
 import { resolveHttp2Limits, type Http2Limits } from './limits.js';
@@ -38,8 +38,9 @@ export function createHttp2Sink(
   onExchange: ExchangeHandler,
   anomalies: AnomalySink,
   limits?: Partial<Http2Limits>,
+  gauges?: HttpGauges,
 ): StreamSink {
-  return new Http2Connection(info, onExchange, anomalies, resolveHttp2Limits(limits));
+  return new Http2Connection(info, onExchange, anomalies, resolveHttp2Limits(limits), gauges ?? { inFlight: 0 });
 }
 
 type Role = 'client' | 'server';
@@ -108,6 +109,7 @@ class Http2Connection implements StreamSink {
     private readonly onExchange: ExchangeHandler,
     private readonly anomalies: AnomalySink,
     private readonly limits: Http2Limits,
+    private readonly gauges: HttpGauges,
   ) {
     this.rolesKnown = !info.rolesGuessed;
     const hpackLimits = { maxTableSize: limits.maxTableSize, maxHeaderListSize: limits.maxHeaderBytes };
@@ -532,6 +534,7 @@ class Http2Connection implements StreamSink {
   /** Emits `s` as it stands (unfinished parts marked incomplete) and forgets it. */
   private end(s: H2Stream, ts: Micros): void {
     if (!this.streams.delete(s.id)) return;
+    this.gauges.inFlight--;
     this.rememberClosed(s.id);
     // A stream whose request head we never saw (it came before we joined, or was lost).
     if (!s.reqHead) s.sink.add('h2_headers_unknown');
@@ -616,6 +619,7 @@ class Http2Connection implements StreamSink {
       sink,
     };
     this.streams.set(id, s);
+    this.gauges.inFlight++;
     if (this.streams.size > this.limits.maxOpenStreams) {
       const oldest = this.streams.values().next().value!;
       oldest.sink.add('h2_too_many_streams');
