@@ -7,13 +7,18 @@
  * and prints a markdown table (seconds, MB/s, packets/s, calls/s, peak RSS), plus llmtap's peak
  * RSS on the 1× and 2× files side by side: memory must not grow with the file.
  *
- * Options: --size-mb N (default 200), --no-tshark, --no-2x, --regen.
+ * Then the cost of TLS decryption (issue 7): the same sessions inside TLS 1.3 (cached as
+ * `llm-mix-Nmb-tls.pcap` and its `.keylog`), timed with `llmtap replay FILE --tls-keylog K` and
+ * compared with the plaintext run: the same calls must come out, and the CPU time ratio is the
+ * price of decryption. tshark with the same key log for comparison.
+ *
+ * Options: --size-mb N (default 200), --no-tshark, --no-2x, --no-tls, --regen.
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { findRepoRoot } from '../test/gen/repo-root.js';
-import { type WorkloadMeta, cachedWorkload, writeWorkload } from './workload.js';
+import { type WorkloadMeta, cachedWorkload, keylogPathFor, writeWorkload } from './workload.js';
 
 interface Measured {
   tool: string;
@@ -45,6 +50,11 @@ function which(cmd: string): string | null {
 }
 const gnuTime = existsSync('/usr/bin/time') && spawnSync('/usr/bin/time', ['-v', 'true'], { stdio: 'ignore' }).status === 0 ? '/usr/bin/time' : null;
 
+function describe(meta: WorkloadMeta): string {
+  const tls = meta.tls ? `, ${meta.tls.records} TLS records` : '';
+  return `${fmt(meta.bytes / 1048576, 0)} MB, ${meta.packets} packets, ${meta.calls} calls in ${meta.sessions} connections (max ${meta.maxConcurrent} open)${tls}`;
+}
+
 function capture(mb: number): { path: string; meta: WorkloadMeta } {
   const target = mb * 1024 * 1024;
   // Relative to the repository root (the cwd of every measured command): shorter table rows.
@@ -57,8 +67,27 @@ function capture(mb: number): { path: string; meta: WorkloadMeta } {
   log(`generating ${path} (${mb} MB)…`);
   const t = process.hrtime.bigint();
   const meta = writeWorkload(path, target);
-  log(`  ${fmt(meta.bytes / 1048576, 0)} MB, ${meta.packets} packets, ${meta.calls} calls in ${meta.sessions} connections (max ${meta.maxConcurrent} open), ${fmt(Number(process.hrtime.bigint() - t) / 1e9, 1)} s`);
+  log(`  ${describe(meta)}, ${fmt(meta.captureSeconds, 0)} s of traffic, written in ${fmt(Number(process.hrtime.bigint() - t) / 1e9, 1)} s`);
   return { path, meta };
+}
+
+/** The plaintext capture's sessions (same seed, so the same calls) inside TLS 1.3, with its key
+ * log: it stops on the session count, not the size, so it is larger by the TLS overhead. */
+function tlsCapture(mb: number, plain: WorkloadMeta): { path: string; keylog: string; meta: WorkloadMeta } {
+  const target = mb * 1024 * 1024;
+  const path = join('bench', 'out', `llm-mix-${mb}mb-tls.pcap`);
+  const keylog = keylogPathFor(path);
+  const opts = { tls: true, sessions: plain.sessions, seed: plain.seed };
+  const cached = flag('--regen') ? null : cachedWorkload(path, target, opts);
+  if (cached) {
+    log(`using cached ${path} + ${keylog} (${fmt(cached.bytes / 1048576, 0)} MB, ${cached.calls} calls)`);
+    return { path, keylog, meta: cached };
+  }
+  log(`generating ${path} + ${keylog} (the ${mb} MB workload inside TLS 1.3)…`);
+  const t = process.hrtime.bigint();
+  const meta = writeWorkload(path, target, opts);
+  log(`  ${describe(meta)}, written in ${fmt(Number(process.hrtime.bigint() - t) / 1e9, 1)} s`);
+  return { path, keylog, meta };
 }
 
 /** llmtap is measured several times: its times are the best run's (noise only ever adds), its
@@ -68,6 +97,26 @@ const RUNS = 3;
 async function measureRuns(tool: string, cmd: string[], callPattern: RegExp | null): Promise<Measured> {
   const runs: Measured[] = [];
   for (let i = 0; i < RUNS; i++) runs.push(await measure(tool, cmd, callPattern));
+  return summarize(runs);
+}
+
+/** Two commands measured turn about (a, b, a, b, …): on a shared machine both see the same
+ * neighbours, so their ratio is fairer than that of two series taken minutes apart. */
+async function measureRunsAlternating(
+  a: { tool: string; cmd: string[] },
+  b: { tool: string; cmd: string[] },
+  callPattern: RegExp | null,
+): Promise<[Measured, Measured]> {
+  const ra: Measured[] = [];
+  const rb: Measured[] = [];
+  for (let i = 0; i < RUNS; i++) {
+    ra.push(await measure(a.tool, a.cmd, callPattern));
+    rb.push(await measure(b.tool, b.cmd, callPattern));
+  }
+  return [summarize(ra), summarize(rb)];
+}
+
+function summarize(runs: Measured[]): Measured {
   const failed = runs.find((r) => !r.ok);
   if (failed) return failed;
   const least = (xs: (number | null)[]): number | null => (xs.some((x) => x === null) ? null : Math.min(...(xs as number[])));
@@ -76,8 +125,8 @@ async function measureRuns(tool: string, cmd: string[], callPattern: RegExp | nu
     ...runs[0]!,
     seconds: least(runs.map((r) => r.seconds)),
     cpuSeconds: least(runs.map((r) => r.cpuSeconds)),
-    peakRssMb: rss.length === RUNS ? rss[Math.floor(RUNS / 2)]! : null,
-    note: `best of ${RUNS}; RSS median (${rss.map((x) => fmt(x, 0)).join(', ')} MB)`,
+    peakRssMb: rss.length === runs.length ? rss[Math.floor(runs.length / 2)]! : null,
+    note: `best of ${runs.length}; RSS median (${rss.map((x) => fmt(x, 0)).join(', ')} MB)`,
   };
 }
 
@@ -194,6 +243,8 @@ async function main(): Promise<void> {
     results.push([await measure('tcpdump (read/write only)', tcpdumpCmd, null), '']);
   }
 
+  const tls = flag('--no-tls') ? null : await measureTls(one.path, one.meta);
+
   let llmtap2: Measured | null = null;
   if (two) {
     log(`timing llmtap on the 2× file (${RUNS} runs)…`);
@@ -221,6 +272,7 @@ async function main(): Promise<void> {
     out.push(`llmtap runs ${fmt(tshark.seconds! / llmtap1.seconds!, 1)}× tshark's rate by wall time${byCpu}; llmtap is single-threaded (one core).`);
   }
   if (llmtap1.calls !== null && llmtap1.ok) out.push(`llmtap reported ${llmtap1.calls} of the ${m.calls} calls in the capture.`);
+  if (tls) out.push('', ...tlsSection(one.meta, tls));
   if (two && llmtap2) {
     out.push('');
     out.push('### Memory vs file size (llmtap)');
@@ -236,6 +288,87 @@ async function main(): Promise<void> {
     } else if (!llmtap2.ok) out.push(`\nllmtap failed on the 2× file: ${llmtap2.note}`);
   }
   process.stdout.write(out.join('\n') + '\n');
+}
+
+interface TlsRuns {
+  meta: WorkloadMeta;
+  keylog: string;
+  /** The plaintext capture, timed turn about with `llmtap`. */
+  plain: Measured;
+  llmtap: Measured;
+  tshark: Measured;
+}
+
+/** Times llmtap (and tshark) on the TLS copy of the workload, with its key log. */
+async function measureTls(plainPath: string, plain: WorkloadMeta): Promise<TlsRuns> {
+  const { path, keylog, meta } = tlsCapture(sizeMb, plain);
+  const callLine = /"kind"\s*:\s*"llm_call"/;
+  const bin = join('bin', 'llmtap.js');
+  log(`timing llmtap on the TLS and the plaintext capture, turn about (${RUNS} runs each)…`);
+  const [plainRun, llmtap] = await measureRunsAlternating(
+    { tool: 'llmtap, plaintext', cmd: ['node', bin, 'replay', plainPath, '--jsonl', '-'] },
+    { tool: 'llmtap, TLS 1.3', cmd: ['node', bin, 'replay', path, '--tls-keylog', keylog, '--jsonl', '-'] },
+    callLine,
+  );
+  // tshark decrypts with the same NSS key log (Wireshark's tls.keylog_file preference) and
+  // dissects the HTTP inside: the same fair comparison as the plaintext row.
+  const tsharkCmd = ['tshark', '-r', path, '-o', `tls.keylog_file:${keylog}`, '-Y', 'http', '-T', 'fields', '-e', 'http.request.method', '-e', 'http.response.code'];
+  let tshark: Measured;
+  if (flag('--no-tshark')) tshark = missing('tshark --tls', tsharkCmd.join(' '), 'skipped (--no-tshark)');
+  else if (!which('tshark')) tshark = missing('tshark --tls', tsharkCmd.join(' '), 'not installed (apt install tshark)');
+  else {
+    log('timing tshark on the TLS capture…');
+    tshark = await measure('tshark (TLS + HTTP decode)', tsharkCmd, /^(POST|GET)\t/);
+  }
+  return { meta, keylog, plain: plainRun, llmtap, tshark };
+}
+
+/** The decryption-cost table: plaintext and TLS runs of the same calls, and their ratio. */
+function tlsSection(plain: WorkloadMeta, t: TlsRuns): string[] {
+  const plainRun = t.plain;
+  const out: string[] = [];
+  const m = t.meta;
+  out.push('### TLS decryption cost (the same workload inside TLS 1.3)');
+  out.push('');
+  out.push(
+    `TLS capture: ${fmt(m.bytes / 1048576, 0)} MB (${fmt((m.bytes / plain.bytes - 1) * 100, 1)}% TLS overhead), ${m.packets} packets, ${m.tls?.records ?? '—'} records, ${m.tls?.suite ?? '—'}, ALPN http/1.1, key log \`${t.keylog}\`.`,
+  );
+  out.push('');
+  out.push('| run | command | file MB | wall s | CPU s | MB/s (wall) | MB/s (CPU) | calls | peak RSS MB | notes |');
+  out.push('|---|---|---:|---:|---:|---:|---:|---:|---:|---|');
+  const line = (name: string, r: Measured, meta: WorkloadMeta, label: string): string => {
+    const mb = meta.bytes / 1048576;
+    if (r.seconds === null) return `| ${name} | \`${r.command}\` | ${fmt(mb, 0)} | — | — | — | — | — | — | ${r.note} |`;
+    const calls = r.calls === null ? '—' : `${r.calls} ${label}`;
+    return `| ${name} | \`${r.command}\` | ${fmt(mb, 0)} | ${fmt(r.seconds, 2)} | ${fmt(r.cpuSeconds, 2)} | ${fmt(mb / r.seconds, 1)} | ${r.cpuSeconds ? fmt(mb / r.cpuSeconds, 1) : '—'} | ${calls} | ${fmt(r.peakRssMb, 0)} | ${r.note} |`;
+  };
+  out.push(line('llmtap, plaintext', plainRun, plain, 'calls'));
+  out.push(line('llmtap, TLS 1.3', t.llmtap, m, 'calls'));
+  out.push(line('tshark, TLS 1.3', t.tshark, m, 'requests'));
+  out.push('');
+  out.push(`The two llmtap rows were timed turn about (plaintext, TLS, plaintext, …) so both saw the same load; compare CPU seconds.`);
+  if (!plainRun.ok || !t.llmtap.ok) {
+    out.push(`Decryption cost not measured: ${!t.llmtap.ok ? `the TLS run failed (${t.llmtap.note})` : 'the plaintext run failed'}.`);
+    return out;
+  }
+  const same = plainRun.calls === t.llmtap.calls;
+  out.push(
+    `Calls found: plaintext ${plainRun.calls ?? '—'}, TLS ${t.llmtap.calls ?? '—'} of the ${m.calls} in the capture (${same ? 'the same' : 'DIFFERENT: decryption lost or gained calls'}).`,
+  );
+  const cpu = plainRun.cpuSeconds !== null && t.llmtap.cpuSeconds !== null ? t.llmtap.cpuSeconds / plainRun.cpuSeconds : null;
+  const wall = t.llmtap.seconds! / plainRun.seconds!;
+  // Per byte of the workload (the plaintext file's size) so the TLS file's extra bytes count as cost.
+  const workMb = plain.bytes / 1048576;
+  const rate = (r: Measured): string => (r.cpuSeconds ? `${fmt(workMb / r.cpuSeconds, 1)} MB/s` : '—');
+  out.push(
+    `Decryption cost: ${cpu === null ? '—' : `${fmt(cpu, 2)}× the CPU time`} (${fmt(t.llmtap.cpuSeconds, 2)} s vs ${fmt(plainRun.cpuSeconds, 2)} s), ${fmt(wall, 2)}× the wall time; ` +
+      `workload throughput by CPU time ${rate(t.llmtap)} in TLS vs ${rate(plainRun)} in plaintext.`,
+  );
+  if (t.tshark.ok && t.tshark.seconds !== null) {
+    const byCpu = t.tshark.cpuSeconds && t.llmtap.cpuSeconds ? ` (${fmt(t.tshark.cpuSeconds / t.llmtap.cpuSeconds, 1)}× by CPU time)` : '';
+    out.push(`On the TLS capture llmtap runs ${fmt(t.tshark.seconds / t.llmtap.seconds!, 1)}× tshark's rate by wall time${byCpu}.`);
+  }
+  return out;
 }
 
 main().catch((e: unknown) => {
