@@ -69,6 +69,20 @@ export interface HealthInfo {
    * command runs none of them (`llmtap serve`). The same counters as the llmtap_otlp_*,
    * llmtap_alert* and llmtap_observer_* metrics on /metrics. */
   outputs?: OutputsHealth | null;
+  /** TLS servers whose connections could not be decrypted (issue 7): absent when the command
+   * reads no capture (`llmtap serve`). */
+  tls_undecrypted?: TlsUndecryptedHealth[];
+}
+
+/** One server (SNI, else `ip:port`) with TLS connections llmtap saw but could not read. At most
+ * 100 servers (PipelineStats' cap); the rest are counted under the name "(other)". */
+export interface TlsUndecryptedHealth {
+  server: string;
+  connections: number;
+  /** Connections by reason: `no_keys` (the key log does not name them: add one with
+   * --tls-keylog), `mid_stream` (handshake not captured), `unsupported_cipher`, `decrypt_failed`
+   * (the secrets do not fit). */
+  reasons: Record<string, number>;
 }
 
 export type OutputsHealth = OutputStats;
@@ -76,6 +90,8 @@ export type OutputsHealth = OutputStats;
 /** The health endpoint's body: the pipeline's view plus the store's and the live feed's. */
 export interface HealthResponse extends HealthInfo {
   outputs: OutputsHealth | null;
+  /** Most connections first; empty when every TLS connection was decrypted (or there was none). */
+  tls_undecrypted: TlsUndecryptedHealth[];
   db: StoreStats | null;
   /** Set when `Store.stats()` failed: the page should say the database is unreadable. */
   db_error: string | null;

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { OutputsHealth } from '../api/types.js';
+import { PipelineStats } from '../pipeline/stats.js';
 import { healthOf } from './health.js';
 
 const quiet: OutputsHealth = {
@@ -38,5 +39,29 @@ describe('healthOf', () => {
 
   it('has no outputs when nothing is exported (`llmtap serve`)', () => {
     expect(healthOf(null, null).outputs).toBeNull();
+  });
+
+  it('names the TLS servers not decrypted, most connections first, with why; status stays ok', () => {
+    const stats = new PipelineStats();
+    stats.noteUndecryptedTls('api.openai.com', 'no_keys');
+    stats.noteUndecryptedTls('api.anthropic.com', 'no_keys');
+    stats.noteUndecryptedTls('api.anthropic.com', 'mid_stream');
+    stats.noteUndecryptedTls('api.anthropic.com', 'no_keys');
+    stats.noteUndecryptedTls('10.0.0.7:443', 'decrypt_failed');
+    const h = healthOf({ id: 'cap.pcap', stats, state: 'running', error: null }, null);
+    expect(h.tls_undecrypted).toEqual([
+      { server: 'api.anthropic.com', connections: 3, reasons: { no_keys: 2, mid_stream: 1 } },
+      { server: '10.0.0.7:443', connections: 1, reasons: { decrypt_failed: 1 } },
+      { server: 'api.openai.com', connections: 1, reasons: { no_keys: 1 } },
+    ]);
+    // Traffic llmtap could not read is the user's to fix (a key log), not a pipeline fault.
+    expect(h.status).toBe('ok');
+    // A copy: what the page was given does not change under it as the capture goes on.
+    stats.noteUndecryptedTls('api.openai.com', 'no_keys');
+    expect(h.tls_undecrypted?.[2]?.connections).toBe(1);
+  });
+
+  it('has an empty TLS list without a source', () => {
+    expect(healthOf(null, null).tls_undecrypted).toEqual([]);
   });
 });

@@ -1,7 +1,7 @@
 /**
  * The pipeline's view of itself for GET /api/v1/health, built from the live counters.
  */
-import type { HealthInfo, OutputsHealth, SourceHealth } from '../api/types.js';
+import type { HealthInfo, OutputsHealth, SourceHealth, TlsUndecryptedHealth } from '../api/types.js';
 import { isoMicros } from '../core/time.js';
 import type { PipelineStats } from '../pipeline/stats.js';
 import type { StoreSink } from '../pipeline/store-sink.js';
@@ -56,7 +56,16 @@ export function healthOf(source: FileSourceState | null, sink: StoreSink | null,
       ? { written: sink.callsInserted + sink.exchangesInserted, batches: sink.batches, pending: sink.pending, last_error: writerError }
       : null,
     outputs: out,
+    tls_undecrypted: s ? undecryptedTls(s) : [],
   };
+}
+
+/** TLS connections not decrypted, by server, most first (ties by name: a stable order for the
+ * page). Copies: the live map keeps changing while the capture is read. */
+export function undecryptedTls(stats: PipelineStats): TlsUndecryptedHealth[] {
+  return [...stats.undecryptedTls]
+    .map(([server, e]) => ({ server, connections: e.connections, reasons: { ...e.reasons } }))
+    .sort((a, b) => b.connections - a.connections || (a.server < b.server ? -1 : a.server > b.server ? 1 : 0));
 }
 
 /** Something is being lost: spans or alerts dropped or given up on, or an observer failing. */

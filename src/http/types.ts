@@ -117,9 +117,4 @@ export function bodyText(body: HttpBody): string {
   return utf8Slice(b, start, b.length);
 }
 
-/** Counts the HTTP layers keep for the pipeline's live view (DESIGN §4 "active calls"): one object
- * shared by every connection of a pipeline. */
-export interface HttpGauges {
-  /** Exchanges whose request has begun and which are not emitted yet: requests in flight. */
-  inFlight: number;
-}
+export type { HttpGauges } from './gauges.js';

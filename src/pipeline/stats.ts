@@ -4,7 +4,7 @@
  */
 import { AnomalyCounter } from '../core/anomalies.js';
 import type { Micros } from '../core/time.js';
-import type { HttpGauges } from '../http/types.js';
+import type { HttpGauges } from '../http/gauges.js';
 
 /** Server names kept for the undecrypted-TLS summary: a summary line and a health panel, not a log. */
 const MAX_TLS_SERVERS = 100;

@@ -23,6 +23,8 @@
  */
 import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
+import type { Writable } from 'node:stream';
 import type { AddressInfo } from 'node:net';
 import { pathToFileURL } from 'node:url';
 import { constants as zlibConstants, createGzip, type Gzip } from 'node:zlib';
@@ -56,15 +58,25 @@ export interface LlmServer {
   close(): Promise<void>;
 }
 
+/** A request as node:http or node:http2's compatibility API hands it over: the handlers use only
+ * what both have, so one handler serves HTTP/1.1, h2c and HTTPS (h2 or HTTP/1.1 by ALPN). */
+export type LlmRequest = IncomingMessage | Http2ServerRequest;
+export type LlmResponse = ServerResponse | Http2ServerResponse;
+
+/** Answers one request (any status); never rejects. */
+export function handleLlmRequest(req: LlmRequest, res: LlmResponse): void {
+  handle(req, res).catch((err: unknown) => {
+    // A client that went away mid-stream ends up here: nothing to answer any more.
+    if (!res.headersSent) sendJson(res, 500, { error: { message: String(err), type: 'server_error' } });
+    else res.destroy();
+  });
+}
+
 export async function startLlmServer(opts: LlmServerOptions): Promise<LlmServer> {
   let requests = 0;
   const server: Server = createServer((req, res) => {
     requests++;
-    handle(req, res).catch((err: unknown) => {
-      // A client that went away mid-stream ends up here: nothing to answer any more.
-      if (!res.headersSent) sendJson(res, 500, { error: { message: String(err), type: 'server_error' } });
-      else res.destroy();
-    });
+    handleLlmRequest(req, res);
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -89,7 +101,7 @@ export async function startLlmServer(opts: LlmServerOptions): Promise<LlmServer>
 // ---------------------------------------------------------------------------------------------
 // Request handling
 
-async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+async function handle(req: LlmRequest, res: LlmResponse): Promise<void> {
   const body = await readBody(req);
   if (body === null) {
     sendJson(res, 413, { error: { message: 'request too large', type: 'invalid_request_error' } });
@@ -133,7 +145,7 @@ async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> 
   sendJson(res, 404, { error: { message: `no route ${req.method ?? ''} ${path}`, type: 'invalid_request_error' } });
 }
 
-function readBody(req: IncomingMessage): Promise<Buffer | null> {
+function readBody(req: LlmRequest): Promise<Buffer | null> {
   return new Promise((resolve, reject) => {
     const parts: Buffer[] = [];
     let size = 0;
@@ -148,13 +160,14 @@ function readBody(req: IncomingMessage): Promise<Buffer | null> {
   });
 }
 
-function sendJson(res: ServerResponse, status: number, value: unknown, headers: Record<string, string> = {}): void {
+function sendJson(res: LlmResponse, status: number, value: unknown, headers: Record<string, string> = {}): void {
   const text = JSON.stringify(value);
-  res.writeHead(status, {
-    'content-type': 'application/json',
-    'content-length': String(Buffer.byteLength(text)),
-    ...headers,
-  });
+  // Over HTTP/2 the DATA frames delimit the body and content-length is optional (RFC 9113
+  // §8.1.1). Without it, the client reads to END_STREAM: node:http2 sends that flag in an empty
+  // DATA frame after the body, and curl 7.88, having read content-length bytes, closes the
+  // connection before it arrives, leaving the captured stream unfinished.
+  const length: Record<string, string> = 'stream' in res ? {} : { 'content-length': String(Buffer.byteLength(text)) };
+  res.writeHead(status, { 'content-type': 'application/json', ...length, ...headers });
   res.end(text);
 }
 
@@ -250,7 +263,7 @@ function outputTokens(plan: AnswerPlan): number {
 // ---------------------------------------------------------------------------------------------
 // OpenAI Chat Completions
 
-async function answerOpenAi(res: ServerResponse, req: Record<string, unknown>, bodyText: string, rng: Rng): Promise<void> {
+async function answerOpenAi(res: LlmResponse, req: Record<string, unknown>, bodyText: string, rng: Rng): Promise<void> {
   const model = typeof req['model'] === 'string' ? req['model'] : 'gpt-4o-mini';
   const maxTokens = numberOr(req['max_completion_tokens'], numberOr(req['max_tokens'], null));
   const toolChoiceNone = req['tool_choice'] === 'none';
@@ -366,7 +379,7 @@ function openAiToolNames(tools: unknown): string[] {
 // Anthropic Messages
 
 async function answerAnthropic(
-  res: ServerResponse,
+  res: LlmResponse,
   req: Record<string, unknown>,
   bodyText: string,
   rng: Rng,
@@ -486,20 +499,23 @@ function anthropicToolNames(tools: unknown): string[] {
 
 /** Writes SSE events one by one with a short delay before each, through gzip (flushed after each
  * event, as a streaming gzip server must) when given. Stops early if the client goes away. */
-async function streamEvents(res: ServerResponse, events: string[], rng: Rng, gzip: Gzip | null): Promise<void> {
+async function streamEvents(res: LlmResponse, events: string[], rng: Rng, gzip: Gzip | null): Promise<void> {
+  // Both kinds of response are Writables; their own write()/end() overloads differ too much to
+  // call on the union.
+  const out: Writable = res;
   let gone = false;
   res.once('close', () => {
     gone = true;
   });
-  if (gzip) gzip.pipe(res);
+  if (gzip) gzip.pipe(out);
   for (const e of events) {
     await sleep(rng.int(...EVENT_DELAY_MS));
     if (gone) return;
     if (gzip) gzip.write(e);
-    else res.write(e);
+    else out.write(e);
   }
   if (gzip) gzip.end();
-  else res.end();
+  else out.end();
 }
 
 /** Real APIs answer an alias with a dated snapshot name (gpt-4o → gpt-4o-2024-08-06). */

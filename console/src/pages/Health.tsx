@@ -31,6 +31,7 @@ export function HealthPage() {
             <Card label="LLM calls" value={int(h.counts.calls)} testId="count-calls" />
             <Card label="Anomalies" value={int(anomalies.reduce((a, [, n]) => a + n, 0))} sub={`${anomalies.length} kinds`} tone={anomalies.length > 0 ? 'err' : undefined} />
           </div>
+          {h.tls_undecrypted.length > 0 && <TlsUndecryptedPanel servers={h.tls_undecrypted} />}
           <Panel title="Sources">
             {h.sources.length === 0 ? (
               <Empty>No capture source: this server browses a stored database.</Empty>
@@ -121,6 +122,52 @@ export function HealthPage() {
         </>
       )}
     </div>
+  );
+}
+
+/** What each reason a TLS connection was not decrypted means, and what the user can do about it
+ * (docs/tls.md, "What you see"). */
+const TLS_REASONS: Record<string, string> = {
+  no_keys: 'no keys — add a key log with --tls-keylog',
+  mid_stream: 'handshake not captured — start the capture before the client connects',
+  unsupported_cipher: 'cipher or TLS version not supported',
+  decrypt_failed: 'the key log does not fit these connections (stale or mixed up?)',
+};
+
+/** TLS connections seen but not read (issue 7): never silently dropped, so the user knows which
+ * servers' calls are missing and why. */
+function TlsUndecryptedPanel({ servers }: { servers: HealthResponse['tls_undecrypted'] }) {
+  return (
+    <Panel title="TLS not decrypted">
+      <p className="muted">
+        These servers' connections were seen but not read: their calls are not in the records. Add a key log with <span className="mono">--tls-keylog</span> (docs/tls.md).
+      </p>
+      <table className="table" data-testid="tls-undecrypted">
+        <thead>
+          <tr>
+            <th>Server</th>
+            <th className="num">Connections</th>
+            <th>Why</th>
+          </tr>
+        </thead>
+        <tbody>
+          {servers.map((s) => (
+            <tr key={s.server} data-tls-server={s.server}>
+              <td className="mono">{s.server}</td>
+              <td className="num" data-col="connections">
+                {int(s.connections)}
+              </td>
+              <td data-col="why">
+                {Object.entries(s.reasons)
+                  .sort((a, b) => b[1] - a[1])
+                  .map(([reason, n]) => `${int(n)} ${TLS_REASONS[reason] ?? reason.replace(/_/g, ' ')}`)
+                  .join('; ')}
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </Panel>
   );
 }
 

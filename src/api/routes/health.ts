@@ -28,6 +28,7 @@ export function registerHealthRoute(
     return {
       ...info,
       outputs: info.outputs ?? null,
+      tls_undecrypted: info.tls_undecrypted ?? [],
       status: dbError !== null && info.status === 'ok' ? 'degraded' : info.status,
       db,
       db_error: dbError,
