@@ -5,6 +5,8 @@
 import { Command, CommanderError } from 'commander';
 import { UserError } from './errors.js';
 import { runReplay, type ReplayCommandOptions } from './replay-command.js';
+import type { CaptureCommandOptions } from './capture-command.js';
+import type { DoctorCommandOptions } from './doctor-command.js';
 import type { RepriceCommandOptions } from './reprice-command.js';
 import type { ServeCommandOptions } from './serve-command.js';
 
@@ -40,6 +42,45 @@ program
   .option('-q, --quiet', 'no summary or progress on stderr')
   .action(async (file: string, opts: ReplayCommandOptions) => {
     await runReplay(file, opts);
+  });
+
+program
+  .command('capture')
+  .description('capture live on a network interface (through tcpdump, which holds the capture privilege) into LLM call records')
+  .requiredOption('-i, --interface <iface>', 'interface to capture on (see `ip link`; "any" for all)')
+  .option('--bpf-filter <expr>', 'capture only what this BPF filter passes (pcap-filter(7)), e.g. "tcp port 443 or tcp port 8000"')
+  .option('--snaplen <bytes>', 'bytes kept of each packet (default 262144: whole packets)')
+  .option('--buffer-size <KiB>', "tcpdump's kernel capture buffer in KiB (default 65536)")
+  .option('--config <file>', 'configuration file (YAML; env LLMTAP_CONFIG); flags override it')
+  .option('--jsonl <path>', 'write records as JSON lines to PATH (- for standard output); alone, no database and no API')
+  .option('--exchanges', 'with --jsonl: also write every non-LLM HTTP exchange (kind "http_exchange")')
+  .option('--tls-keylog <path>', 'decrypt TLS with this NSS key log (SSLKEYLOGFILE), as it is at start')
+  .option('--db <path>', 'DuckDB database to store calls and exchanges in (default ./llmtap.duckdb)')
+  .option('--listen <addr>', 'serve the API and console on [HOST:]PORT while capturing (default 127.0.0.1:3000)')
+  .option('--no-retention', 'keep everything (retention would otherwise delete old rows)')
+  .option('--token <token>', 'access token for the API (required off loopback; env LLMTAP_TOKEN)')
+  .option('--insecure-no-token', 'serve a non-loopback address without a token (not recommended)')
+  .option('--source <id>', 'source id carried on every record (default: the interface name)')
+  .option('--fingerprint-salt <salt>', 'salt for api_key_fingerprint (env LLMTAP_FINGERPRINT_SALT)')
+  .option('--no-turns', 'do not stitch agent calls into turns (calls keep agent, session and turn null)')
+  .option('--turn-idle-timeout <duration>', 'capture time a silent agent session keeps its turn open (seconds or 15m; default 900)')
+  .option('--stall-threshold <duration>', 'a tool gap longer than this flags the turn as stalled (seconds or 1m; default 60)')
+  .option('--loop-threshold <count>', 'the same tool call with the same arguments this often flags a loop (default 3)')
+  .option('--otlp-endpoint <url>', 'send spans and metrics to this OTLP/HTTP receiver (e.g. http://localhost:4318)')
+  .option('-q, --quiet', 'no summary on stderr')
+  .action(async (opts: CaptureCommandOptions) => {
+    const { runCapture } = await import('./capture-command.js');
+    await runCapture(opts);
+  });
+
+program
+  .command('doctor')
+  .description('check what live capture needs here (tcpdump, privileges, interfaces) and look for LLM traffic')
+  .option('-i, --interface <iface>', 'interface to check and sample (default any)')
+  .option('--sample <seconds>', 'seconds of traffic to sample for LLM-looking ports (default 3; 0 to skip)')
+  .action(async (opts: DoctorCommandOptions) => {
+    const { runDoctor } = await import('./doctor-command.js');
+    await runDoctor(opts);
   });
 
 program

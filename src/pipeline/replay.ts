@@ -1,40 +1,49 @@
 /**
- * The replay pipeline (DESIGN §1), single-threaded: capture file → link/IP decode → TCP
- * reassembly → HTTP/1.1 → wire-API decoders → records. Parallel workers come with issue 6; the
- * stages are the same objects, so they will move into workers unchanged.
+ * The capture pipeline (DESIGN §1), single-threaded: capture bytes (a file, or a live capture
+ * process's pipe) → link/IP decode → TCP reassembly → TLS / HTTP/1.1 / HTTP/2 → wire-API
+ * decoders → records. `createCapturePipeline` holds the stages for one source whatever feeds it;
+ * `replayFile` and `replayStream` feed it. Parallel workers (issue 6) will own the same stage
+ * objects, so they move into workers unchanged.
  */
 import type { HttpExchangeRecord, LlmCallRecord } from '../core/record.js';
 import type { Micros } from '../core/time.js';
-import { readCaptureFrames, type CaptureFileSummary } from '../capture/file-reader.js';
+import { readCaptureFrames, type CaptureFileSummary, type CaptureInterface } from '../capture/file-reader.js';
+import { readCaptureStream } from '../capture/stream-reader.js';
 import { isSupportedLinkType, PacketDecoder } from '../capture/link.js';
 import { CaptureError } from '../capture/capture-error.js';
-import type { TcpSegment } from '../capture/types.js';
+import type { CapturedFrame, TcpSegment } from '../capture/types.js';
 import { decodeExchange } from '../decoders/registry.js';
 import type { DecodedCall } from '../decoders/types.js';
 import { createHttp1Sink } from '../http/h1/connection.js';
 import { createHttp2Sink } from '../http/h2/connection.js';
 import { createSniffingSink, sinkForAlpn } from '../http/sniff.js';
-import { createTlsSink, KeyLog, secretsFromDsb } from '../tls/index.js';
+import { createTlsSink, KeyLog, secretsFromDsb, type UndecryptedFacts } from '../tls/index.js';
 import type { HttpExchange } from '../http/types.js';
 import { FlowTable } from '../reassembly/flow-table.js';
 import type { ConnectionInfo, StreamSink } from '../reassembly/types.js';
 import { buildCallRecord, buildExchangeRecord, type RecordOptions } from './call-record.js';
 import { PipelineStats } from './stats.js';
 
-export interface ReplayOptions extends RecordOptions {
+export interface PipelineOptions extends RecordOptions {
   /** Each LLM call, with the exchange it came from (for stores that keep the raw bytes) and what
    * its decoder found (the request view the turn tracker reads). */
   onCall(record: LlmCallRecord, ex: HttpExchange, call: DecodedCall): void;
   /** Every exchange that is not an LLM call (`--exchanges`, the store). */
   onOtherExchange?(record: HttpExchangeRecord, ex: HttpExchange): void;
-  onProgress?(bytesRead: number, totalBytes: number): void;
-  /** Awaited between reads of the file: backpressure from a slower sink. */
-  afterChunk?(): Promise<void> | void;
   /** Counters to fill while running (read live by the health endpoint); a fresh one if absent. */
   stats?: PipelineStats;
   /** TLS secrets (`--tls-keylog`); the capture's own Decryption Secrets Blocks are added to it.
    * Without it TLS connections are still recognised, counted and named (SNI), not decrypted. */
   tlsKeys?: KeyLog;
+  /** Each TLS connection that cannot be decrypted, once, with what its handshake showed (SNI):
+   * `llmtap doctor` finds LLM providers' ports by it. Counted in `stats` either way. */
+  onTlsUndecrypted?(info: ConnectionInfo, facts: UndecryptedFacts): void;
+}
+
+export interface ReplayOptions extends PipelineOptions {
+  onProgress?(bytesRead: number, totalBytes: number): void;
+  /** Awaited between reads of the input: backpressure from a slower sink. */
+  afterChunk?(): Promise<void> | void;
 }
 
 export interface ReplaySummary {
@@ -59,11 +68,29 @@ function unsupportedError(linkType: number): CaptureError {
   return new CaptureError(`unsupported link type ${linkType} (llmtap reads Ethernet, Linux SLL/SLL2, loopback and raw IP)`);
 }
 
-export async function replayFile(path: string, opts: ReplayOptions): Promise<ReplaySummary> {
-  const started = performance.now();
+/** The stages of one source, fed frame by frame. */
+export interface CapturePipeline {
+  readonly stats: PipelineStats;
+  /** Per frame (the capture parser's onFrame). */
+  onFrame(pkt: CapturedFrame): void;
+  /** Per declared interface (the capture parser's onInterface): refuses a pcap of a link type
+   * llmtap cannot read before reading it all. */
+  onInterface(iface: CaptureInterface, index: number, format: 'pcap' | 'pcapng'): void;
+  /** pcapng Decryption Secrets Blocks come before the packets they decrypt (pcapng §4.7). */
+  onSecrets(type: number, data: Uint8Array): void;
+  /** The capture clock moved on without a packet (an idle live source, DESIGN §1: it advances by
+   * the wall clock): idle connections expire as if a packet of that time had come. */
+  advanceTo(now: Micros): void;
+  /** The capture clock: the latest packet time or advanceTo time, null before either. */
+  readonly clock: Micros | null;
+  /** End of input: open connections close (DESIGN §5 "end of input flushes everything"). */
+  finish(capture: CaptureFileSummary, started: number): ReplaySummary;
+}
+
+export function createCapturePipeline(opts: PipelineOptions): CapturePipeline {
   const stats = opts.stats ?? new PipelineStats();
   const anomalies = stats.anomalies;
-  // Shared stats add up across files (a pipeline's health); the summary speaks of this file only.
+  // Shared stats add up across files (a pipeline's health); the summary speaks of this input only.
   const at = { tcpSegments: stats.tcpSegments, exchanges: stats.exchanges, calls: stats.calls, other: stats.otherExchanges };
 
   const onExchange = (ex: HttpExchange): void => {
@@ -92,11 +119,15 @@ export async function replayFile(path: string, opts: ReplayOptions): Promise<Rep
       keys,
       anomalies,
       inner: (i, alpn) => sinkForAlpn(alpn, i, { h1, h2, anomalies }),
-      onUndecrypted: (i, facts) => stats.noteUndecryptedTls(facts.sni ?? `${i.server.ip}:${i.server.port}`, facts.reason),
+      onUndecrypted: (i, facts) => {
+        stats.noteUndecryptedTls(facts.sni ?? `${i.server.ip}:${i.server.port}`, facts.reason);
+        opts.onTlsUndecrypted?.(i, facts);
+      },
     });
   const flows = new FlowTable((info) => createSniffingSink(info, { h1, h2, tls, anomalies }), anomalies);
   const decoder = new PacketDecoder(anomalies);
   let lastTs: Micros | null = null;
+  let clock: Micros | null = null;
   let nextAdvance = 0;
   const unsupported: number[] = [];
   const onSegment = (seg: TcpSegment): void => {
@@ -104,14 +135,18 @@ export async function replayFile(path: string, opts: ReplayOptions): Promise<Rep
     flows.onSegment(seg);
   };
 
-  const capture = await readCaptureFrames(
-    path,
-    (pkt) => {
+  return {
+    stats,
+    get clock() {
+      return clock;
+    },
+    onFrame: (pkt) => {
       stats.packets++;
       stats.captureBytes += pkt.end - pkt.start;
       stats.firstTs ??= pkt.ts;
       // Capture time only moves forward for the pipeline, even if a file's packets do not.
       if (lastTs === null || pkt.ts > lastTs) stats.lastTs = lastTs = pkt.ts;
+      if (clock === null || lastTs > clock) clock = lastTs;
       decoder.decodeFrame(pkt, onSegment);
       if (lastTs >= nextAdvance) {
         flows.advance(lastTs);
@@ -119,48 +154,90 @@ export async function replayFile(path: string, opts: ReplayOptions): Promise<Rep
         nextAdvance = lastTs + ADVANCE_EVERY_US;
       }
     },
-    {
-      anomalies,
-      onInterface: (iface, _index, format) => {
-        if (isSupportedLinkType(iface.linkType)) return;
-        unsupported.push(iface.linkType);
-        // A pcap file has one interface: nothing in it can be read, so say so before reading it all.
-        // A pcapng file may mix link types: skip that interface's packets and read the others.
-        if (format === 'pcap') throw unsupportedError(iface.linkType);
-      },
-      onProgress: (done, total) => {
-        stats.bytesRead = done;
-        stats.totalBytes = total;
-        opts.onProgress?.(done, total);
-      },
-      ...(opts.afterChunk ? { afterChunk: opts.afterChunk } : {}),
-      // pcapng Decryption Secrets Blocks come before the packets they decrypt (pcapng §4.7).
-      onSecrets: (type, data) => {
-        const text = secretsFromDsb(type, data);
-        if (text !== null) keys.addText(text);
-      },
+    onInterface: (iface, _index, format) => {
+      if (isSupportedLinkType(iface.linkType)) return;
+      unsupported.push(iface.linkType);
+      // A pcap file has one interface: nothing in it can be read, so say so before reading it all.
+      // A pcapng file may mix link types: skip that interface's packets and read the others.
+      if (format === 'pcap') throw unsupportedError(iface.linkType);
     },
-  );
-  decoder.flush();
-  if (capture.interfaces.length > 0 && unsupported.length === capture.interfaces.length) {
-    throw unsupportedError(unsupported[0]!);
-  }
-  // End of input flushes everything (DESIGN §5): open connections close as 'eof'.
-  flows.flush(lastTs ?? 0);
-  stats.connections = flows.stats.connections;
-
-  return {
-    capture,
-    packets: capture.packets,
-    captureBytes: capture.bytes,
-    tcpSegments: stats.tcpSegments - at.tcpSegments,
-    connections: flows.stats.connections,
-    exchanges: stats.exchanges - at.exchanges,
-    calls: stats.calls - at.calls,
-    otherExchanges: stats.otherExchanges - at.other,
-    anomalies: anomalies.entries(),
-    elapsedMs: performance.now() - started,
-    firstPacketTs: stats.firstTs,
-    lastPacketTs: lastTs,
+    onSecrets: (type, data) => {
+      const text = secretsFromDsb(type, data);
+      if (text !== null) keys.addText(text);
+    },
+    advanceTo: (now) => {
+      if (clock !== null && now <= clock) return;
+      clock = now;
+      flows.advance(now);
+      stats.connections = flows.stats.connections;
+    },
+    finish: (capture, started) => {
+      decoder.flush();
+      if (capture.interfaces.length > 0 && unsupported.length === capture.interfaces.length) {
+        throw unsupportedError(unsupported[0]!);
+      }
+      // End of input flushes everything (DESIGN §5): open connections close as 'eof'.
+      flows.flush(clock ?? 0);
+      stats.connections = flows.stats.connections;
+      return {
+        capture,
+        packets: capture.packets,
+        captureBytes: capture.bytes,
+        tcpSegments: stats.tcpSegments - at.tcpSegments,
+        connections: flows.stats.connections,
+        exchanges: stats.exchanges - at.exchanges,
+        calls: stats.calls - at.calls,
+        otherExchanges: stats.otherExchanges - at.other,
+        anomalies: anomalies.entries(),
+        elapsedMs: performance.now() - started,
+        firstPacketTs: stats.firstTs,
+        lastPacketTs: lastTs,
+      };
+    },
   };
+}
+
+export async function replayFile(path: string, opts: ReplayOptions): Promise<ReplaySummary> {
+  const started = performance.now();
+  const p = createCapturePipeline(opts);
+  const capture = await readCaptureFrames(path, p.onFrame, {
+    anomalies: p.stats.anomalies,
+    onInterface: p.onInterface,
+    onProgress: (done, total) => {
+      p.stats.bytesRead = done;
+      p.stats.totalBytes = total;
+      opts.onProgress?.(done, total);
+    },
+    ...(opts.afterChunk ? { afterChunk: opts.afterChunk } : {}),
+    onSecrets: p.onSecrets,
+  });
+  return p.finish(capture, started);
+}
+
+export interface StreamReplayOptions extends PipelineOptions {
+  /** Name for error messages ("tcpdump -i lo"). */
+  name: string;
+  /** Awaited after each chunk: backpressure from a slower sink (the pipe then fills). */
+  afterChunk?(): Promise<void> | void;
+  /** The pipeline made for this stream, before the first chunk is read: a live source's
+   * wall-clock timer calls its advanceTo while the stream is idle. */
+  onPipeline?(p: CapturePipeline): void;
+}
+
+/** A pcap/pcapng byte stream (a live capture process's stdout) to its end. */
+export async function replayStream(chunks: AsyncIterable<Uint8Array>, opts: StreamReplayOptions): Promise<ReplaySummary> {
+  const started = performance.now();
+  const p = createCapturePipeline(opts);
+  opts.onPipeline?.(p);
+  const capture = await readCaptureStream(chunks, p.onFrame, {
+    name: opts.name,
+    anomalies: p.stats.anomalies,
+    onInterface: p.onInterface,
+    onBytes: (done) => {
+      p.stats.bytesRead = done;
+    },
+    ...(opts.afterChunk ? { afterChunk: opts.afterChunk } : {}),
+    onSecrets: p.onSecrets,
+  });
+  return p.finish(capture, started);
 }

@@ -1,0 +1,123 @@
+/**
+ * What llmtap says to and reads from tcpdump, its capture process (DESIGN §2: tcpdump holds the
+ * capture privilege, llmtap needs none): the command line, the drop counters it prints, and its
+ * error messages turned into one line that says how to fix them. Pure functions, so the wording
+ * tcpdump uses is pinned by tests without a capture.
+ *
+ * Wording checked against tcpdump 4.99.3 / libpcap 1.10.3 (Debian 12):
+ *   start:   "tcpdump: listening on lo, link-type EN10MB (Ethernet), snapshot length 262144 bytes"
+ *   SIGUSR1: "tcpdump: 3 packets captured, 5 packets received by filter, 0 packets dropped by kernel"
+ *   exit:    "3 packets captured" / "5 packets received by filter" / "0 packets dropped by kernel"
+ *            (each on its own line; "N packets dropped by interface" follows only when N > 0)
+ *   errors:  "tcpdump: nosuch: No such device exists", "tcpdump: lo: You don't have permission to
+ *            perform this capture on that device", "tcpdump: can't parse filter expression: …"
+ */
+
+/** tcpdump's own default snapshot length (libpcap MAXIMUM_SNAPLEN): whole packets, even 64 KB
+ * GRO/GSO super-packets of loopback and offloading NICs. */
+export const DEFAULT_SNAPLEN = 262_144;
+/**
+ * Kernel capture buffer, KiB (`-B`). In immediate mode libpcap uses TPACKET_V2 with one
+ * snaplen-sized slot per packet, so tcpdump's default 2 MiB ring holds only 8 packets of 262144
+ * bytes and a burst overruns it (measured in test/e2e/tcpdump.ts). 64 MiB holds ~250 full-size
+ * slots, ~1000 at a 64 KiB snaplen.
+ */
+export const DEFAULT_BUFFER_KIB = 65_536;
+
+export interface TcpdumpArgs {
+  iface: string;
+  /** BPF filter expression (pcap-filter(7)); tcpdump checks it. */
+  filter?: string;
+  snaplen?: number;
+  bufferKib?: number;
+}
+
+/**
+ * `tcpdump -i IFACE -U -w - --immediate-mode -s N -B KiB [-- FILTER]`:
+ * `-w -` pcap on stdout; `-U` flushes each packet into the pipe as it is captured (no stdio
+ * buffering); `--immediate-mode` hands packets over at once instead of in 1-second TPACKET_V3
+ * blocks (calls must show within a second); `-n` no name lookups; `--` ends options so a filter
+ * can never be read as one.
+ */
+export function tcpdumpArgs(a: TcpdumpArgs): string[] {
+  const args = ['-i', a.iface, '-n', '-U', '-w', '-', '--immediate-mode', '-s', String(a.snaplen ?? DEFAULT_SNAPLEN), '-B', String(a.bufferKib ?? DEFAULT_BUFFER_KIB)];
+  if (a.filter !== undefined && a.filter.trim() !== '') args.push('--', a.filter);
+  return args;
+}
+
+/** libpcap's pcap_stats, as tcpdump prints it: counters since the capture began. */
+export interface TcpdumpCounters {
+  /** Packets tcpdump wrote. */
+  captured: number | null;
+  /** Packets that passed the filter (ps_recv). */
+  received: number | null;
+  /** Dropped by the kernel because the capture buffer was full (ps_drop). */
+  kernel: number | null;
+  /** Dropped by the interface or its driver (ps_ifdrop); tcpdump prints it only when non-zero. */
+  interface: number | null;
+}
+
+const COUNTERS: [keyof TcpdumpCounters, RegExp][] = [
+  ['captured', /(\d+) packets? captured/],
+  ['received', /(\d+) packets? received by filter/],
+  ['kernel', /(\d+) packets? dropped by kernel/],
+  ['interface', /(\d+) packets? dropped by interface/],
+];
+
+/** Reads the counters in one line of tcpdump's stderr into `into`; true when the line had any. */
+export function readCounters(line: string, into: TcpdumpCounters): boolean {
+  let found = false;
+  for (const [key, re] of COUNTERS) {
+    const m = re.exec(line);
+    if (m === null) continue;
+    const n = Number(m[1]);
+    if (!Number.isSafeInteger(n)) continue;
+    into[key] = n;
+    found = true;
+  }
+  // A report names interface drops only when there are some: a report without them means 0.
+  if (found && /dropped by kernel/.test(line) && !/dropped by interface/.test(line) && into.interface === null) into.interface = 0;
+  return found;
+}
+
+/** "listening on lo, link-type EN10MB (Ethernet), snapshot length 262144 bytes" → "EN10MB (Ethernet)". */
+export function listeningLinkType(line: string): string | null {
+  const m = /listening on .+?, link-type ([^,]+)/.exec(line);
+  return m ? m[1]!.trim() : null;
+}
+
+/** The command that grants tcpdump the capture capabilities (capabilities(7): CAP_NET_RAW opens
+ * packet sockets, CAP_NET_ADMIN sets promiscuous mode and the ring). */
+export function setcapFix(tcpdumpPath: string): string {
+  return `sudo setcap cap_net_raw,cap_net_admin=eip ${tcpdumpPath}`;
+}
+
+/**
+ * tcpdump failed before or while capturing: one line that says what is wrong and how to fix it.
+ * `stderr` is what tcpdump printed (its own words are quoted when none of the known cases fits).
+ */
+export function explainTcpdumpFailure(stderr: string, o: { iface: string; tcpdumpPath: string }): string {
+  const lines = stderr
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l !== '' && !/^\d+ packets? /.test(l) && !/^tcpdump: (listening on|data link type|WARNING)/.test(l));
+  const text = lines.join(' ');
+  if (/No such device|SIOCGIFHWADDR: No such device|doesn't exist|no suitable device/i.test(text)) {
+    return `no such interface: ${o.iface} (list them with \`ip link\`, or use -i any; see \`llmtap doctor\`)`;
+  }
+  if (/permission|not permitted|EPERM|EACCES/i.test(text)) {
+    return `tcpdump may not capture on ${o.iface} here: run llmtap as root, or grant tcpdump the capture capabilities once: ${setcapFix(o.tcpdumpPath)} (see \`llmtap doctor\`)`;
+  }
+  if (/parse filter expression|syntax error|illegal|unknown (host|port|proto)/i.test(text)) {
+    const why = text.replace(/tcpdump:\s*/g, '').replace(/^can't parse filter expression:\s*/i, '');
+    return `bad --bpf-filter: ${clip(why)} (see pcap-filter(7))`;
+  }
+  if (/(is not up|That device is not up)/i.test(text)) return `interface ${o.iface} is down: bring it up (ip link set ${o.iface} up)`;
+  const first = lines[0]?.replace(/^tcpdump:\s*/, '') ?? 'no message';
+  return `tcpdump failed: ${clip(first)}`;
+}
+
+/** One line stays one line: tcpdump's own text is clipped (it may echo a long filter). */
+function clip(s: string): string {
+  return s.length > 200 ? `${s.slice(0, 200)}…` : s;
+}

@@ -1,0 +1,190 @@
+/**
+ * The capture process (DESIGN §2, the way Wireshark runs dumpcap): tcpdump, privileged on its own
+ * (root, or cap_net_raw+cap_net_admin on its binary), writes pcap into a pipe; llmtap reads the
+ * pipe with no privilege at all. This module starts it, waits until it really captures, reads
+ * its drop counters continuously (SIGUSR1, below) and stops it so that everything it captured
+ * reaches the pipe.
+ *
+ * Drop counters: Linux tcpdump prints libpcap's pcap_stats on SIGUSR1 (tcpdump(8), "SIGUSR1";
+ * BSDs use SIGINFO) and once more at exit. The counters are the kernel's own (PACKET_STATISTICS
+ * of the capture socket, accumulated by libpcap), so this is what /proc or `ip -s link` cannot
+ * give: drops of this capture, not of the interface. Asked once a second.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { accessSync, constants } from 'node:fs';
+import { delimiter, join } from 'node:path';
+import { explainTcpdumpFailure, listeningLinkType, readCounters, tcpdumpArgs, type TcpdumpArgs, type TcpdumpCounters } from './live-tcpdump-text.js';
+
+/** How long tcpdump may take to open the interface (a slow `-i any` on a host with many
+ * interfaces takes ~1 s); beyond this it is reported as hanging. */
+const START_TIMEOUT_MS = 15_000;
+/** After SIGINT tcpdump writes what it holds and exits at once; beyond this it is killed. */
+const STOP_TIMEOUT_MS = 10_000;
+/** Drop counters are asked for this often: the health API and the summary are never older. */
+export const STATS_EVERY_MS = 1_000;
+/** tcpdump's stderr is a few lines; a partial line longer than this is cut (it is never ours to
+ * buffer without bound), and only this much of its non-counter text is kept for error messages. */
+const MAX_STDERR_KEEP = 8 * 1024;
+/** After tcpdump exits, its stderr pipe closes at once; this bounds the wait if it does not. */
+const STDERR_GRACE_MS = 1_000;
+
+export class LiveCaptureError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'LiveCaptureError';
+  }
+}
+
+/** The first `cmd` on PATH that is an executable file, else null (like `command -v`, no shell). */
+export function findOnPath(cmd: string, path: string | undefined = process.env['PATH']): string | null {
+  if (cmd.includes('/')) return isExecutable(cmd) ? cmd : null;
+  for (const dir of (path ?? '').split(delimiter)) {
+    if (dir === '') continue;
+    const full = join(dir, cmd);
+    if (isExecutable(full)) return full;
+  }
+  return null;
+}
+
+function isExecutable(p: string): boolean {
+  try {
+    accessSync(p, constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export interface LiveCaptureOptions extends TcpdumpArgs {
+  /** The capture program (default: tcpdump on PATH). */
+  tcpdump?: string;
+  env?: NodeJS.ProcessEnv;
+}
+
+export interface LiveCapture {
+  /** The pcap byte stream (tcpdump's stdout). Ends after stop() or when tcpdump dies. */
+  readonly bytes: AsyncIterable<Uint8Array>;
+  /** "EN10MB (Ethernet)", "LINUX_SLL2 (Linux cooked v2)", … as tcpdump announced it. */
+  readonly linkType: string | null;
+  readonly tcpdumpPath: string;
+  /** The latest counters tcpdump reported (null fields before its first report). */
+  counters(): TcpdumpCounters;
+  /** SIGINT: tcpdump writes what it captured, prints its final counters and exits; resolves
+   * then. Idempotent. */
+  stop(): Promise<void>;
+  /** Resolves when tcpdump exited: null when it was stopped or ended cleanly, else why it died
+   * (one line). */
+  readonly ended: Promise<string | null>;
+}
+
+/** Starts tcpdump and resolves once it captures ("listening on …"); a LiveCaptureError saying
+ * how to fix it when it cannot. */
+export async function startLiveCapture(o: LiveCaptureOptions): Promise<LiveCapture> {
+  const env = o.env ?? process.env;
+  const tcpdumpPath = findOnPath(o.tcpdump ?? 'tcpdump', env['PATH']);
+  if (tcpdumpPath === null) {
+    throw new LiveCaptureError('tcpdump not found: install it (apt install tcpdump, dnf install tcpdump) or put it on PATH (see `llmtap doctor`)');
+  }
+  const child = spawn(tcpdumpPath, tcpdumpArgs(o), { stdio: ['ignore', 'pipe', 'pipe'], env });
+  const counters: TcpdumpCounters = { captured: null, received: null, kernel: null, interface: null };
+  let kept = '';
+  let partial = '';
+  let listening: string | null = null;
+  let onListening: (() => void) | null = null;
+  child.stderr.setEncoding('utf8');
+  child.stderr.on('data', (text: string) => {
+    partial += text;
+    const lines = partial.split('\n');
+    partial = lines.pop() ?? '';
+    if (partial.length > MAX_STDERR_KEEP) partial = partial.slice(0, MAX_STDERR_KEEP);
+    for (const line of lines) {
+      if (readCounters(line, counters)) continue;
+      if (listening === null && line.includes('listening on ')) {
+        listening = line;
+        onListening?.();
+        continue;
+      }
+      if (kept.length < MAX_STDERR_KEEP) kept += `${line}\n`;
+    }
+  });
+  let stopping = false;
+  // tcpdump's last words (an error, the final counters) are read before its exit is reported.
+  // Not 'close': that waits for stdout too, which only the pipeline's reader consumes.
+  const stderrClosed = new Promise<void>((resolve) => child.stderr.once('close', () => resolve()));
+  const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null; spawnError: Error | null }>((resolve) => {
+    child.once('error', (err) => resolve({ code: null, signal: null, spawnError: err }));
+    child.once('exit', (code, signal) => resolve({ code, signal, spawnError: null }));
+  }).then(async (r) => {
+    await Promise.race([stderrClosed, sleep(STDERR_GRACE_MS)]);
+    return r;
+  });
+  const failure = (r: { code: number | null; signal: NodeJS.Signals | null; spawnError: Error | null }): string => {
+    if (r.spawnError !== null) return `cannot run ${tcpdumpPath}: ${r.spawnError.message}`;
+    const said = `${kept}${partial}`;
+    if (said.trim() !== '') return explainTcpdumpFailure(said, { iface: o.iface, tcpdumpPath });
+    return `tcpdump exited (${r.signal ?? `status ${String(r.code)}`}) without saying why`;
+  };
+
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new LiveCaptureError(`tcpdump did not start capturing on ${o.iface} within ${START_TIMEOUT_MS / 1000} s`));
+    }, START_TIMEOUT_MS);
+    onListening = () => {
+      clearTimeout(timer);
+      resolve();
+    };
+    if (listening !== null) onListening();
+    void exit.then((r) => {
+      clearTimeout(timer);
+      reject(new LiveCaptureError(failure(r)));
+    });
+  });
+
+  // SIGUSR1 only once tcpdump announced it listens: its handler is installed by then (before,
+  // the default action would kill it). Linux only: elsewhere the signal is not tcpdump's.
+  const poll = process.platform === 'linux' ? setInterval(() => void child.kill('SIGUSR1'), STATS_EVERY_MS) : null;
+  poll?.unref();
+  const ended = exit.then((r) => {
+    if (poll !== null) clearInterval(poll);
+    if (stopping || (r.code === 0 && r.spawnError === null)) return null;
+    return failure(r);
+  });
+  let stopped: Promise<void> | null = null;
+  return {
+    bytes: child.stdout,
+    linkType: listening === null ? null : listeningLinkType(listening),
+    tcpdumpPath,
+    counters: () => ({ ...counters }),
+    ended,
+    stop: () => {
+      stopped ??= (async () => {
+        stopping = true;
+        if (poll !== null) clearInterval(poll);
+        await terminate(child, exit, STOP_TIMEOUT_MS);
+      })();
+      return stopped;
+    },
+  };
+}
+
+async function terminate(child: ChildProcess, exited: Promise<unknown>, timeoutMs: number): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  child.kill('SIGINT');
+  let timer: NodeJS.Timeout | undefined;
+  const late = await Promise.race([
+    exited.then(() => false),
+    new Promise<boolean>((resolve) => {
+      timer = setTimeout(() => resolve(true), timeoutMs);
+    }),
+  ]);
+  clearTimeout(timer);
+  if (late) {
+    child.kill('SIGKILL');
+    await exited;
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
+}

@@ -1,0 +1,149 @@
+/**
+ * `llmtap capture -i IFACE`: live capture (DESIGN §1–2). tcpdump, the separately privileged
+ * capture process, writes pcap into a pipe; the same pipeline as `replay` reads it; calls reach
+ * JSONL, the store, the API and the console while the capture runs. Ctrl-C (or SIGTERM) stops
+ * tcpdump, reads what it had captured, flushes turns, store and exports, prints the summary with
+ * the drop counters and exits 0: nothing already seen is lost.
+ */
+import type { SourceHealth } from '../api/types.js';
+import { LiveCaptureError, startLiveCapture, type LiveCapture } from '../capture/live-tcpdump.js';
+import { DEFAULT_SNAPLEN, type TcpdumpCounters } from '../capture/live-tcpdump-text.js';
+import { PCAP_MAX_SNAPLEN } from '../capture/capture-parser.js';
+import type { Micros } from '../core/time.js';
+import { replayStream, type CapturePipeline, type ReplaySummary } from '../pipeline/replay.js';
+import { UserError } from './errors.js';
+import { formatRunSummary, openPipelineRun, type OutputCommandOptions, type PipelineRun } from './run-pipeline.js';
+
+export interface CaptureCommandOptions extends Omit<OutputCommandOptions, 'exitAfterDrain'> {
+  interface: string;
+  bpfFilter?: string;
+  snaplen?: string;
+  /** tcpdump's capture buffer, KiB (`-B`). */
+  bufferSize?: string;
+}
+
+/**
+ * The wall-clock tick (DESIGN §1: "an idle live source advances by wall clock"). Every
+ * TICK_MS what waits for the store is written (a live capture commits at most 5 batches a
+ * second, ~1 ms each in DuckDB, instead of waiting for the store's 1 s batch bound), so a call
+ * shows in the API within about TICK_MS of its last response packet, busy or not. When no bytes
+ * came for IDLE_MS, the capture clock also moves to the wall clock minus IDLE_MS (a packet
+ * captured before that would have reached the pipe already: immediate mode hands each packet
+ * over at once), so turns time out, windows slide and alert rules run with no traffic.
+ */
+const TICK_MS = 200;
+const IDLE_MS = 200;
+/** A wait on the pipeline longer than this is a stall: tcpdump's pipe filled meanwhile (64 KiB,
+ * pipe(7)) and packets queued in the kernel ring; counted and shown. */
+const STALL_MS = 100;
+
+export async function runCapture(o: CaptureCommandOptions): Promise<void> {
+  const snaplen = intFlag(o.snaplen, '--snaplen', DEFAULT_SNAPLEN, 64, PCAP_MAX_SNAPLEN);
+  const bufferKib = o.bufferSize === undefined ? undefined : intFlag(o.bufferSize, '--buffer-size', 0, 1, 4 * 1024 * 1024);
+  const iface = o.interface;
+  let live: LiveCapture;
+  try {
+    live = await startLiveCapture({ iface, snaplen, ...(o.bpfFilter !== undefined ? { filter: o.bpfFilter } : {}), ...(bufferKib !== undefined ? { bufferKib } : {}) });
+  } catch (err) {
+    if (err instanceof LiveCaptureError) throw new UserError(err.message);
+    throw err;
+  }
+  const backpressure = { stalls: 0, waitedMs: 0 };
+  let run: PipelineRun;
+  try {
+    run = await openPipelineRun(o, {
+      sourceId: o.source ?? iface,
+      describeSource: (s) => describeLive(s, live.counters()),
+    });
+  } catch (err) {
+    await live.stop();
+    throw err;
+  }
+  if (!o.quiet) process.stderr.write(`llmtap: capturing on ${iface}${live.linkType ? ` (${live.linkType})` : ''}; Ctrl-C to stop\n`);
+
+  let pipeline: CapturePipeline | null = null;
+  let lastChunkAt = performance.now();
+  let failure: unknown = null;
+  const stop = (): void => void live.stop();
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  const timer = setInterval(() => {
+    if (failure !== null) return;
+    const idle = performance.now() - lastChunkAt >= IDLE_MS;
+    let now: Micros | null = run.stats.lastTs;
+    if (idle && pipeline !== null) {
+      pipeline.advanceTo((Date.now() - IDLE_MS) * 1000);
+      now = pipeline.clock;
+    }
+    run.tick(now, { flush: true }).catch((err: unknown) => {
+      // The store failed (disk full): stop capturing; what was committed stays.
+      failure ??= err;
+      stop();
+    });
+  }, TICK_MS);
+
+  let summary: ReplaySummary;
+  try {
+    summary = await replayStream(live.bytes, {
+      ...run.pipeline,
+      name: `tcpdump -i ${iface}`,
+      onPipeline: (p) => {
+        pipeline = p;
+      },
+      afterChunk: async () => {
+        lastChunkAt = performance.now();
+        const t0 = lastChunkAt;
+        await run.tick(run.stats.lastTs);
+        const waited = performance.now() - t0;
+        backpressure.waitedMs += waited;
+        if (waited >= STALL_MS) backpressure.stalls++;
+      },
+    });
+    clearInterval(timer);
+    if (failure !== null) throw failure;
+    await run.endOfInput((pipeline as CapturePipeline | null)?.clock ?? summary.lastPacketTs);
+  } catch (err) {
+    clearInterval(timer);
+    await live.stop();
+    return run.fail(err);
+  } finally {
+    process.off('SIGINT', stop);
+    process.off('SIGTERM', stop);
+  }
+  // tcpdump died on its own (the interface went away): everything it wrote was read and stored.
+  const died = await live.ended;
+  run.source.state = died === null ? 'stopped' : 'error';
+  run.source.error = died;
+  if (!o.quiet) {
+    process.stderr.write(
+      formatRunSummary(`llmtap capture -i ${iface}`, summary, run.sink, run.agents(), run.stats.undecryptedTls, dropLines(live.counters(), backpressure)),
+    );
+  }
+  await run.close({ serveAfter: false });
+  if (died !== null) throw new UserError(died);
+}
+
+/** The health API's source entry for a live interface (the API shape has room for it). */
+export function describeLive(s: SourceHealth, c: TcpdumpCounters): SourceHealth {
+  return { ...s, kind: 'interface', progress: null, drops: { kernel: c.kernel, interface: c.interface, pipeline: 0 } };
+}
+
+function dropLines(c: TcpdumpCounters, b: { stalls: number; waitedMs: number }): string[] {
+  const v = (x: number | null): string => (x === null ? 'unknown' : x.toLocaleString('en-US'));
+  const lines = [
+    `  drops: kernel ${v(c.kernel)}, interface ${v(c.interface)}, llmtap 0 (tcpdump: ${v(c.captured)} captured, ${v(c.received)} received by filter)`,
+  ];
+  if (b.stalls > 0) {
+    lines.push(`  the pipeline held tcpdump back ${b.stalls.toLocaleString('en-US')} times (${(b.waitedMs / 1000).toFixed(1)} s) while the store caught up: kernel drops come from there`);
+  }
+  return lines;
+}
+
+function intFlag(v: string | undefined, flag: string, dflt: number, min: number, max: number): number {
+  if (v === undefined) return dflt;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < min || n > max) {
+    throw new UserError(`${flag} takes a whole number from ${min} to ${max} (got "${v.length > 40 ? `${v.slice(0, 40)}…` : v}")`, 2);
+  }
+  return n;
+}
