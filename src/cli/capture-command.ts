@@ -54,6 +54,7 @@ export async function runCapture(o: CaptureCommandOptions): Promise<void> {
     run = await openPipelineRun(o, {
       sourceId: o.source ?? iface,
       describeSource: (s) => describeLive(s, live.counters()),
+      followKeyLog: true,
     });
   } catch (err) {
     await live.stop();

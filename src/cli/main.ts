@@ -54,7 +54,7 @@ program
   .option('--config <file>', 'configuration file (YAML; env LLMTAP_CONFIG); flags override it')
   .option('--jsonl <path>', 'write records as JSON lines to PATH (- for standard output); alone, no database and no API')
   .option('--exchanges', 'with --jsonl: also write every non-LLM HTTP exchange (kind "http_exchange")')
-  .option('--tls-keylog <path>', 'decrypt TLS with this NSS key log (SSLKEYLOGFILE), as it is at start')
+  .option('--tls-keylog <path>', 'decrypt TLS with this NSS key log (SSLKEYLOGFILE), followed as clients append to it')
   .option('--db <path>', 'DuckDB database to store calls and exchanges in (default ./llmtap.duckdb)')
   .option('--listen <addr>', 'serve the API and console on [HOST:]PORT while capturing (default 127.0.0.1:3000)')
   .option('--no-retention', 'keep everything (retention would otherwise delete old rows)')

@@ -46,6 +46,8 @@ export interface RunSetup {
   /** The health API's view of the source, from the file-shaped one healthOf makes (a live
    * source adds its kind and drop counters). */
   describeSource?: (s: SourceHealth) => SourceHealth;
+  /** Follow `--tls-keylog` as it grows (a live source: clients append keys as they connect). */
+  followKeyLog?: boolean;
 }
 
 /** Options for the capture pipeline, everything but what the command feeds. */
@@ -85,7 +87,8 @@ export async function openPipelineRun(o: OutputCommandOptions, setup: RunSetup):
   const config = await resolveConfig(o);
   const pureConversion = o.jsonl !== undefined && config.db === null && config.listen === null;
   const turnSettings = config.turns.enabled ? trackerSettings(config.turns) : null;
-  const tlsKeys = o.tlsKeylog !== undefined ? await loadKeyLog(o.tlsKeylog) : undefined;
+  const keyLog = o.tlsKeylog === undefined ? null : setup.followKeyLog ? await followKeyLog(o.tlsKeylog) : { keys: await loadKeyLog(o.tlsKeylog), stop: () => undefined };
+  const tlsKeys = keyLog?.keys;
   const writer = o.jsonl !== undefined ? openJsonl(o.jsonl) : null;
   const stats = new PipelineStats();
   const source: FileSourceState = { id: setup.sourceId, stats, state: 'running', error: null };
@@ -217,6 +220,7 @@ export async function openPipelineRun(o: OutputCommandOptions, setup: RunSetup):
     log,
     agents: () => (tracker ? { turns: tracker.turns, sessions: tracker.sessionCount } : null),
     endOfInput: async (lastTs) => {
+      keyLog?.stop();
       // A tick still writing finishes first: batches stay in order.
       await ticking;
       // End of input flushes every turn (DESIGN §5), before the last store batch; the capture
@@ -232,6 +236,7 @@ export async function openPipelineRun(o: OutputCommandOptions, setup: RunSetup):
       closeWriter();
     },
     fail: async (err) => {
+      keyLog?.stop();
       // Whatever was decoded and committed before the failure stays: close cleanly and say why.
       closeWriter();
       source.state = 'error';
@@ -286,6 +291,16 @@ function openTracker(
       observers.onTurn(turn, final);
     },
   });
+}
+
+/** A key log followed as clients append to it (live capture). It need not exist yet: a client
+ * started after llmtap creates it. */
+async function followKeyLog(path: string): Promise<{ keys: KeyLog; stop(): void }> {
+  const { KeyLog } = await import('../tls/index.js');
+  const keys = new KeyLog();
+  const follower = keys.followFile(path);
+  await follower.ready;
+  return { keys, stop: () => follower.stop() };
 }
 
 /** The key log as it is now (a file replay's keys are all written by the time it is read). */
