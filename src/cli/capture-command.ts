@@ -60,6 +60,10 @@ export async function runCapture(o: CaptureCommandOptions): Promise<void> {
     await live.stop();
     throw err;
   }
+  run.stats.liveCounters = () => {
+    const c = live.counters();
+    return { kernel: c.kernel, interface: c.interface, stalls: backpressure.stalls };
+  };
   if (!o.quiet) process.stderr.write(`llmtap: capturing on ${iface}${live.linkType ? ` (${live.linkType})` : ''}; Ctrl-C to stop\n`);
 
   let pipeline: CapturePipeline | null = null;

@@ -6,6 +6,15 @@ import { AnomalyCounter } from '../core/anomalies.js';
 import type { Micros } from '../core/time.js';
 import type { HttpGauges } from '../http/gauges.js';
 
+export interface LiveCaptureCounters {
+  /** Packets the kernel dropped for this capture (pcap_stats ps_drop); null before the first report. */
+  kernel: number | null;
+  /** Packets the interface dropped (ps_ifdrop); null when unknown. */
+  interface: number | null;
+  /** Times the pipeline stopped reading the capture while the store caught up. */
+  stalls: number;
+}
+
 /** Server names kept for the undecrypted-TLS summary: a summary line and a health panel, not a log. */
 const MAX_TLS_SERVERS = 100;
 
@@ -25,6 +34,9 @@ export class PipelineStats {
   totalBytes = 0;
   /** Set by the flow table's owner so that readers see connections without reaching into it. */
   connections = 0;
+  /** A live source's capture counters (libpcap's drops, read from the capture process; times the
+   * pipeline held the capture back); null for a file. Read by the self-metrics at each scrape. */
+  liveCounters: (() => LiveCaptureCounters) | null = null;
   /** Requests in flight (begun, not yet answered in full), kept by the HTTP layers. */
   readonly http: HttpGauges = { inFlight: 0 };
   /** TLS connections that could not be decrypted, by server name (SNI, else address) and why:

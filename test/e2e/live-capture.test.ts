@@ -110,6 +110,11 @@ describe.skipIf(skip !== null && !inCi)(`live capture on loopback${skip ? ` [ski
       const health = (await (await fetch(`${base}/api/v1/health`)).json()) as HealthInfo;
       expect(health.sources).toHaveLength(1);
       expect(health.sources[0]).toMatchObject({ id: 'lo', kind: 'interface', state: 'running', progress: null, drops: { kernel: 0, pipeline: 0 } });
+      // …and so do the self-metrics, with the requests in flight (none: every call is answered).
+      const metrics = await (await fetch(`${base}/metrics`)).text();
+      expect(metrics).toMatch(/^llmtap_capture_dropped_total\{by="kernel"\} 0$/m);
+      expect(metrics).toMatch(/^llmtap_capture_stalls_total \d+$/m);
+      expect(metrics).toMatch(/^llmtap_http_requests_in_flight 0$/m);
 
       const code = await cli.interrupt();
       expect(code, cli.stderr).toBe(0);
