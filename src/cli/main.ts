@@ -6,7 +6,9 @@ import { Command, CommanderError } from 'commander';
 import { UserError } from './errors.js';
 import { runReplay, type ReplayCommandOptions } from './replay-command.js';
 import type { CaptureCommandOptions } from './capture-command.js';
+import type { CollectCommandOptions } from './collect-command.js';
 import type { DoctorCommandOptions } from './doctor-command.js';
+import type { ProbeCommandOptions } from './probe-command.js';
 import type { RepriceCommandOptions } from './reprice-command.js';
 import type { ServeCommandOptions } from './serve-command.js';
 
@@ -39,6 +41,7 @@ program
   .option('--stall-threshold <duration>', 'a tool gap longer than this flags the turn as stalled (seconds or 1m; default 60)')
   .option('--loop-threshold <count>', 'the same tool call with the same arguments this often flags a loop (default 3)')
   .option('--otlp-endpoint <url>', 'send spans and metrics to this OTLP/HTTP receiver (e.g. http://localhost:4318)')
+  .option('--pace <capture|factor>', 'replay at capture pace ("capture") or at a speed factor (10: ten times faster, 0.5: half speed), live-like; default as fast as possible')
   .option('-q, --quiet', 'no summary or progress on stderr')
   .action(async (file: string, opts: ReplayCommandOptions) => {
     await runReplay(file, opts);
@@ -71,6 +74,46 @@ program
   .action(async (opts: CaptureCommandOptions) => {
     const { runCapture } = await import('./capture-command.js');
     await runCapture(opts);
+  });
+
+program
+  .command('collect')
+  .description('collect packet batches from remote probes (llmtap probe, cloud-probe) over ZeroMQ into LLM call records')
+  .requiredOption('--listen-probes <endpoint>', 'ZeroMQ endpoint to bind for probes, tcp://HOST:PORT (e.g. tcp://0.0.0.0:5556)')
+  .option('--config <file>', 'configuration file (YAML; env LLMTAP_CONFIG); flags override it')
+  .option('--jsonl <path>', 'write records as JSON lines to PATH (- for standard output); alone, no database and no API')
+  .option('--exchanges', 'with --jsonl: also write every non-LLM HTTP exchange (kind "http_exchange")')
+  .option('--tls-keylog <path>', 'decrypt TLS with this NSS key log (SSLKEYLOGFILE), followed as clients append to it')
+  .option('--db <path>', 'DuckDB database to store calls and exchanges in (default ./llmtap.duckdb)')
+  .option('--listen <addr>', 'serve the API and console on [HOST:]PORT while collecting (default 127.0.0.1:3000)')
+  .option('--no-retention', 'keep everything (retention would otherwise delete old rows)')
+  .option('--token <token>', 'access token for the API (required off loopback; env LLMTAP_TOKEN)')
+  .option('--insecure-no-token', 'serve a non-loopback address without a token (not recommended)')
+  .option('--fingerprint-salt <salt>', 'salt for api_key_fingerprint (env LLMTAP_FINGERPRINT_SALT)')
+  .option('--no-turns', 'do not stitch agent calls into turns (calls keep agent, session and turn null)')
+  .option('--turn-idle-timeout <duration>', 'capture time a silent agent session keeps its turn open (seconds or 15m; default 900)')
+  .option('--stall-threshold <duration>', 'a tool gap longer than this flags the turn as stalled (seconds or 1m; default 60)')
+  .option('--loop-threshold <count>', 'the same tool call with the same arguments this often flags a loop (default 3)')
+  .option('--otlp-endpoint <url>', 'send spans and metrics to this OTLP/HTTP receiver (e.g. http://localhost:4318)')
+  .option('-q, --quiet', 'no summary on stderr')
+  .action(async (opts: CollectCommandOptions) => {
+    const { runCollect } = await import('./collect-command.js');
+    await runCollect(opts);
+  });
+
+program
+  .command('probe')
+  .description('capture on this host (through tcpdump) and send the packets to a collecting llmtap (llmtap collect) over ZeroMQ')
+  .requiredOption('-i, --interface <iface>', 'interface to capture on (see `ip link`; "any" for all)')
+  .requiredOption('--send <endpoint>', 'the collector, tcp://HOST:PORT')
+  .option('--bpf-filter <expr>', 'capture only what this BPF filter passes (pcap-filter(7)); the probe never captures its own batches')
+  .option('--snaplen <bytes>', 'bytes kept of each packet (default 262144: whole packets)')
+  .option('--buffer-size <KiB>', "tcpdump's kernel capture buffer in KiB (default 65536)")
+  .option('--probe-id <uuid>', 'source id of this probe (default: a UUID made once, kept in $XDG_STATE_HOME/llmtap/probe-id)')
+  .option('-q, --quiet', 'no summary on stderr')
+  .action(async (opts: ProbeCommandOptions) => {
+    const { runProbe } = await import('./probe-command.js');
+    await runProbe(opts);
   });
 
 program

@@ -22,6 +22,7 @@ import type { HttpExchange } from '../http/types.js';
 import { FlowTable } from '../reassembly/flow-table.js';
 import type { ConnectionInfo, StreamSink } from '../reassembly/types.js';
 import { buildCallRecord, buildExchangeRecord, type RecordOptions } from './call-record.js';
+import type { Pacer } from './pacing.js';
 import { PipelineStats } from './stats.js';
 
 export interface PipelineOptions extends RecordOptions {
@@ -44,6 +45,9 @@ export interface ReplayOptions extends PipelineOptions {
   onProgress?(bytesRead: number, totalBytes: number): void;
   /** Awaited between reads of the input: backpressure from a slower sink. */
   afterChunk?(): Promise<void> | void;
+  /** `--pace`: packets reach the pipeline at their capture times (scaled); absent, as fast as
+   * possible (the reader's hot path is then exactly the unpaced one). */
+  pacer?: Pacer;
 }
 
 export interface ReplaySummary {
@@ -200,7 +204,13 @@ export function createCapturePipeline(opts: PipelineOptions): CapturePipeline {
 export async function replayFile(path: string, opts: ReplayOptions): Promise<ReplaySummary> {
   const started = performance.now();
   const p = createCapturePipeline(opts);
-  const capture = await readCaptureFrames(path, p.onFrame, {
+  const pacer = opts.pacer;
+  // Paced: the frames not yet due wait in the pacer, handed over after each read (mid-chunk).
+  const afterChunk = pacer ? async () => {
+    await pacer.drain();
+    await opts.afterChunk?.();
+  } : opts.afterChunk;
+  const capture = await readCaptureFrames(path, pacer ? pacer.wrap(p.onFrame, p.stats.anomalies) : p.onFrame, {
     anomalies: p.stats.anomalies,
     onInterface: p.onInterface,
     onProgress: (done, total) => {
@@ -208,7 +218,7 @@ export async function replayFile(path: string, opts: ReplayOptions): Promise<Rep
       p.stats.totalBytes = total;
       opts.onProgress?.(done, total);
     },
-    ...(opts.afterChunk ? { afterChunk: opts.afterChunk } : {}),
+    ...(afterChunk ? { afterChunk } : {}),
     onSecrets: p.onSecrets,
   });
   return p.finish(capture, started);

@@ -1,0 +1,236 @@
+/**
+ * `llmtap collect --listen-probes tcp://HOST:PORT`: the collecting end of remote probes (issue 6
+ * item 4). Probes (`llmtap probe`, or Netis cloud-probe speaking the same batch format) push
+ * packet batches; each probe's packets go through the same pipeline as a capture, into the same
+ * outputs (`openPipelineRun`: JSONL, store, API, console, metrics, alerts).
+ *
+ * A command of its own, not a `--probe-listen` source on `capture`: it needs neither tcpdump nor
+ * any capture privilege, and DESIGN §6 gives each source its subcommand with shared output
+ * options.
+ *
+ * One pipeline per probe (created at its first batch): a probe's flows are its own, so each has
+ * its own FlowTable (two probes seeing identical 5-tuples, e.g. NATed hosts, stay apart) and its
+ * own capture clock (probes' clocks differ), and its records carry `source` = the probe uuid.
+ * The pipelines share the run's counters, so health and the summary show totals; the per-probe
+ * view is `probes` below.
+ */
+import type { SourceHealth } from '../api/types.js';
+import { checkProbeBatch, forEachProbeFrame, type ProbeBatchProblem } from '../capture/probe-batch.js';
+import { isLoopbackHost, checkProbeEndpoint, listenForProbes, ProbeListenError, type ProbeListener } from '../capture/probe-source.js';
+import type { CaptureFileSummary } from '../capture/capture-parser.js';
+import type { Micros } from '../core/time.js';
+import { createCapturePipeline, type CapturePipeline, type ReplaySummary } from '../pipeline/replay.js';
+import { UserError } from './errors.js';
+import { formatRunSummary, openPipelineRun, type OutputCommandOptions, type PipelineRun } from './run-pipeline.js';
+
+export interface CollectCommandOptions extends Omit<OutputCommandOptions, 'exitAfterDrain' | 'source'> {
+  listenProbes: string;
+}
+
+/** The wall-clock tick, as for live capture (capture-command.ts): the store is flushed and idle
+ * probes' clocks move on. */
+const TICK_MS = 200;
+/**
+ * A probe holds packets up to 100 ms before sending a batch (probe-command.ts), and the network
+ * adds its delay: a probe whose last batch came longer ago than this is idle, and its clock moves
+ * on by the wall time since (on the probe's own clock: probes' clocks need not agree with ours).
+ */
+const PROBE_IDLE_MS = 1_000;
+/**
+ * Probes served at once. Each has a whole pipeline (flow table, HTTP and TLS state, each with its
+ * own caps), so memory grows with this; a fleet beyond it wants several collectors or the
+ * ClickHouse backend (DESIGN intro). Batches from further probe uuids are dropped and counted
+ * (`probe_too_many_probes`): uuids come off the network.
+ */
+export const MAX_PROBES = 64;
+
+/** One probe as the collector sees it. */
+export interface ProbeState {
+  id: string;
+  pipeline: CapturePipeline;
+  batches: number;
+  packets: number;
+  bytes: number;
+  /** Its flow table's connections (the shared stats field holds the last pipeline's only). */
+  connections: number;
+  /** performance.now() of its last batch. */
+  arrivedAt: number;
+  /** Its capture clock when the last batch came. */
+  clockAtArrival: Micros | null;
+}
+
+export async function runCollect(o: CollectCommandOptions): Promise<void> {
+  const at = checkProbeEndpoint(o.listenProbes);
+  if (at === null) throw new UserError(`--listen-probes ${o.listenProbes}: expected tcp://HOST:PORT, e.g. tcp://0.0.0.0:5556`, 2);
+  let listener: ProbeListener;
+  try {
+    listener = await listenForProbes(o.listenProbes);
+  } catch (err) {
+    if (err instanceof ProbeListenError) throw new UserError(err.message);
+    throw err;
+  }
+  const probes = new Map<string, ProbeState>();
+  const dropped = { batches: 0, packets: 0 };
+  let run: PipelineRun;
+  try {
+    run = await openPipelineRun(o, {
+      sourceId: `probes@${listener.endpoint}`,
+      describeSource: (s) => describeProbes(s, dropped.packets),
+      followKeyLog: true,
+    });
+  } catch (err) {
+    listener.close();
+    throw err;
+  }
+  const stats = run.stats;
+  if (!o.quiet) {
+    process.stderr.write(`llmtap: collecting probe batches on ${listener.endpoint}; Ctrl-C to stop\n`);
+    if (!isLoopbackHost(at.host)) {
+      process.stderr.write(
+        `llmtap: WARNING: ${listener.endpoint} accepts packets from anyone who can reach it, under any probe id; admit only your probes (firewall, private network; see docs/probes.md)\n`,
+      );
+    }
+  }
+
+  const started = performance.now();
+  const clock = (): Micros | null => {
+    let max: Micros | null = null;
+    for (const p of probes.values()) if (p.pipeline.clock !== null && (max === null || p.pipeline.clock > max)) max = p.pipeline.clock;
+    return max;
+  };
+  // The pipelines share the run's counters, but `connections` is a value each sets from its own
+  // flow table (not a sum): around each use of a pipeline the field holds that probe's count,
+  // and the total across probes in between.
+  const withProbe = (p: ProbeState, use: () => void): void => {
+    stats.connections = p.connections;
+    use();
+    p.connections = stats.connections;
+    let sum = 0;
+    for (const q of probes.values()) sum += q.connections;
+    stats.connections = sum;
+  };
+  const probeFor = (id: string): ProbeState | null => {
+    let p = probes.get(id);
+    if (p !== undefined) return p;
+    if (probes.size >= MAX_PROBES) return null;
+    p = { id, pipeline: createCapturePipeline({ ...run.pipeline, source: id }), batches: 0, packets: 0, bytes: 0, connections: 0, arrivedAt: 0, clockAtArrival: null };
+    probes.set(id, p);
+    if (!o.quiet) process.stderr.write(`llmtap: probe ${id} connected\n`);
+    return p;
+  };
+  const refuse = (problem: ProbeBatchProblem | 'probe_multipart' | 'probe_too_many_probes', packets = 0): void => {
+    stats.anomalies.add(problem);
+    dropped.batches++;
+    dropped.packets += packets;
+  };
+
+  let failure: unknown = null;
+  const stop = (): void => listener.close();
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  const timer = setInterval(() => {
+    if (failure !== null) return;
+    const now = performance.now();
+    for (const p of probes.values()) {
+      const idleMs = now - p.arrivedAt;
+      if (idleMs >= PROBE_IDLE_MS && p.clockAtArrival !== null) {
+        const to = p.clockAtArrival + Math.floor((idleMs - PROBE_IDLE_MS) * 1000);
+        withProbe(p, () => p.pipeline.advanceTo(to));
+      }
+    }
+    run.tick(clock(), { flush: true }).catch((err: unknown) => {
+      // The store failed (disk full): stop collecting; what was committed stays.
+      failure ??= err;
+      stop();
+    });
+  }, TICK_MS);
+
+  try {
+    for await (const parts of listener.messages) {
+      if (parts.length !== 1) {
+        refuse('probe_multipart');
+        continue;
+      }
+      const batch = parts[0]!;
+      const check = checkProbeBatch(batch);
+      if (!check.ok) {
+        refuse(check.problem);
+        continue;
+      }
+      const p = probeFor(check.header.probeId);
+      if (p === null) {
+        refuse('probe_too_many_probes', check.header.count);
+        continue;
+      }
+      p.batches++;
+      p.packets += check.header.count;
+      p.bytes += batch.length;
+      withProbe(p, () => forEachProbeFrame(batch, check.header.count, p.pipeline.onFrame));
+      p.arrivedAt = performance.now();
+      p.clockAtArrival = p.pipeline.clock;
+      const now = clock();
+      stats.lastTs = now;
+      // Backpressure: while the store catches up the socket is not read; ZeroMQ's queues fill,
+      // then the probes drop and count.
+      await run.tick(now);
+    }
+    clearInterval(timer);
+    if (failure !== null) throw failure;
+    for (const p of probes.values()) withProbe(p, () => void p.pipeline.finish(captureSummary(p.packets, p.bytes), started));
+    await run.endOfInput(clock());
+  } catch (err) {
+    clearInterval(timer);
+    listener.close();
+    return run.fail(err);
+  } finally {
+    process.off('SIGINT', stop);
+    process.off('SIGTERM', stop);
+  }
+  run.source.state = 'stopped';
+  if (!o.quiet) {
+    const summary = totals(run, probes, started);
+    const lines = [
+      `  ${probes.size.toLocaleString('en-US')} probes: ${[...probes.values()].map((p) => `${p.id} ${p.packets.toLocaleString('en-US')} packets in ${p.batches.toLocaleString('en-US')} batches`).join(', ') || 'none connected'}`,
+      `  dropped: ${dropped.batches.toLocaleString('en-US')} batches (${dropped.packets.toLocaleString('en-US')} packets), see the probe_* anomalies; the probes count their own send drops`,
+    ];
+    const text = formatRunSummary(`llmtap collect ${listener.endpoint}`, summary, run.sink, run.agents(), stats.undecryptedTls, lines);
+    // The summary's first line names a capture format; probe batches have none of their own.
+    process.stderr.write(text.replace(` (${summary.capture.format})\n`, ' (probe batches)\n'));
+  }
+  await run.close({ serveAfter: false });
+}
+
+function captureSummary(packets: number, bytes: number): CaptureFileSummary {
+  return { format: 'pcap', packets, bytes, truncatedAt: null, stoppedAt: null, interfaces: [] };
+}
+
+/** The run's totals across probes (the pipelines share the run's counters). */
+function totals(run: PipelineRun, probes: Map<string, ProbeState>, started: number): ReplaySummary {
+  const s = run.stats;
+  let packets = 0;
+  let bytes = 0;
+  for (const p of probes.values()) {
+    packets += p.packets;
+    bytes += p.bytes;
+  }
+  return {
+    capture: captureSummary(packets, bytes),
+    packets: s.packets,
+    captureBytes: s.captureBytes,
+    tcpSegments: s.tcpSegments,
+    connections: s.connections,
+    exchanges: s.exchanges,
+    calls: s.calls,
+    otherExchanges: s.otherExchanges,
+    anomalies: s.anomalies.entries(),
+    elapsedMs: performance.now() - started,
+    firstPacketTs: s.firstTs,
+    lastPacketTs: s.lastTs,
+  };
+}
+
+/** The health API's one source entry: the collector (one entry per probe needs healthOf to list
+ * several sources). `pipeline` drops: packets of well-formed batches the collector refused. */
+export function describeProbes(s: SourceHealth, droppedPackets: number): SourceHealth {
+  return { ...s, kind: 'probe', progress: null, drops: { kernel: null, interface: null, pipeline: droppedPackets } };
+}
