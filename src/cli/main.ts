@@ -20,81 +20,71 @@ program
   .exitOverride()
   .configureOutput({ writeErr: (s) => process.stderr.write(s) });
 
-program
-  .command('replay')
-  .description('decode a pcap or pcapng capture into LLM call records')
-  .argument('<file>', 'capture file (pcap or pcapng)')
-  .option('--config <file>', 'configuration file (YAML; env LLMTAP_CONFIG); flags override it')
-  .option('--jsonl <path>', 'write records as JSON lines to PATH (- for standard output); alone, a pure conversion')
-  .option('--exchanges', 'with --jsonl: also write every non-LLM HTTP exchange (kind "http_exchange")')
-  .option('--tls-keylog <path>', 'decrypt TLS with this NSS key log (SSLKEYLOGFILE); pcapng-embedded secrets are used too')
-  .option('--db <path>', 'DuckDB database to store calls and exchanges in (default ./llmtap.duckdb)')
-  .option('--listen <addr>', 'serve the API and console on [HOST:]PORT (default 127.0.0.1:3000)')
+/**
+ * The output options every record-producing command takes (DESIGN §6: "the same output options,
+ * so users learn them once"). `source` names what --source defaults to; `live` says the key log
+ * is followed and the API serves while the input runs.
+ */
+function withOutputOptions(cmd: Command, o: { sourceDefault: string | null; live: boolean; jsonlAlone: string }): Command {
+  cmd
+    .option('--config <file>', 'configuration file (YAML; env LLMTAP_CONFIG); flags override it')
+    .option('--jsonl <path>', `write records as JSON lines to PATH (- for standard output); alone, ${o.jsonlAlone}`)
+    .option('--exchanges', 'with --jsonl: also write every non-LLM HTTP exchange (kind "http_exchange")')
+    .option(
+      '--tls-keylog <path>',
+      o.live
+        ? 'decrypt TLS with this NSS key log (SSLKEYLOGFILE), followed as clients append to it'
+        : 'decrypt TLS with this NSS key log (SSLKEYLOGFILE); pcapng-embedded secrets are used too',
+    )
+    .option('--db <path>', 'DuckDB database to store calls and exchanges in (default ./llmtap.duckdb)')
+    .option('--listen <addr>', `serve the API and console on [HOST:]PORT${o.live ? ' while running' : ''} (default 127.0.0.1:3000)`)
+    .option('--no-retention', 'keep everything (retention would otherwise delete old rows)')
+    .option('--token <token>', 'access token for the API (required off loopback; env LLMTAP_TOKEN)')
+    .option('--insecure-no-token', 'serve a non-loopback address without a token (not recommended)');
+  if (o.sourceDefault !== null) cmd.option('--source <id>', `source id carried on every record (default: ${o.sourceDefault})`);
+  return cmd
+    .option('--fingerprint-salt <salt>', 'salt for api_key_fingerprint (env LLMTAP_FINGERPRINT_SALT)')
+    .option('--no-turns', 'do not stitch agent calls into turns (calls keep agent, session and turn null)')
+    .option('--turn-idle-timeout <duration>', 'capture time a silent agent session keeps its turn open (seconds or 15m; default 900)')
+    .option('--stall-threshold <duration>', 'a tool gap longer than this flags the turn as stalled (seconds or 1m; default 60)')
+    .option('--loop-threshold <count>', 'the same tool call with the same arguments this often flags a loop (default 3)')
+    .option('--otlp-endpoint <url>', 'send spans and metrics to this OTLP/HTTP receiver (e.g. http://localhost:4318)');
+}
+
+withOutputOptions(
+  program.command('replay').description('decode a pcap or pcapng capture into LLM call records').argument('<file>', 'capture file (pcap or pcapng)'),
+  { sourceDefault: 'the file name', live: false, jsonlAlone: 'a pure conversion' },
+)
   .option('--exit-after-drain', 'exit once the capture is read instead of serving until interrupted')
-  .option('--no-retention', 'keep everything (retention would otherwise delete old rows)')
-  .option('--token <token>', 'access token for the API (required off loopback; env LLMTAP_TOKEN)')
-  .option('--insecure-no-token', 'serve a non-loopback address without a token (not recommended)')
-  .option('--source <id>', 'source id carried on every record (default: the file name)')
-  .option('--fingerprint-salt <salt>', 'salt for api_key_fingerprint (env LLMTAP_FINGERPRINT_SALT)')
-  .option('--no-turns', 'do not stitch agent calls into turns (calls keep agent, session and turn null)')
-  .option('--turn-idle-timeout <duration>', 'capture time a silent agent session keeps its turn open (seconds or 15m; default 900)')
-  .option('--stall-threshold <duration>', 'a tool gap longer than this flags the turn as stalled (seconds or 1m; default 60)')
-  .option('--loop-threshold <count>', 'the same tool call with the same arguments this often flags a loop (default 3)')
-  .option('--otlp-endpoint <url>', 'send spans and metrics to this OTLP/HTTP receiver (e.g. http://localhost:4318)')
   .option('--pace <capture|factor>', 'replay at capture pace ("capture") or at a speed factor (10: ten times faster, 0.5: half speed), live-like; default as fast as possible')
   .option('-q, --quiet', 'no summary or progress on stderr')
   .action(async (file: string, opts: ReplayCommandOptions) => {
     await runReplay(file, opts);
   });
 
-program
-  .command('capture')
-  .description('capture live on a network interface (through tcpdump, which holds the capture privilege) into LLM call records')
-  .requiredOption('-i, --interface <iface>', 'interface to capture on (see `ip link`; "any" for all)')
-  .option('--bpf-filter <expr>', 'capture only what this BPF filter passes (pcap-filter(7)), e.g. "tcp port 443 or tcp port 8000"')
-  .option('--snaplen <bytes>', 'bytes kept of each packet (default 262144: whole packets)')
-  .option('--buffer-size <KiB>', "tcpdump's kernel capture buffer in KiB (default 65536)")
-  .option('--config <file>', 'configuration file (YAML; env LLMTAP_CONFIG); flags override it')
-  .option('--jsonl <path>', 'write records as JSON lines to PATH (- for standard output); alone, no database and no API')
-  .option('--exchanges', 'with --jsonl: also write every non-LLM HTTP exchange (kind "http_exchange")')
-  .option('--tls-keylog <path>', 'decrypt TLS with this NSS key log (SSLKEYLOGFILE), followed as clients append to it')
-  .option('--db <path>', 'DuckDB database to store calls and exchanges in (default ./llmtap.duckdb)')
-  .option('--listen <addr>', 'serve the API and console on [HOST:]PORT while capturing (default 127.0.0.1:3000)')
-  .option('--no-retention', 'keep everything (retention would otherwise delete old rows)')
-  .option('--token <token>', 'access token for the API (required off loopback; env LLMTAP_TOKEN)')
-  .option('--insecure-no-token', 'serve a non-loopback address without a token (not recommended)')
-  .option('--source <id>', 'source id carried on every record (default: the interface name)')
-  .option('--fingerprint-salt <salt>', 'salt for api_key_fingerprint (env LLMTAP_FINGERPRINT_SALT)')
-  .option('--no-turns', 'do not stitch agent calls into turns (calls keep agent, session and turn null)')
-  .option('--turn-idle-timeout <duration>', 'capture time a silent agent session keeps its turn open (seconds or 15m; default 900)')
-  .option('--stall-threshold <duration>', 'a tool gap longer than this flags the turn as stalled (seconds or 1m; default 60)')
-  .option('--loop-threshold <count>', 'the same tool call with the same arguments this often flags a loop (default 3)')
-  .option('--otlp-endpoint <url>', 'send spans and metrics to this OTLP/HTTP receiver (e.g. http://localhost:4318)')
+withOutputOptions(
+  program
+    .command('capture')
+    .description('capture live on a network interface (through tcpdump, which holds the capture privilege) into LLM call records')
+    .requiredOption('-i, --interface <iface>', 'interface to capture on (see `ip link`; "any" for all)')
+    .option('--bpf-filter <expr>', 'capture only what this BPF filter passes (pcap-filter(7)), e.g. "tcp port 443 or tcp port 8000"')
+    .option('--snaplen <bytes>', 'bytes kept of each packet (default 262144: whole packets)')
+    .option('--buffer-size <KiB>', "tcpdump's kernel capture buffer in KiB (default 65536)"),
+  { sourceDefault: 'the interface name', live: true, jsonlAlone: 'no database and no API' },
+)
   .option('-q, --quiet', 'no summary on stderr')
   .action(async (opts: CaptureCommandOptions) => {
     const { runCapture } = await import('./capture-command.js');
     await runCapture(opts);
   });
 
-program
-  .command('collect')
-  .description('collect packet batches from remote probes (llmtap probe, cloud-probe) over ZeroMQ into LLM call records')
-  .requiredOption('--listen-probes <endpoint>', 'ZeroMQ endpoint to bind for probes, tcp://HOST:PORT (e.g. tcp://0.0.0.0:5556)')
-  .option('--config <file>', 'configuration file (YAML; env LLMTAP_CONFIG); flags override it')
-  .option('--jsonl <path>', 'write records as JSON lines to PATH (- for standard output); alone, no database and no API')
-  .option('--exchanges', 'with --jsonl: also write every non-LLM HTTP exchange (kind "http_exchange")')
-  .option('--tls-keylog <path>', 'decrypt TLS with this NSS key log (SSLKEYLOGFILE), followed as clients append to it')
-  .option('--db <path>', 'DuckDB database to store calls and exchanges in (default ./llmtap.duckdb)')
-  .option('--listen <addr>', 'serve the API and console on [HOST:]PORT while collecting (default 127.0.0.1:3000)')
-  .option('--no-retention', 'keep everything (retention would otherwise delete old rows)')
-  .option('--token <token>', 'access token for the API (required off loopback; env LLMTAP_TOKEN)')
-  .option('--insecure-no-token', 'serve a non-loopback address without a token (not recommended)')
-  .option('--fingerprint-salt <salt>', 'salt for api_key_fingerprint (env LLMTAP_FINGERPRINT_SALT)')
-  .option('--no-turns', 'do not stitch agent calls into turns (calls keep agent, session and turn null)')
-  .option('--turn-idle-timeout <duration>', 'capture time a silent agent session keeps its turn open (seconds or 15m; default 900)')
-  .option('--stall-threshold <duration>', 'a tool gap longer than this flags the turn as stalled (seconds or 1m; default 60)')
-  .option('--loop-threshold <count>', 'the same tool call with the same arguments this often flags a loop (default 3)')
-  .option('--otlp-endpoint <url>', 'send spans and metrics to this OTLP/HTTP receiver (e.g. http://localhost:4318)')
+withOutputOptions(
+  program
+    .command('collect')
+    .description('collect packet batches from remote probes (llmtap probe, cloud-probe) over ZeroMQ into LLM call records')
+    .requiredOption('--listen-probes <endpoint>', 'ZeroMQ endpoint to bind for probes, tcp://HOST:PORT (e.g. tcp://0.0.0.0:5556)'),
+  { sourceDefault: null, live: true, jsonlAlone: 'no database and no API' },
+)
   .option('-q, --quiet', 'no summary on stderr')
   .action(async (opts: CollectCommandOptions) => {
     const { runCollect } = await import('./collect-command.js');
