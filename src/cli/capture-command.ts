@@ -11,7 +11,7 @@ import { DEFAULT_SNAPLEN, type TcpdumpCounters } from '../capture/live-tcpdump-t
 import { PCAP_MAX_SNAPLEN } from '../capture/capture-parser.js';
 import type { Micros } from '../core/time.js';
 import { replayStream, type CapturePipeline, type ReplaySummary } from '../pipeline/replay.js';
-import { UserError } from './errors.js';
+import { intFlag, UserError } from './errors.js';
 import { formatRunSummary, openPipelineRun, type OutputCommandOptions, type PipelineRun } from './run-pipeline.js';
 
 export interface CaptureCommandOptions extends Omit<OutputCommandOptions, 'exitAfterDrain'> {
@@ -144,11 +144,3 @@ function dropLines(c: TcpdumpCounters, b: { stalls: number; waitedMs: number }):
   return lines;
 }
 
-function intFlag(v: string | undefined, flag: string, dflt: number, min: number, max: number): number {
-  if (v === undefined) return dflt;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < min || n > max) {
-    throw new UserError(`${flag} takes a whole number from ${min} to ${max} (got "${v.length > 40 ? `${v.slice(0, 40)}…` : v}")`, 2);
-  }
-  return n;
-}

@@ -15,3 +15,13 @@ export class UserError extends Error {
 export function asUserError(err: unknown): unknown {
   return err instanceof StoreError ? new UserError(err.message) : err;
 }
+
+/** A whole-number flag within [min, max], else `dflt` when absent; a bad value is exit 2. */
+export function intFlag(v: string | undefined, flag: string, dflt: number, min: number, max: number): number {
+  if (v === undefined) return dflt;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < min || n > max) {
+    throw new UserError(`${flag} takes a whole number from ${min} to ${max} (got "${v.length > 40 ? `${v.slice(0, 40)}…` : v}")`, 2);
+  }
+  return n;
+}

@@ -22,7 +22,7 @@ import { ProbeSender } from '../capture/probe-sender.js';
 import { checkProbeEndpoint } from '../capture/probe-source.js';
 import { readCaptureStream } from '../capture/stream-reader.js';
 import { AnomalyCounter } from '../core/anomalies.js';
-import { UserError } from './errors.js';
+import { intFlag, UserError } from './errors.js';
 
 export interface ProbeCommandOptions {
   interface: string;
@@ -194,11 +194,3 @@ export function stableProbeId(dir: string): string {
   return id;
 }
 
-function intFlag(v: string | undefined, flag: string, dflt: number, min: number, max: number): number {
-  if (v === undefined) return dflt;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < min || n > max) {
-    throw new UserError(`${flag} takes a whole number from ${min} to ${max} (got "${v.length > 40 ? `${v.slice(0, 40)}…` : v}")`, 2);
-  }
-  return n;
-}
