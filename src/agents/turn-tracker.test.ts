@@ -27,7 +27,7 @@ import { TurnTracker, type TurnTrackerOptions } from './turn-tracker.js';
  * instead of a call moves capture time on to that many seconds (a packet of another flow). */
 function run(calls: (AgentCallInput | number)[], opts: Partial<TurnTrackerOptions> = {}, end = true) {
   const out: ({ call: LlmCallRecord } | { turn: AgentTurnRecord; final: boolean })[] = [];
-  const tracker = new TurnTracker({ source: 'test', onTurn: (turn, final) => out.push({ turn, final }), ...opts });
+  const tracker = new TurnTracker({ onTurn: (turn, final) => out.push({ turn, final }), ...opts });
   for (const c of calls) {
     if (typeof c === 'number') tracker.advance(us(c));
     else tracker.add(c, () => out.push({ call: c.record }));
@@ -157,7 +157,7 @@ describe('turn tracker: crafted cases (issue 4)', () => {
     expect(out.findIndex((o) => 'turn' in o && o.final)).toBeLessThan(out.length - 1);
 
     // Without other traffic, the packet clock (advance) closes it too.
-    const t = new TurnTracker({ source: 'test', idleTimeoutMs: 60_000, onTurn: (turn, final) => final && got.push(turn) });
+    const t = new TurnTracker({ idleTimeoutMs: 60_000, onTurn: (turn, final) => final && got.push(turn) });
     const got: AgentTurnRecord[] = [];
     t.add(claudeTurn('quiet', 0, 'x', 'toolu_q')[0]!, () => undefined);
     t.advance(us(30));

@@ -26,8 +26,6 @@ import { SessionNamer } from './session-ids.js';
 import { terminalOf, TurnState, type TurnThresholds } from './turn-state.js';
 
 export interface TurnTrackerOptions {
-  /** Source id carried on every turn record. */
-  source: string;
   /** Called with every turn change: snapshots (final false, status in_progress) for live views,
    * and once with the final record (final true) after all of the turn's calls were written. */
   onTurn(turn: AgentTurnRecord, final: boolean): void;
@@ -114,7 +112,6 @@ export class TurnTracker {
 
   constructor(opts: TurnTrackerOptions) {
     this.o = {
-      source: opts.source,
       onTurn: opts.onTurn,
       snapshots: opts.snapshots ?? true,
       idleTimeoutMs: opts.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS,
@@ -184,7 +181,7 @@ export class TurnTracker {
     r.session_id = sessionId;
     if (id.auxiliary) {
       r.agent_role = 'auxiliary';
-      if (sessionId !== null) this.touch(this.session(id.agent, sessionId), c);
+      if (sessionId !== null) this.touch(this.session(c.record.source, id.agent, sessionId), c);
       return;
     }
     r.agent_role = 'main';
@@ -193,7 +190,7 @@ export class TurnTracker {
       this.anomalies?.add('agent_session_unknown');
       return;
     }
-    const s = this.session(id.agent, sessionId);
+    const s = this.session(c.record.source, id.agent, sessionId);
     this.touch(s, c);
     if (id.subagentMarked) {
       s.marksSubagents = true;
@@ -388,7 +385,8 @@ export class TurnTracker {
 
   private open(s: Session, c: AgentCallInput, id: AgentIdentity, startMissed: boolean): TurnState {
     const turn = new TurnState({
-      source: this.o.source,
+      // The call's own source: one tracker serves every probe of a collector.
+      source: c.record.source,
       sessionId: s.id,
       agent: s.agent,
       first: c.record,
@@ -443,8 +441,10 @@ export class TurnTracker {
 
   // --- sessions ------------------------------------------------------------------------------
 
-  private session(agent: string, id: string): Session {
-    const key = `${agent}\u0000${id}`;
+  /** Sessions are kept per source: two probes of a collector that see the same session id (the
+   * same capture, or clients that reuse ids) keep their turns apart. */
+  private session(source: string, agent: string, id: string): Session {
+    const key = `${source}\u0000${agent}\u0000${id}`;
     const found = this.sessions.get(key);
     if (found !== undefined) return found;
     if (this.sessions.size >= this.o.maxSessions) this.evictOldest();

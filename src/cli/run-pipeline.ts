@@ -157,7 +157,7 @@ export async function openPipelineRun(o: OutputCommandOptions, setup: RunSetup):
     writerOpen = false;
     writer?.close();
   };
-  const tracker = turnSettings === null ? null : openTracker(source.id, stats, turnSettings, writer, sink, observers);
+  const tracker = turnSettings === null ? null : openTracker(stats, turnSettings, writer, sink, observers);
   let ticking: Promise<void> | null = null;
   const tick = (now: Micros | null, t: { flush?: boolean } = {}): Promise<void> => {
     // Capture time moves on between calls too: idle sessions close and windows slide on the
@@ -272,7 +272,6 @@ function trackerSettings(t: TurnsConfig): TrackerSettings {
 }
 
 function openTracker(
-  source: string,
   stats: PipelineStats,
   settings: TrackerSettings,
   writer: JsonlWriter | null,
@@ -280,7 +279,6 @@ function openTracker(
   observers: Observers,
 ): TurnTracker {
   return new TurnTracker({
-    source,
     anomalies: stats.anomalies,
     // In-progress snapshots only matter to a live store; JSONL gets each turn once, final.
     snapshots: store !== null,

@@ -42,7 +42,7 @@ const AGENT_OF: Record<string, string> = { 'claude-cli': 'claude-code', 'codex-c
 async function replayTurns(path: string): Promise<{ calls: LlmCallRecord[]; turns: AgentTurnRecord[] }> {
   const calls: LlmCallRecord[] = [];
   const turns: AgentTurnRecord[] = [];
-  const tracker = new TurnTracker({ source: 't', snapshots: false, onTurn: (t) => turns.push(t) });
+  const tracker = new TurnTracker({ snapshots: false, onTurn: (t) => turns.push(t) });
   await replayFile(path, {
     source: 't',
     fingerprintSalt: 's',
@@ -124,7 +124,7 @@ describe.skipIf(!corpusDir)('tokenscope real exchanges yield the session ids the
     const r = decodeExchange(ex);
     if (!('call' in r)) throw new Error(`not decoded: ${r.notLlm}`);
     const record = buildCallRecord(ex, r.call, { source: 't', fingerprintSalt: 's' });
-    const tracker = new TurnTracker({ source: 't', onTurn: () => undefined });
+    const tracker = new TurnTracker({ onTurn: () => undefined });
     tracker.add(agentCallInput(record, ex, r.call), () => undefined);
     return { record, headers: req.headers, body: JSON.parse(req.body) as Record<string, unknown> };
   }

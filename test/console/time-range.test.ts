@@ -283,7 +283,7 @@ describe.skipIf(!browserTestsRun)('console: the global time range in a browser',
     writeFileSync(pcap, live.pcap);
     const calls: LlmCallRecord[] = [];
     const turns: AgentTurnRecord[] = [];
-    const tracker = new TurnTracker({ source: 'live.pcap', snapshots: true, onTurn: (turn) => turns.push(turn) });
+    const tracker = new TurnTracker({ snapshots: true, onTurn: (turn) => turns.push(turn) });
     await replayFile(pcap, {
       source: 'live.pcap',
       fingerprintSalt: 'range-test',

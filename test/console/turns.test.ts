@@ -244,7 +244,7 @@ describe.skipIf(!browserTestsRun)('console: agent turns and sessions in a browse
     const pcap = join(dir, 'live.pcap');
     writeFileSync(pcap, live.pcap);
     const events: ({ call: LlmCallRecord } | { turn: AgentTurnRecord })[] = [];
-    const tracker = new TurnTracker({ source: 'live.pcap', snapshots: true, onTurn: (turn) => events.push({ turn }) });
+    const tracker = new TurnTracker({ snapshots: true, onTurn: (turn) => events.push({ turn }) });
     await replayFile(pcap, {
       source: 'live.pcap',
       fingerprintSalt: 'console-test',

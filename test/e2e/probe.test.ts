@@ -216,6 +216,10 @@ describe('two probes with identical traffic', () => {
       // The demo capture holds 21 calls (README quickstart); each probe delivers all of them.
       expect(a).toHaveLength(21);
       expect(b).toEqual(a);
+      // Turns too carry the probe they came from (the demo has 14 agent turns).
+      const turns = ((await (await fetch(`${base}/api/v1/turns?limit=100`)).json()) as { items: { source: string }[] }).items;
+      expect(turns.filter((t) => t.source === probes[0]).length).toBe(14);
+      expect(turns.filter((t) => t.source === probes[1]).length).toBe(14);
 
       expect(await collector.interrupt(), collector.stderr).toBe(0);
       expect(collector.stderr).toContain('42 LLM calls');

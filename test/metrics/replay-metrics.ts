@@ -30,7 +30,7 @@ export async function replayWithMetrics(path: string, maxSeries = 1_000): Promis
   const failures: unknown[] = [];
   const observers = new Observers([live, instruments.observer], (e) => failures.push(e));
   const calls: LlmCallRecord[] = [];
-  const tracker = new TurnTracker({ source: 'test', anomalies: stats.anomalies, snapshots: false, onTurn: (t, final) => observers.onTurn(t, final) });
+  const tracker = new TurnTracker({ anomalies: stats.anomalies, snapshots: false, onTurn: (t, final) => observers.onTurn(t, final) });
   await replayFile(path, {
     source: 'test',
     stats,

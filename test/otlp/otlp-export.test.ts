@@ -55,7 +55,6 @@ async function replayInto(exporter: OtlpSpanExporter | null): Promise<{ calls: L
   const calls: LlmCallRecord[] = [];
   const turns: AgentTurnRecord[] = [];
   const tracker = new TurnTracker({
-    source: 'demo.pcap',
     snapshots: true,
     onTurn: (t, final) => {
       if (final) turns.push(t);
