@@ -10,6 +10,16 @@ export interface CallTiming {
   response_end: string | null;
 }
 
+/** The process that made a call, where the source can tell (eBPF: the process whose TLS library
+ * handled the bytes). Captured packets do not say which process sent them. */
+export interface ProcessInfo {
+  pid: number;
+  /** The kernel's task name (`/proc/PID/comm`, at most 15 bytes). */
+  comm: string;
+  /** `/proc/PID/exe` when it could be read, else null. */
+  exe: string | null;
+}
+
 /** The call record (DESIGN §3). JSONL, store and API all carry these names; add, never rename. */
 export interface LlmCallRecord {
   kind: 'llm_call';
@@ -56,6 +66,8 @@ export interface LlmCallRecord {
   attributes: Record<string, string>;
   content: { output_text: string; reasoning_text: string };
   anomalies: string[];
+  /** Present only for sources that know the calling process (eBPF, issue 9). */
+  process?: ProcessInfo;
 }
 
 /** Every other HTTP exchange (`--exchanges`), so nothing on the wire is invisible. */

@@ -117,6 +117,8 @@ export function buildCallRecord(ex: HttpExchange, call: DecodedCall, opts: Recor
     attributes: opts.attributes === undefined || opts.attributes.length === 0 ? {} : readAttributes(req.headers, opts.attributes),
     content: { output_text: redactText(call.output_text), reasoning_text: redactText(call.reasoning_text) },
     anomalies: cost.anomaly === null ? anomalies : mergeAnomalies(anomalies, [cost.anomaly]),
+    // Only sources that know the process set it; captured calls stay without the field.
+    ...(ex.connection.process === undefined ? {} : { process: { ...ex.connection.process } }),
   };
 }
 

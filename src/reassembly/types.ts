@@ -1,3 +1,4 @@
+import type { ProcessInfo } from '../core/record.js';
 import type { Micros } from '../core/time.js';
 
 export interface Endpoint {
@@ -18,6 +19,8 @@ export interface ConnectionInfo {
   server: Endpoint;
   /** True when the roles were guessed (no SYN seen). */
   rolesGuessed: boolean;
+  /** The process on the client side, for sources that know it (eBPF); copied onto its calls. */
+  process?: ProcessInfo;
 }
 
 /**
