@@ -87,6 +87,13 @@ export interface CapturePipeline {
   advanceTo(now: Micros): void;
   /** The capture clock: the latest packet time or advanceTo time, null before either. */
   readonly clock: Micros | null;
+  /**
+   * A connection whose two byte streams come from elsewhere than TCP reassembly (DESIGN §1: eBPF
+   * and proxy sources skip it): its bytes go through the same protocol sniffing, TLS, HTTP and
+   * decoders as a captured connection's. The caller drives the sink (onData per direction in
+   * order, onClose once) and moves the clock with advanceTo.
+   */
+  openConnection(info: ConnectionInfo): StreamSink;
   /** End of input: open connections close (DESIGN §5 "end of input flushes everything"). */
   finish(capture: CaptureFileSummary, started: number): ReplaySummary;
 }
@@ -128,8 +135,11 @@ export function createCapturePipeline(opts: PipelineOptions): CapturePipeline {
         opts.onTlsUndecrypted?.(i, facts);
       },
     });
-  const flows = new FlowTable((info) => createSniffingSink(info, { h1, h2, tls, anomalies }), anomalies);
+  const sniffing = (info: ConnectionInfo): StreamSink => createSniffingSink(info, { h1, h2, tls, anomalies });
+  const flows = new FlowTable(sniffing, anomalies);
   const decoder = new PacketDecoder(anomalies);
+  /** Connections opened by byte-stream sources (openConnection), beside the flow table's. */
+  let streamConnections = 0;
   let lastTs: Micros | null = null;
   let clock: Micros | null = null;
   let nextAdvance = 0;
@@ -154,9 +164,14 @@ export function createCapturePipeline(opts: PipelineOptions): CapturePipeline {
       decoder.decodeFrame(pkt, onSegment);
       if (lastTs >= nextAdvance) {
         flows.advance(lastTs);
-        stats.connections = flows.stats.connections;
+        stats.connections = flows.stats.connections + streamConnections;
         nextAdvance = lastTs + ADVANCE_EVERY_US;
       }
+    },
+    openConnection: (info) => {
+      streamConnections++;
+      stats.connections = flows.stats.connections + streamConnections;
+      return sniffing(info);
     },
     onInterface: (iface, _index, format) => {
       if (isSupportedLinkType(iface.linkType)) return;
@@ -173,7 +188,7 @@ export function createCapturePipeline(opts: PipelineOptions): CapturePipeline {
       if (clock !== null && now <= clock) return;
       clock = now;
       flows.advance(now);
-      stats.connections = flows.stats.connections;
+      stats.connections = flows.stats.connections + streamConnections;
     },
     finish: (capture, started) => {
       decoder.flush();
@@ -182,13 +197,13 @@ export function createCapturePipeline(opts: PipelineOptions): CapturePipeline {
       }
       // End of input flushes everything (DESIGN §5): open connections close as 'eof'.
       flows.flush(clock ?? 0);
-      stats.connections = flows.stats.connections;
+      stats.connections = flows.stats.connections + streamConnections;
       return {
         capture,
         packets: capture.packets,
         captureBytes: capture.bytes,
         tcpSegments: stats.tcpSegments - at.tcpSegments,
-        connections: flows.stats.connections,
+        connections: flows.stats.connections + streamConnections,
         exchanges: stats.exchanges - at.exchanges,
         calls: stats.calls - at.calls,
         otherExchanges: stats.otherExchanges - at.other,
