@@ -174,6 +174,9 @@ export class TurnTracker {
 
   private route(c: AgentCallInput): void {
     const r = c.record;
+    // An MCP request is a tool server's, not a model's: it starts no turn, and its session id is
+    // the transport's (Mcp-Session-Id), which an agent profile must not overwrite.
+    if (r.api === 'mcp') return;
     const id = identifyAgent(c, this.profiles);
     if (id === null) return;
     r.agent = id.agent;

@@ -122,6 +122,8 @@ export class BudgetTracker implements RecordObserver {
       this.counters.untimed_calls++;
       return;
     }
+    // Calls not billed by tokens (MCP) neither spend nor count as unpriced.
+    if (call.cost_status === 'not_applicable') return;
     const cost = call.cost_usd;
     const priced = cost !== null && Number.isFinite(cost) && cost >= 0;
     if (!priced) this.counters.unpriced_calls++;

@@ -38,7 +38,9 @@ export interface LlmCallRecord {
   finish_reason_raw: string | null;
   usage: Usage;
   cost_usd: number | null;
-  cost_status: 'priced' | 'unpriced' | 'estimated';
+  /** `not_applicable`: a call that is not billed by tokens (MCP tool-server requests), so it is
+   * neither priced nor missing a price. */
+  cost_status: 'priced' | 'unpriced' | 'estimated' | 'not_applicable';
   timing: CallTiming;
   ttfb_ms: number | null;
   ttft_ms: number | null;

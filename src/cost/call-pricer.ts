@@ -11,7 +11,7 @@ import type { PricingConfig } from '../config/types.js';
 import type { Usage } from '../core/call-parts.js';
 import type { LlmCallRecord } from '../core/record.js';
 import { ConfiguredPrices, configuredCost } from './configured-prices.js';
-import { priceTableProvider } from './provider-ids.js';
+import { isTokenBilled, priceTableProvider } from './provider-ids.js';
 
 export type CostStatus = LlmCallRecord['cost_status'];
 
@@ -47,6 +47,8 @@ export function roundUsd(x: number): number {
   return Math.round(x * 1e12) / 1e12;
 }
 
+/** Calls that are not billed by tokens (MCP tool servers): no price, and not "unpriced" either. */
+const NOT_APPLICABLE: CallCost = { cost_usd: null, cost_status: 'not_applicable', anomaly: null };
 const UNPRICED: CallCost = { cost_usd: null, cost_status: 'unpriced', anomaly: null };
 const FAILED: CallCost = { cost_usd: null, cost_status: 'unpriced', anomaly: 'cost_price_failed' };
 const BAD_USAGE: CallCost = { cost_usd: null, cost_status: 'unpriced', anomaly: 'cost_usage_invalid' };
@@ -92,6 +94,7 @@ export class CallPricer {
   }
 
   price(input: PriceInput): CallCost {
+    if (!isTokenBilled(input.provider)) return NOT_APPLICABLE;
     const u = input.usage;
     if (this.configured.size > 0) {
       const own = this.priceConfigured(input);

@@ -20,6 +20,12 @@ const PRICE_TABLE_PROVIDER: ReadonlyMap<string, string> = new Map([
   ['perplexity', 'perplexity'],
   ['moonshotai', 'moonshotai'],
   ['cerebras', 'cerebras'],
+  // Embeddings (src/decoders/compatible-servers.ts names api.voyageai.com `voyage`).
+  ['voyage', 'voyageai'],
+  // Bedrock (DESIGN §3 provider `aws`): the table's `aws-bedrock` (id `aws`) lists Bedrock model
+  // ids, cross-region profiles (`us.anthropic.…`) included, at Bedrock's prices.
+  ['aws', 'aws-bedrock'],
+  ['cohere', 'cohere'],
   // Not mapped: `alibaba` (no DashScope entry in the table) and `github`, which covers both
   // GitHub Models and Copilot; Copilot is billed per seat/request, not by these token prices.
 ]);
@@ -27,4 +33,13 @@ const PRICE_TABLE_PROVIDER: ReadonlyMap<string, string> = new Map([
 /** The price table's provider id for our provider name, or null when we do not price it. */
 export function priceTableProvider(provider: string): string | null {
   return PRICE_TABLE_PROVIDER.get(provider) ?? null;
+}
+
+/** Providers whose calls are not billed by tokens: MCP tool servers (src/decoders/mcp.ts). Their
+ * cost is `not_applicable` (src/core/record.ts), neither priced nor missing a price. */
+const NOT_TOKEN_BILLED: ReadonlySet<string> = new Set(['mcp']);
+
+/** False for calls that no token price applies to (cost_status `not_applicable`). */
+export function isTokenBilled(provider: string): boolean {
+  return !NOT_TOKEN_BILLED.has(provider);
 }

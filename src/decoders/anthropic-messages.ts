@@ -134,7 +134,7 @@ function readRequest(req: HttpRequest, anomalies: AnomalyList): RequestFacts {
 
 /** Text of `system` and `messages` (text blocks, tool inputs and results), for estimating input
  * tokens when the wire carries no count. */
-function promptText(body: JsonObjectReader | null): string {
+export function promptText(body: JsonObjectReader | null): string {
   if (!body) return '';
   const out: string[] = [];
   const blocks = (content: unknown): void => {
@@ -188,14 +188,14 @@ function normalizeUsage(raw: JsonObject | null, finalOutput = true): Usage {
 
 /** `{type:'error', error:{type, message}}` (https://docs.anthropic.com/en/api/errors); also the
  * in-stream `error` event's payload. */
-function readError(v: unknown): CallError | null {
+export function readError(v: unknown): CallError | null {
   const e = obj(obj(v)?.['error']);
   if (!e) return null;
   return { type: str(e['type']) ?? 'error', message: clipMessage(str(e['message']) ?? '') };
 }
 
 /** What the response says: from a message object or a whole stream. */
-interface Generated {
+export interface Generated {
   id: string | null;
   model: string | null;
   stopReason: string | null;
@@ -210,7 +210,7 @@ interface Generated {
 }
 
 /** A non-streaming `message` object. */
-function readMessage(m: JsonObject): Generated {
+export function readMessage(m: JsonObject): Generated {
   const text: string[] = [];
   const reasoning: string[] = [];
   const toolCalls: ToolCall[] = [];
@@ -250,7 +250,7 @@ interface StreamBlock {
 
 /** Accumulates an SSE stream: message_start, content_block_start/delta/stop per index,
  * message_delta, message_stop; ping and unknown events are skipped. */
-class StreamState {
+export class StreamState {
   id: string | null = null;
   model: string | null = null;
   stopReason: string | null = null;

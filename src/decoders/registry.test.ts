@@ -58,8 +58,10 @@ describe('classifyExchange: pass 2 (body shape)', () => {
   });
 
   it('leaves other bodies alone', () => {
-    expect(api({ target: gw, reqBody: { model: 'text-embedding-3-small', input: 'hi', encoding_format: 'float' } })).toBe('notLlm:not_llm_route');
-    expect(api({ target: gw, reqBody: { jsonrpc: '2.0', method: 'tools/list', id: 1 } })).toBe('notLlm:not_llm_route');
+    // Issue 8: embeddings bodies and JSON-RPC (MCP) bodies have their own decoders now.
+    expect(api({ target: gw, reqBody: { model: 'text-embedding-3-small', input: 'hi', encoding_format: 'float' } })).toBe('embeddings');
+    expect(api({ target: gw, reqBody: { jsonrpc: '2.0', method: 'tools/list', id: 1 } })).toBe('mcp');
+    expect(api({ target: gw, reqBody: { jsonrpc: '2.0', result: {}, id: 1 } })).toBe('notLlm:not_llm_route');
     expect(api({ target: gw, reqBody: 'not json at all', reqHeaders: { 'content-type': 'text/plain' } })).toBe('notLlm:not_llm_route');
     expect(api({ target: gw, reqBody: '{"model": "cut', reqHeaders: { 'content-type': 'application/json' } })).toBe('notLlm:not_llm_route');
     expect(api({ target: gw })).toBe('notLlm:not_llm_route');

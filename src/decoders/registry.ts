@@ -8,8 +8,16 @@
  */
 import { headerValue, type HttpExchange, type HttpRequest } from '../http/types.js';
 import { anthropicMessagesDecoder } from './anthropic-messages.js';
+import { bedrockConverseDecoder } from './bedrock-converse.js';
+import { bedrockInvokeDecoder } from './bedrock-invoke.js';
+import { azureChatDecoder, azureResponsesDecoder } from './cloud-routes.js';
+import { cohereChatDecoder } from './cohere-chat.js';
 import { BYTE_LBRACE, blankCall, firstSignificantByte, forgetParsedBody, jsonObjectOf, parseJsonBody } from './decode-helpers.js';
 import { geminiDecoder } from './gemini.js';
+import { applyCompatibleServer } from './compatible-servers.js';
+import { embeddingsDecoder } from './embeddings.js';
+import { mcpDecoder } from './mcp.js';
+import { ollamaChatDecoder, ollamaGenerateDecoder } from './ollama.js';
 import { openaiChatDecoder } from './openai-chat.js';
 import { openaiResponsesDecoder } from './openai-responses.js';
 import { requestViewOfReader, type RequestView } from './request-view.js';
@@ -18,7 +26,20 @@ import type { DecodedCall, WireDecoder } from './types.js';
 /** Pass 1 order: most specific route first. Anthropic needs its headers or a Vertex path;
  * Gemini's `models/{m}:method` paths are unmistakable; Responses and Chat end in fixed names. */
 export const ROUTE_ORDER: readonly WireDecoder[] = [
+  // MCP lives on any path: its headers (or Accept pair) and a JSON-RPC body say it is MCP.
+  mcpDecoder,
+  // Bedrock's `/model/{id}/converse|invoke…` and Cohere's `/v1|v2/chat` are their own; Azure's
+  // `/openai/…` routes go before the generic OpenAI suffix matches below.
+  bedrockConverseDecoder,
+  bedrockInvokeDecoder,
+  cohereChatDecoder,
+  azureChatDecoder,
+  azureResponsesDecoder,
   anthropicMessagesDecoder,
+  ollamaChatDecoder,
+  ollamaGenerateDecoder,
+  // Before Gemini, which recognises `:embedContent` only to decline it.
+  embeddingsDecoder,
   geminiDecoder,
   openaiResponsesDecoder,
   openaiChatDecoder,
@@ -28,8 +49,17 @@ export const ROUTE_ORDER: readonly WireDecoder[] = [
  * decoder that looks for Anthropic-only fields goes first; then Chat (`messages`), Responses
  * (`input` without `messages`), Gemini (`contents`). */
 export const BODY_ORDER: readonly WireDecoder[] = [
+  // JSON-RPC envelopes and Ollama-only fields (`keep_alive`, `options`) are unmistakable.
+  mcpDecoder,
+  ollamaChatDecoder,
+  ollamaGenerateDecoder,
+  // Converse (`messages` without `model`, with `inferenceConfig`/`toolSpec`) and Cohere v1
+  // (`message` + `chat_history`/`preamble`) are no other API's shape.
+  bedrockConverseDecoder,
+  cohereChatDecoder,
   anthropicMessagesDecoder,
   openaiChatDecoder,
+  embeddingsDecoder,
   openaiResponsesDecoder,
   geminiDecoder,
 ];
@@ -119,6 +149,8 @@ function decodeClassified(ex: HttpExchange): { call: DecodedCall } | { notLlm: s
   }
   // A decoder may decline after a closer look (e.g. Anthropic count_tokens under its route).
   if (call === null) return { notLlm: 'declined_by_decoder' };
+  // OpenAI-shaped calls: which server answered (vLLM, Groq, Ollama's /v1, …) sets `provider`.
+  applyCompatibleServer(ex, call);
   call.request_view = view;
   return { call };
 }

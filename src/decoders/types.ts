@@ -32,6 +32,8 @@ export interface DecodedCall {
   /** What the turn tracker needs of the request's conversation (DESIGN §5), set by the registry
    * from the request JSON the decoder parsed; null when the body is not a JSON object. */
   request_view?: RequestView | null;
+  /** The transport's session id (MCP `Mcp-Session-Id`), or absent. */
+  session_id?: string | null;
 }
 
 /** A wire-API decoder (DESIGN §3). Never throws; returns null when the exchange is not an LLM call

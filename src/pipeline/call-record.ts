@@ -110,7 +110,8 @@ export function buildCallRecord(ex: HttpExchange, call: DecodedCall, opts: Recor
     user_agent: headerValue(req.headers, 'user-agent') ?? null,
     // Set by the turn tracker (src/agents/turn-tracker.ts) when an agent profile matches.
     agent: null,
-    session_id: null,
+    // The transport's own session (MCP); agent sessions are set by the turn tracker.
+    session_id: call.session_id ?? null,
     turn_id: null,
     agent_role: null,
     api_key_fingerprint: key ? fingerprintKey(key, opts.fingerprintSalt) : null,

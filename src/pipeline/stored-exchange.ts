@@ -5,6 +5,7 @@
  */
 import type { HttpExchangeRecord, LlmCallRecord } from '../core/record.js';
 import { isoMicros } from '../core/time.js';
+import { headerString, parseEventStream } from '../http/eventstream.js';
 import { parseJsonArrayStream } from '../http/json-array.js';
 import { parseNdjson } from '../http/ndjson.js';
 import { parseSse } from '../http/sse.js';
@@ -19,6 +20,13 @@ function cappedBody(body: HttpBody): { text: string | null; truncated: boolean; 
   return { text: capped.text, truncated: capped.truncated || body.truncated, size: body.size };
 }
 
+/** A frame's payload as text; `{"bytes": base64}` (a Bedrock invoke-stream chunk) decoded. */
+function eventStreamPayloadText(payload: Uint8Array): string {
+  const text = Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength).toString('utf8');
+  const m = /^\{"bytes":"([A-Za-z0-9+/=]*)"/.exec(text);
+  return m ? Buffer.from(m[1]!, 'base64').toString('utf8') : text;
+}
+
 /** The events of a streamed response body, by its framing; null for a plain body. */
 function streamEvents(ex: HttpExchange): StoredEvent[] | null {
   const res = ex.response;
@@ -27,7 +35,17 @@ function streamEvents(ex: HttpExchange): StoredEvent[] | null {
   if (type.startsWith('text/event-stream')) {
     return parseSse(res.body.chunks).map((e) => ({ ts: isoMicros(e.ts), event: e.event, data: redactText(e.data) }));
   }
-  if (type.includes('ndjson') || type.includes('jsonl')) {
+  // Bedrock's AWS event stream (DESIGN §2): each frame's JSON payload; an InvokeModel stream's
+  // `chunk` carries the model's own JSON as base64 `bytes`, stored decoded so it can be read.
+  if (type.includes('vnd.amazon.eventstream')) {
+    return parseEventStream(res.body.chunks).messages.map((m) => ({
+      ts: isoMicros(m.ts),
+      event: headerString(m, ':event-type') ?? headerString(m, ':exception-type') ?? headerString(m, ':message-type') ?? 'message',
+      data: redactText(eventStreamPayloadText(m.payload)),
+    }));
+  }
+  // Cohere's v1 chat stream says `application/stream+json`.
+  if (type.includes('ndjson') || type.includes('jsonl') || type.includes('stream+json')) {
     return parseNdjson(res.body.chunks).map((e) => ({ ts: isoMicros(e.ts), event: 'line', data: redactText(e.raw) }));
   }
   // Gemini streams one JSON array when `alt=sse` is not asked for (DESIGN §3).
