@@ -180,6 +180,7 @@ export class FakeStore implements Store {
       server: [],
       api_key_fingerprint: [],
       attribute: [],
+      process: [],
     };
   }
   async stats(): Promise<StoreStats> {

@@ -132,6 +132,14 @@ const limit = z
 
 const cursor = text(MAX_CURSOR_CHARS);
 
+/** A process id: Linux caps pids at 2^22 (PID_MAX_LIMIT, include/linux/threads.h); the store's
+ * column is a 32-bit integer, so anything that fits one is accepted and simply matches nothing. */
+const pid = z
+  .string()
+  .regex(/^\d{1,10}$/, 'must be a process id (an integer)')
+  .transform(Number)
+  .pipe(z.number().int().min(0).max(2 ** 31 - 1));
+
 const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 // ───────────────────────────── one value / many values ─────────────────────────────
@@ -175,6 +183,8 @@ const callFilterShape = {
   server: many(plain),
   key: many(plain),
   attribute: many(plain.refine((s) => ATTRIBUTE_VALUE.test(s), 'must be name=value (an attribute name, then its value)')),
+  process: many(plain),
+  pid: many(pid),
   q: one(text(STORE_CAPS.qChars, true)),
 };
 
@@ -231,6 +241,7 @@ const GROUP_BY = [
   'client_ip',
   'api_key_fingerprint',
   'source',
+  'process',
 ] as const satisfies readonly GroupByField[];
 
 const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
@@ -346,6 +357,8 @@ function toCallFilter(p: CallFilterParams): CallFilter {
   if (p.server) f.server = p.server;
   if (p.key) f.api_key_fingerprint = p.key;
   if (p.attribute) f.attribute = p.attribute;
+  if (p.process) f.process = p.process;
+  if (p.pid) f.pid = p.pid;
   if (p.q !== undefined) f.q = p.q;
   return f;
 }
@@ -455,8 +468,9 @@ export function parseId(raw: unknown): string {
 
 // ───────────────────────────── costs, alerts, annotations (issue 5) ─────────────────────────────
 
-/** src/config/types.ts BUILTIN_DIMENSIONS: what a cost breakdown groups by besides an attribute. */
-export const COST_DIMENSIONS = ['provider', 'api', 'model', 'server', 'agent', 'client', 'key', 'source'] as const;
+/** src/config/types.ts BUILTIN_DIMENSIONS and `process` (src/metrics/dimensions.ts): what a cost
+ * breakdown groups by besides an attribute. */
+export const COST_DIMENSIONS = ['provider', 'api', 'model', 'server', 'agent', 'client', 'key', 'source', 'process'] as const;
 
 const costBy = z.string().refine((s) => NAME.test(s), `must be one of ${COST_DIMENSIONS.join(', ')} or an attribute name`);
 

@@ -33,4 +33,14 @@ describe('dimensions', () => {
     expect(matchesFilters(call, { project: '' })).toBe(false);
     expect(matchesFilters(call, {})).toBe(true);
   });
+
+  it('process is the program name, the same across pids; calls whose source cannot tell have none', () => {
+    const a = { ...call, process: { pid: 4242, comm: 'node', exe: '/usr/bin/node' } };
+    const b = { ...call, process: { pid: 5151, comm: 'node', exe: null } };
+    expect(dimensionValue(a, 'process')).toBe('node');
+    expect(dimensionValue(b, 'process')).toBe('node');
+    expect(dimensionValue(call, 'process')).toBeNull();
+    expect(matchesFilters(a, { process: 'node' })).toBe(true);
+    expect(matchesFilters(call, { process: 'node' })).toBe(false);
+  });
 });

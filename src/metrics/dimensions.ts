@@ -1,6 +1,7 @@
 /**
  * One vocabulary for "by what" (metric labels, alert filters, budget scopes, cost breakdowns):
- * the built-in dimensions of a call, or a configured attribute by name.
+ * the built-in dimensions of a call (src/config/types.ts BUILTIN_DIMENSIONS, `process` among
+ * them for eBPF sources), or a configured attribute by name.
  */
 import type { LlmCallRecord } from '../core/record.js';
 import { BUILTIN_DIMENSIONS, type BuiltinDimension } from '../config/types.js';
@@ -30,6 +31,12 @@ export function dimensionValue(call: LlmCallRecord, dim: string): string | null 
       return call.api_key_fingerprint;
     case 'source':
       return call.source;
+    case 'process':
+      // The program's name (`comm`), not `comm[pid]`: a pid is new at every restart and every
+      // worker, so a label per pid would grow the series without bound (metrics.max_series folds
+      // them into __other__) and split one program's spend across restarts. The pid stays on the
+      // record, the store (`pid` filter) and the console. Captured calls have no process.
+      return call.process?.comm ?? null;
     default:
       return call.attributes[dim] ?? null;
   }

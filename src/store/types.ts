@@ -163,6 +163,11 @@ export interface CallFilter {
   api_key_fingerprint?: string[];
   /** Attribute values as `name=value` (a configured attribute, record.attributes), exact. */
   attribute?: string[];
+  /** The calling process's name (`process.comm`, exact); calls whose source does not know the
+   * process (captured traffic) have none. */
+  process?: string[];
+  /** The calling process's id (`process.pid`): one running instance of a program. */
+  pid?: number[];
   /**
    * Case-insensitive substring search (ILIKE with % _ \ escaped) in output_text, reasoning_text
    * and the stored request and response bodies of the call's exchange. Max 1,000 chars (longer
@@ -315,7 +320,9 @@ export type GroupByField =
   | 'server'
   | 'client_ip'
   | 'api_key_fingerprint'
-  | 'source';
+  | 'source'
+  /** `process.comm` (src/metrics/dimensions.ts `process`). */
+  | 'process';
 
 export interface TimeseriesOptions {
   /** Bucket width in ms, ≥ 1. The range (filter from/to, else the data's) / bucketMs must be
@@ -388,6 +395,8 @@ export type FilterField =
   | 'client_ip'
   | 'server'
   | 'api_key_fingerprint'
+  /** `process.comm` of calls whose source knows the process. */
+  | 'process'
   /** Attribute values as `name=value` (what CallFilter.attribute takes); the names found are the
    * attributes a breakdown can use. */
   | 'attribute';
@@ -415,7 +424,8 @@ export interface StoreStats {
 
 /**
  * What spend is broken down by: a built-in dimension of src/config/types.ts BUILTIN_DIMENSIONS
- * (provider, api, model, server, agent, client, key, source) or the name of an attribute
+ * (provider, api, model, server, agent, client, key, source), `process` (the calling program's
+ * name, `process.comm`: src/metrics/dimensions.ts) or the name of an attribute
  * (record.attributes; 1–64 characters of [A-Za-z0-9_.:-]).
  */
 export type CostDimension = string;

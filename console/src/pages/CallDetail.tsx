@@ -168,6 +168,18 @@ export function CallDetailPage({ id }: { id: string }) {
               ['Streamed', call.stream ? 'yes' : 'no'],
               ['Started', `${time(call.timing.request_start)} UTC`],
               ['Client → server', `${call.client.ip}:${call.client.port} → ${call.server.host ?? call.server.ip}`],
+              // Only sources that know the calling process (eBPF) set it; captured traffic cannot.
+              ...(call.process
+                ? ([
+                    [
+                      'Process',
+                      <span className="mono" data-testid="call-process">
+                        {`${call.process.comm} [pid ${call.process.pid}]`}
+                        {call.process.exe ? ` ${call.process.exe}` : ''}
+                      </span>,
+                    ],
+                  ] as [string, ReactNode][])
+                : []),
               ['User agent', call.user_agent ?? '–'],
               ...agentFacts(call),
               ['Key fingerprint', call.api_key_fingerprint ?? '–'],

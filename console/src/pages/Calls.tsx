@@ -12,7 +12,7 @@ import { VirtualTable, type Column } from '../vtable.js';
 
 /** Filters kept in the address (the API's own parameter names, so a URL is also an API query). */
 // `session` and `turn` come from links on the turn and session pages; they have no dropdown.
-const FILTER_KEYS = ['provider', 'api', 'model', 'status', 'finish_reason', 'stream', 'agent', 'agent_role', 'session', 'turn', 'q'] as const;
+const FILTER_KEYS = ['provider', 'api', 'model', 'status', 'finish_reason', 'stream', 'agent', 'agent_role', 'process', 'session', 'turn', 'q'] as const;
 type FilterKey = (typeof FILTER_KEYS)[number];
 
 const STATUS_CHOICES = ['2xx', '4xx', '5xx', 'error', 'none'];
@@ -52,6 +52,34 @@ const COLUMNS: Column<CallListItem>[] = [
   },
   { key: 'preview', label: 'Output', width: 'minmax(72px, 2fr)', render: (c) => <span className="preview">{c.error ? c.error.message : c.output_preview}</span> },
 ];
+
+/** The calling process (issue 9): only sources that know it (eBPF) set it, so the column is shown
+ * only when a listed call has one; `comm[pid]`, with the executable on hover. */
+const PROCESS_COLUMN: Column<CallListItem> = {
+  key: 'process',
+  label: 'Process',
+  width: '120px',
+  render: (c) =>
+    c.process ? (
+      <span className="mono" title={c.process.exe ?? undefined}>{`${c.process.comm}[${c.process.pid}]`}</span>
+    ) : (
+      <span className="muted">–</span>
+    ),
+};
+
+/** The list's columns: the process one after the agent when any call has a process. The table
+ * fills a 1440 px window exactly, so it makes room: the API column is 40 px narrower, Tools 10 px,
+ * and the Stream column goes (the Stream filter and the call detail still tell). */
+function columnsFor(rows: CallListItem[]): Column<CallListItem>[] {
+  if (!rows.some((c) => c.process)) return COLUMNS;
+  const out: Column<CallListItem>[] = [];
+  for (const c of COLUMNS) {
+    if (c.key === 'stream') continue;
+    out.push(c.key === 'api' ? { ...c, width: '100px' } : c.key === 'tools' ? { ...c, width: '80px' } : c);
+    if (c.key === 'agent') out.push(PROCESS_COLUMN);
+  }
+  return out;
+}
 
 function filtersFrom(search: URLSearchParams): Partial<Record<FilterKey, string>> {
   const f: Partial<Record<FilterKey, string>> = {};
@@ -150,6 +178,9 @@ export function CallsPage() {
         <Select label="Stream" name="stream" value={filters.stream ?? ''} choices={[{ value: 'true' }, { value: 'false' }]} search={search} />
         <Select label="Agent" name="agent" value={filters.agent ?? ''} choices={opts('agent')} search={search} />
         <Select label="Role" name="agent_role" value={filters.agent_role ?? ''} choices={opts('agent_role')} search={search} />
+        {(opts('process').length > 0 || filters.process !== undefined) && (
+          <Select label="Process" name="process" value={filters.process ?? ''} choices={opts('process')} search={search} />
+        )}
         <form className="filter search" onSubmit={submitSearch}>
           <span>Search content</span>
           <input type="search" name="q" placeholder="text in prompts and answers" value={q} onChange={(e) => setQ(e.target.value)} />
@@ -171,7 +202,7 @@ export function CallsPage() {
       <VirtualTable
         testId="calls-table"
         rows={paged.items}
-        columns={COLUMNS}
+        columns={columnsFor(paged.items)}
         rowKey={(c) => c.id}
         onEndReached={paged.hasMore ? paged.loadMore : undefined}
         rowClass={(c) => (c.status_code !== null && c.status_code >= 400) || c.error ? 'row-err' : ''}

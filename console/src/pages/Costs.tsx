@@ -23,7 +23,16 @@ const DIMENSIONS: { by: string; label: string; param: string }[] = [
   { by: 'key', label: 'API key', param: 'key' },
   { by: 'client', label: 'Client', param: 'client' },
   { by: 'source', label: 'Source', param: 'source' },
+  // The calling program (issue 9: eBPF sources); offered when a call in the range has one.
+  { by: 'process', label: 'Process', param: 'process' },
 ];
+
+/** Dimensions worth offering: `process` only when some call knows its process (captured traffic
+ * never does), or when the address already asks for it. */
+function dimensionsFor(v: FilterValues | null, by: string): typeof DIMENSIONS {
+  const hasProcess = (v?.process?.length ?? 0) > 0 || by === 'process';
+  return DIMENSIONS.filter((d) => d.by !== 'process' || hasProcess);
+}
 
 const COLORS = ['c1', 'c2', 'c3', 'c4', 'c5', 'c6'];
 
@@ -70,7 +79,7 @@ export function CostsPage() {
         <label className="filter">
           <span>Break down by</span>
           <select value={by} onChange={(e) => setBy(e.target.value)} aria-label="break down by" data-testid="costs-by">
-            {DIMENSIONS.map((d) => (
+            {dimensionsFor(values.data, by).map((d) => (
               <option key={d.by} value={d.by}>
                 {d.label}
               </option>

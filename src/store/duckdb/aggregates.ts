@@ -113,6 +113,7 @@ const GROUP_EXPR: Record<GroupByField, string> = {
   client_ip: 'client_ip',
   api_key_fingerprint: 'api_key_fingerprint',
   source: 'source',
+  process: 'process_comm',
 };
 
 const COUNT_EXPR: Record<string, string> = {
@@ -355,6 +356,7 @@ const FILTER_VALUE_EXPRS: [FilterField, string][] = [
   ['server', 'server_ip'],
   ['server', 'CASE WHEN server_host IS DISTINCT FROM server_ip THEN server_host END'],
   ['api_key_fingerprint', 'api_key_fingerprint'],
+  ['process', 'process_comm'],
   // One row per attribute of the call, as `name=value` (CallFilter.attribute).
   ['attribute', "attr.key || '=' || attr.value"],
 ];
@@ -371,7 +373,7 @@ export async function filterValues(db: SerialConnection, filter: CallFilter): Pr
   ).join(' UNION ALL ');
   const rows = await db.all(
     `WITH sel AS MATERIALIZED (SELECT provider, api, request_model, response_model, status_code, finish_reason,
-       agent, session_id, agent_role, source, client_ip, server_ip, server_host, api_key_fingerprint, attributes FROM calls ${where})
+       agent, session_id, agent_role, source, client_ip, server_ip, server_host, api_key_fingerprint, process_comm, attributes FROM calls ${where})
      SELECT f, v, count(*) AS n FROM (${unions}) WHERE v IS NOT NULL GROUP BY f, v
      QUALIFY row_number() OVER (PARTITION BY f ORDER BY n DESC, v) <= ${STORE_CAPS.filterValues}
      ORDER BY f, n DESC, v`,

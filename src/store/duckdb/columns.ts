@@ -3,7 +3,7 @@
  * later migration that adds a column with a default does not break older code paths.
  */
 import { DuckDBTimestampValue, type DuckDBAppender } from '@duckdb/node-api';
-import type { LlmCallRecord } from '../../core/record.js';
+import type { LlmCallRecord, ProcessInfo } from '../../core/record.js';
 import { isoMicros } from '../../core/time.js';
 import type { CallListItem, ExchangeListItem, StoredEvent, StoredExchange } from '../types.js';
 import { StoreError } from '../types.js';
@@ -87,7 +87,20 @@ export const CALL_COLUMNS: ColumnSpec<CallRow>[] = [
   // Migration 4 (at the end of the table; written by name like agent_role).
   col('cost_status', 'varchar', (c) => c.r.cost_status),
   col('attributes', 'varchar', (c) => JSON.stringify(c.r.attributes ?? {})),
+  // Migration 5: the calling process, when the source knows it (eBPF); NULL for captured calls.
+  col('process_pid', 'int', (c) => processOf(c.r)?.pid ?? null),
+  col('process_comm', 'varchar', (c) => processOf(c.r)?.comm ?? null),
+  col('process_exe', 'varchar', (c) => processOf(c.r)?.exe ?? null),
 ];
+
+/** The record's process when it is well formed; a damaged one is stored as none (the record JSON
+ * keeps whatever it was). */
+function processOf(r: LlmCallRecord): ProcessInfo | null {
+  const p = r.process;
+  if (p === undefined || p === null || typeof p !== 'object') return null;
+  if (typeof p.comm !== 'string' || !Number.isInteger(p.pid)) return null;
+  return { pid: p.pid, comm: p.comm, exe: typeof p.exe === 'string' ? p.exe : null };
+}
 
 export interface ExchangeRow {
   id: string;

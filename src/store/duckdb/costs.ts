@@ -13,7 +13,8 @@ import { Params } from './params.js';
 /**
  * Built-in dimensions (src/config/types.ts BUILTIN_DIMENSIONS) as columns, with the meaning of
  * src/metrics/dimensions.ts `dimensionValue`: `server` is the Host the client named, else the IP
- * (the stored row has no server port), `client` the client IP, `key` the key fingerprint.
+ * (the stored row has no server port), `client` the client IP, `key` the key fingerprint,
+ * `process` the calling program's name (eBPF sources; none for captured calls).
  */
 const DIMENSION_EXPR: Record<string, string> = {
   provider: 'provider',
@@ -24,6 +25,8 @@ const DIMENSION_EXPR: Record<string, string> = {
   client: 'client_ip',
   key: 'api_key_fingerprint',
   source: 'source',
+  // The program's name, not its pid: pids churn with every restart (src/metrics/dimensions.ts).
+  process: 'process_comm',
 };
 
 /** The SQL expression of a dimension; attribute names are bound as a JSON path, never spliced. */
@@ -40,7 +43,7 @@ export function dimensionExpr(by: CostDimension, p: Params): string {
 const GROUP_SELECT = `count(*) AS calls,
   count(*) FILTER (WHERE cost_usd IS NOT NULL AND cost_status IS DISTINCT FROM 'estimated') AS priced_calls,
   count(*) FILTER (WHERE cost_usd IS NOT NULL AND cost_status = 'estimated') AS estimated_calls,
-  count(*) FILTER (WHERE cost_usd IS NULL) AS unpriced_calls,
+  count(*) FILTER (WHERE cost_usd IS NULL AND cost_status IS DISTINCT FROM 'not_applicable') AS unpriced_calls,
   round(sum(cost_usd), 12) AS cost_usd,
   round(sum(cost_usd) FILTER (WHERE cost_status = 'estimated'), 12) AS estimated_cost_usd,
   coalesce(sum(input_tokens), 0) AS input_tokens,
@@ -139,7 +142,7 @@ export async function costTimeseries(db: SerialConnection, filter: CallFilter, o
   const bucket = `(epoch_us(request_start) - ${p.big(origin)}) // ${p.big(bucketUs)}`;
   const rows = await db.all(
     `SELECT ${bucket} AS b, ${groupSql} AS g, count(*) AS calls,
-       count(*) FILTER (WHERE cost_usd IS NULL) AS unpriced_calls, round(sum(cost_usd), 12) AS cost_usd
+       count(*) FILTER (WHERE cost_usd IS NULL AND cost_status IS DISTINCT FROM 'not_applicable') AS unpriced_calls, round(sum(cost_usd), 12) AS cost_usd
      FROM calls ${whereClause(callConditions(filter, p))} GROUP BY ALL`,
     p.values,
   );

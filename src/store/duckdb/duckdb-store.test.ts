@@ -5,6 +5,7 @@ import { syntheticCall, syntheticExchange } from '../synthetic-records.js';
 import { calls, quantile, T0, tempStore } from '../test-helpers.test-support.js';
 import type { CallFilter, CallListItem, Page, Store, StoredExchange } from '../types.js';
 import { StoreError } from '../types.js';
+import { MIGRATIONS } from './migrations/index.js';
 
 async function walk(store: Store, filter: CallFilter, limit = 50, order: 'asc' | 'desc' = 'desc'): Promise<CallListItem[]> {
   const out: CallListItem[] = [];
@@ -106,7 +107,7 @@ describe('idempotent inserts', () => {
     expect(await store.insertExchanges(ex)).toBe(0);
     const stats = await store.stats();
     expect(stats.tables).toMatchObject({ calls: 110, exchanges: 100, turns: 0, alerts: 0, annotations: 0 });
-    expect(stats.schema_version).toBe(4);
+    expect(stats.schema_version).toBe(MIGRATIONS.length);
     expect(stats.file_bytes + stats.wal_bytes).toBeGreaterThan(0);
     await store.close();
   });

@@ -108,6 +108,11 @@ export function callConditions(f: CallFilter, p: Params): string[] {
     const terms = f.attribute.map((nv) => attributeTerm(p, String(nv)));
     out.push(terms.length === 0 ? 'FALSE' : `(${terms.join(' OR ')})`);
   }
+  inList(p, 'process_comm', 'process', f.process, out);
+  if (checkList('pid', f.pid)) {
+    const pids = f.pid.filter((n) => Number.isInteger(n) && Math.abs(n) <= 2 ** 31 - 1);
+    out.push(pids.length === 0 ? 'FALSE' : `process_pid IN (${pids.map((n) => p.int(n)).join(', ')})`);
+  }
   if (checkQ(f.q)) {
     const pat = p.str(containsPattern(f.q));
     const like = (col: string): string => `${col} ILIKE ${pat} ESCAPE '\\'`;
