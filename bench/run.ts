@@ -4,6 +4,8 @@
  *   - llmtap replay FILE --jsonl -        (records counted from its output)
  *   - tshark decoding HTTP                 (the fair comparison: full dissection + TCP reassembly)
  *   - tcpdump -r FILE -w /dev/null         (the floor: read and write packets, no decoding)
+ *   - llmtap replay FILE --db NEW.duckdb with --workers 1 and with --workers N (all cores):
+ *     end to end into DuckDB (issue 6: "at least 1 Gbit/s (125 MB/s) end to end on one core")
  * and prints a markdown table (seconds, MB/s, packets/s, calls/s, peak RSS), plus llmtap's peak
  * RSS on the 1× and 2× files side by side: memory must not grow with the file.
  *
@@ -12,10 +14,11 @@
  * compared with the plaintext run: the same calls must come out, and the CPU time ratio is the
  * price of decryption. tshark with the same key log for comparison.
  *
- * Options: --size-mb N (default 200), --no-tshark, --no-2x, --no-tls, --regen.
+ * Options: --size-mb N (default 200), --no-tshark, --no-2x, --no-tls, --no-db, --regen.
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { findRepoRoot } from '../test/gen/repo-root.js';
 import { type WorkloadMeta, cachedWorkload, keylogPathFor, writeWorkload } from './workload.js';
@@ -94,9 +97,18 @@ function tlsCapture(mb: number, plain: WorkloadMeta): { path: string; keylog: st
  * peak RSS the median (one run's peak depends on when V8's full GCs happen to land, ±20 MB). */
 const RUNS = 3;
 
-async function measureRuns(tool: string, cmd: string[], callPattern: RegExp | null): Promise<Measured> {
+/** How a run's calls are counted when they are not on stdout, and what to do before each run. */
+interface MeasureOptions {
+  /** A pattern of the command's stderr whose first group is the call count (e.g. llmtap's
+   * summary line "stored N new calls" when the records go into a database). */
+  stderrCalls?: RegExp;
+  /** Runs before every measured run (e.g. delete the database so each run starts fresh). */
+  before?: () => void;
+}
+
+async function measureRuns(tool: string, cmd: string[], callPattern: RegExp | null, opts: MeasureOptions = {}): Promise<Measured> {
   const runs: Measured[] = [];
-  for (let i = 0; i < RUNS; i++) runs.push(await measure(tool, cmd, callPattern));
+  for (let i = 0; i < RUNS; i++) runs.push(await measure(tool, cmd, callPattern, opts));
   return summarize(runs);
 }
 
@@ -106,12 +118,13 @@ async function measureRunsAlternating(
   a: { tool: string; cmd: string[] },
   b: { tool: string; cmd: string[] },
   callPattern: RegExp | null,
+  opts: MeasureOptions = {},
 ): Promise<[Measured, Measured]> {
   const ra: Measured[] = [];
   const rb: Measured[] = [];
   for (let i = 0; i < RUNS; i++) {
-    ra.push(await measure(a.tool, a.cmd, callPattern));
-    rb.push(await measure(b.tool, b.cmd, callPattern));
+    ra.push(await measure(a.tool, a.cmd, callPattern, opts));
+    rb.push(await measure(b.tool, b.cmd, callPattern, opts));
   }
   return [summarize(ra), summarize(rb)];
 }
@@ -132,8 +145,9 @@ function summarize(runs: Measured[]): Measured {
 
 /** Runs `cmd`, counting stdout lines that match `callPattern` (streamed: never buffered whole),
  * measuring wall time and peak RSS (GNU time's max RSS, else polling /proc/PID/status VmHWM). */
-async function measure(tool: string, cmd: string[], callPattern: RegExp | null): Promise<Measured> {
+async function measure(tool: string, cmd: string[], callPattern: RegExp | null, opts: MeasureOptions = {}): Promise<Measured> {
   const command = cmd.join(' ');
+  opts.before?.();
   const full = gnuTime ? [gnuTime, '-v', ...cmd] : cmd;
   const t0 = process.hrtime.bigint();
   let child: ChildProcess;
@@ -183,6 +197,7 @@ async function measure(tool: string, cmd: string[], callPattern: RegExp | null):
     .split('\n')
     .filter((l) => l.trim() && !/^\s+\S.*: /.test(l) && !l.startsWith('\tCommand being timed') && !/Running as user "root"/.test(l));
   const ok = code === 0;
+  const fromStderr = opts.stderrCalls ? opts.stderrCalls.exec(stderr) : null;
   return {
     tool,
     command,
@@ -191,7 +206,7 @@ async function measure(tool: string, cmd: string[], callPattern: RegExp | null):
     seconds,
     cpuSeconds,
     peakRssMb: hwmKb ? hwmKb / 1024 : null,
-    calls: callPattern ? calls : null,
+    calls: opts.stderrCalls ? (fromStderr ? Number(fromStderr[1]!.replace(/,/g, '')) : null) : callPattern ? calls : null,
   };
 }
 
@@ -243,6 +258,9 @@ async function main(): Promise<void> {
     results.push([await measure('tcpdump (read/write only)', tcpdumpCmd, null), '']);
   }
 
+  const db = flag('--no-db') ? null : await measureDb(one.path);
+  if (db) results.push(...db.rows.map((r): [Measured, string] => [r, 'calls stored']));
+
   const tls = flag('--no-tls') ? null : await measureTls(one.path, one.meta);
 
   let llmtap2: Measured | null = null;
@@ -269,9 +287,10 @@ async function main(): Promise<void> {
   const tshark = results.find(([r]) => r.tool.startsWith('tshark'))?.[0];
   if (llmtap1.ok && tshark?.ok) {
     const byCpu = llmtap1.cpuSeconds && tshark.cpuSeconds ? ` (${fmt(tshark.cpuSeconds / llmtap1.cpuSeconds, 1)}× by CPU time)` : '';
-    out.push(`llmtap runs ${fmt(tshark.seconds! / llmtap1.seconds!, 1)}× tshark's rate by wall time${byCpu}; llmtap is single-threaded (one core).`);
+    out.push(`llmtap runs ${fmt(tshark.seconds! / llmtap1.seconds!, 1)}× tshark's rate by wall time${byCpu} (llmtap with its default settings; the DuckDB rows pin --workers).`);
   }
   if (llmtap1.calls !== null && llmtap1.ok) out.push(`llmtap reported ${llmtap1.calls} of the ${m.calls} calls in the capture.`);
+  if (db) out.push(...dbLines(db, m));
   if (tls) out.push('', ...tlsSection(one.meta, tls));
   if (two && llmtap2) {
     out.push('');
@@ -288,6 +307,72 @@ async function main(): Promise<void> {
     } else if (!llmtap2.ok) out.push(`\nllmtap failed on the 2× file: ${llmtap2.note}`);
   }
   process.stdout.write(out.join('\n') + '\n');
+}
+
+interface DbRuns {
+  /** Worker counts measured, in row order (empty when the rows were skipped). */
+  workers: number[];
+  rows: Measured[];
+  /** Why rows are missing, if any are. */
+  note: string | null;
+}
+
+/** End to end into DuckDB (issue 6): `llmtap replay FILE --db NEW --workers 1` and `--workers N`
+ * (N = all cores), timed turn about, each run into a fresh database file (deleted before every
+ * run: an existing database would turn inserts into duplicate skips). Calls are counted from the
+ * summary's "stored N new calls". Without the --workers flag (an older build), one row without
+ * it: llmtap is then single-threaded anyway. */
+async function measureDb(file: string): Promise<DbRuns> {
+  const dbPath = join('bench', 'out', 'bench-e2e.duckdb');
+  const fresh = (): void => {
+    for (const f of [dbPath, `${dbPath}.wal`]) rmSync(f, { force: true });
+  };
+  const bin = join('bin', 'llmtap.js');
+  const cmd = (extra: string[]): string[] => ['node', bin, 'replay', file, '--db', dbPath, '--no-retention', '--exit-after-drain', ...extra];
+  const opts: MeasureOptions = { stderrCalls: /stored ([\d,]+) new calls/, before: fresh };
+  const help = spawnSync('node', [bin, 'replay', '--help'], { encoding: 'utf8' });
+  const cores = availableParallelism();
+  try {
+    if (!/--workers/.test(help.stdout ?? '')) {
+      log(`timing llmtap into DuckDB (${RUNS} runs; this build has no --workers)…`);
+      return { workers: [1], rows: [await measureRuns('llmtap → DuckDB (1 thread)', cmd([]), null, opts)], note: 'this build has no --workers flag: the all-cores row is missing' };
+    }
+    if (cores < 2) {
+      log(`timing llmtap into DuckDB, --workers 1 (${RUNS} runs; one core here)…`);
+      return { workers: [1], rows: [await measureRuns('llmtap → DuckDB, --workers 1', cmd(['--workers', '1']), null, opts)], note: 'one core on this machine: no all-cores row' };
+    }
+    log(`timing llmtap into DuckDB with --workers 1 and --workers ${cores}, turn about (${RUNS} runs each)…`);
+    const [w1, wn] = await measureRunsAlternating(
+      { tool: 'llmtap → DuckDB, --workers 1', cmd: cmd(['--workers', '1']) },
+      { tool: `llmtap → DuckDB, --workers ${cores}`, cmd: cmd(['--workers', String(cores)]) },
+      null,
+      opts,
+    );
+    return { workers: [1, cores], rows: [w1, wn], note: null };
+  } finally {
+    fresh();
+  }
+}
+
+/** The issue-6 verdict under the table: one core's end-to-end rate against 125 MB/s. */
+function dbLines(db: DbRuns, meta: WorkloadMeta): string[] {
+  const out: string[] = [''];
+  out.push(`End to end into DuckDB (a fresh file each run; calls = the summary's "stored N new calls"; the ${db.rows.length > 1 ? 'two rows were' : 'row was'} timed turn about).`);
+  if (db.note) out.push(`(${db.note}.)`);
+  const one = db.rows[0];
+  const mb = meta.bytes / 1048576;
+  // "On one core": by CPU seconds (user + system of every thread), which is what one core
+  // would take; with --workers 1 the wall time is close to it when a core is free.
+  if (one?.ok && one.cpuSeconds) {
+    const rate = mb / one.cpuSeconds;
+    out.push(`One core, end to end into DuckDB: ${fmt(rate, 1)} MB/s by CPU time, ${fmt(mb / one.seconds!, 1)} MB/s by wall time (issue 6 target: 125 MB/s, ${rate >= 125 ? 'met' : 'NOT met'}).`);
+  }
+  const all = db.rows[1];
+  if (one?.ok && all?.ok && one.seconds && all.seconds) {
+    out.push(`--workers ${db.workers[1]}: ${fmt(mb / all.seconds, 1)} MB/s by wall time, ${fmt(one.seconds / all.seconds, 2)}× the --workers 1 wall rate, ${fmt(all.cpuSeconds && one.cpuSeconds ? all.cpuSeconds / one.cpuSeconds : null, 2)}× its CPU time.`);
+  }
+  for (const r of db.rows) if (r.ok && r.calls !== meta.calls) out.push(`${r.tool}: stored ${r.calls ?? '—'} of the ${meta.calls} calls.`);
+  return out;
 }
 
 interface TlsRuns {

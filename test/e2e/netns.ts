@@ -18,7 +18,11 @@
  * rules with them: nothing is left on the host.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import ts from 'typescript';
+import { repoRoot } from '../corpus.js';
 import { terminate } from './tcpdump.js';
 
 /** Namespaces of this test are named PREFIX + the pid of the test process that made them + a
@@ -282,4 +286,18 @@ export async function spawnInNamespace(ns: string, script: string, args: string[
     await stop();
     throw err;
   }
+}
+
+/**
+ * The LLM server of llm-server.ts, started with plain node inside the namespace `ns` on `ip`: its
+ * one file (node built-ins only) is transpiled into `dir` instead of depending on a TypeScript
+ * loader in the namespace. Resolves when it listens, with the port it got.
+ */
+export async function startLlmServerInNamespace(ns: string, ip: string, dir: string): Promise<{ server: NsProcess; port: number }> {
+  const script = join(dir, 'llm-server.mjs');
+  const source = readFileSync(join(repoRoot, 'test', 'e2e', 'llm-server.ts'), 'utf8');
+  writeFileSync(script, ts.transpileModule(source, { compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 } }).outputText);
+  const server = await spawnInNamespace(ns, script, ['--host', ip, '--port', '0']);
+  const port = (JSON.parse(server.firstLine) as { listening: { port: number } }).listening.port;
+  return { server, port };
 }
