@@ -3,8 +3,8 @@
  * and loops, and the record it becomes (snapshot while in progress, final when it closes).
  * Everything that grows with the turn's calls has a cap; hitting one is a turn anomaly.
  */
+import { uuidV7 } from '../core/ids.js';
 import { createHash } from 'node:crypto';
-import { v7 as uuidv7 } from 'uuid';
 import type { AgentRole, AgentTurnRecord, LlmCallRecord, TurnStep, TurnUsage } from '../core/record.js';
 import type { Micros } from '../core/time.js';
 import { isoMicros } from '../core/time.js';
@@ -58,7 +58,7 @@ interface Step extends TurnStep {
 /** A deterministic UUIDv7 at the turn's start: same capture, same ids (like call ids). */
 export function turnId(source: string, sessionId: string, firstCallId: string, start: Micros): string {
   const h = createHash('sha256').update(`turn|${source}|${sessionId}|${firstCallId}`).digest();
-  return uuidv7({ msecs: Math.floor(start / 1000), random: h.subarray(0, 16) });
+  return uuidV7(Math.floor(start / 1000), h);
 }
 
 function addCount(a: number | null, b: number | null): number | null {

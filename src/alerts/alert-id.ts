@@ -5,10 +5,10 @@
  * ignore the second copy, as it does for calls (docs/design-notes.md, "Call record").
  */
 import { hash } from 'node:crypto';
-import { v7 as uuidv7 } from 'uuid';
+import { uuidV7 } from '../core/ids.js';
 import type { Micros } from '../core/time.js';
 
 export function alertId(at: Micros, ...parts: (string | number)[]): string {
   const h = hash('sha256', JSON.stringify(parts), 'buffer');
-  return uuidv7({ msecs: Math.max(0, Math.floor(at / 1000)), random: h.subarray(0, 16) });
+  return uuidV7(Math.max(0, Math.floor(at / 1000)), h);
 }

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it, vi } from 'vitest';
 import { decodeExchange } from './registry.js';
-import { openingHashOf, PREVIEW_CHARS, requestViewOf, stripInjected } from './request-view.js';
+import { openingHashOf, preview, PREVIEW_CHARS, requestViewOf, stripInjected } from './request-view.js';
 import { makeExchange } from './test-helpers.test-support.js';
 import { AGENT_TYPES_MESSAGE, agentLaunchedResult, ENVIRONMENT_MESSAGE, PROMPT_MESSAGE, SUBAGENT_ID, taskNotification } from '../../test/agents/fixtures/claude-code-2.1.331.js';
 
@@ -63,6 +63,31 @@ describe('request view: Anthropic Messages', () => {
     const v = requestViewOf('anthropic.messages', { messages: [{ role: 'user', content: 'word '.repeat(500) }] })!;
     expect(v.userPreview!.length).toBe(PREVIEW_CHARS + 1);
     expect(v.userPreview!.endsWith('…')).toBe(true);
+  });
+});
+
+describe('preview', () => {
+  /** The definition preview() implements without a regex over the whole head. */
+  const reference = (s: string): string | null => {
+    const t = s.slice(0, PREVIEW_CHARS * 4).replace(/\s+/g, ' ').trim();
+    if (t === '') return null;
+    return t.length > PREVIEW_CHARS ? `${t.slice(0, PREVIEW_CHARS)}…` : t;
+  };
+  // Every character JavaScript's \s matches, ASCII controls it does not, surrogates and words.
+  const pieces = [' ', '\t', '\n', '\v', '\f', '\r', '\u0085', '\u00a0', '\u1680', '\u2000', '\u200a', '\u200b', '\u2028', '\u2029', '\u202f', '\u205f', '\u3000', '\ufeff', '\u0001', '\u001f', 'a', 'word', 'é', '😀', '\ud83d', 'x'.repeat(97)];
+
+  it('equals collapse-trim-cap of the first 1,200 characters, on any text', () => {
+    fc.assert(
+      fc.property(fc.array(fc.constantFrom(...pieces), { maxLength: 400 }), (a) => {
+        const s = a.join('');
+        expect(preview(s)).toBe(reference(s));
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('cuts at the cap, including inside a word or a surrogate pair', () => {
+    for (const s of ['a'.repeat(2000), ` ${'b'.repeat(299)}😀 tail`, `${' x'.repeat(150)} y`, '\n\n  \t', '']) expect(preview(s)).toBe(reference(s));
   });
 });
 

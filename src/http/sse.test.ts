@@ -267,6 +267,53 @@ describe('SseParser: random input', () => {
       { numRuns: 300 },
     );
   });
+
+  // parseSse reads an all-ASCII body no larger than the cap as one string (parseAsciiBody); it
+  // must give what SseParser gives fed the same chunks: events, times and anomalies.
+  const asciiLike = fc.array(fc.constantFrom('data', 'event', 'id', 'retry', ':', ' ', '\r', '\n', 'x', '1', '\0', 'data: {"a":1}\n', '\n\n', 'event: e\r\n'), { maxLength: 60 });
+  const viaParser = (chunks: { data: Uint8Array; ts: number }[], options: SseOptions) => {
+    const out: SseEvent[] = [];
+    const anomalies = new AnomalyCounter();
+    const p = new SseParser((e) => out.push(e), anomalies, options);
+    for (const c of chunks) p.push(c.data, c.ts);
+    p.end(chunks.length > 0 ? chunks[chunks.length - 1]!.ts : 0);
+    return { out, anomalies: anomalies.entries() };
+  };
+  it('parseSse on ASCII bodies equals SseParser, whatever the chunking, adjacent or not', () => {
+    fc.assert(
+      fc.property(asciiLike, fc.array(fc.nat(300)), fc.boolean(), fc.boolean(), (parts, cuts, flushAtEnd, adjacent) => {
+        const whole = Buffer.from(parts.join(''), 'latin1');
+        const points = [...new Set(cuts.map((c) => c % (whole.length + 1)))].sort((a, b) => a - b);
+        const chunks: { data: Uint8Array; ts: number }[] = [];
+        let prev = 0;
+        for (const [k, c] of [...points, whole.length].entries()) {
+          const piece = whole.subarray(prev, c);
+          // Not adjacent: each piece a copy in its own buffer (an HTTP/2 or decompressed body).
+          chunks.push({ data: adjacent ? piece : Buffer.from(piece), ts: 100 + k });
+          prev = c;
+        }
+        const options: SseOptions = { flushAtEnd };
+        const anomalies = new AnomalyCounter();
+        const got = parseSse(chunks, anomalies, options);
+        const want = viaParser(chunks, options);
+        expect(got).toEqual(want.out);
+        expect(anomalies.entries()).toEqual(want.anomalies);
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('parseSse on a body larger than the cap, or not ASCII, still equals SseParser', () => {
+    for (const text of ['data: é\n\n', `data: ${'x'.repeat(40)}\n\ndata: y\n\n`, '\uFEFFdata: z\n\n']) {
+      const chunks = [{ data: Buffer.from(text, 'utf8'), ts: 7 }];
+      const options: SseOptions = { maxEventBytes: 32 };
+      const anomalies = new AnomalyCounter();
+      const got = parseSse(chunks, anomalies, options);
+      const want = viaParser(chunks, options);
+      expect(got).toEqual(want.out);
+      expect(anomalies.entries()).toEqual(want.anomalies);
+    }
+  });
 });
 
 /** Every file under `dir` whose name ends with `suffix`. */

@@ -3,8 +3,8 @@
  * and derived latencies, endpoints, redaction and key fingerprint. Everything that leaves the
  * pipeline is built here, so this is where secrets are taken out.
  */
+import { uuidV7 } from '../core/ids.js';
 import { hash } from 'node:crypto';
-import { v7 as uuidv7 } from 'uuid';
 import { isoMicros, msBetween, type Micros } from '../core/time.js';
 import type { HttpExchangeRecord, LlmCallRecord } from '../core/record.js';
 import type { DecodedCall } from '../decoders/types.js';
@@ -35,7 +35,7 @@ export function exchangeId(ex: HttpExchange, source: string): string {
   const c = ex.connection;
   // One-shot hash: the same digest as a Hash object fed the same string, without the object.
   const h = hash('sha256', `${source}|${c.client.ip}|${c.client.port}|${c.server.ip}|${c.server.port}|${ex.request.start}|${ex.seq}`, 'buffer');
-  return uuidv7({ msecs: Math.floor(ex.request.start / 1000), random: h.subarray(0, 16) });
+  return uuidV7(Math.floor(ex.request.start / 1000), h);
 }
 
 function iso(t: Micros | null | undefined): string | null {

@@ -7,7 +7,17 @@
  * exceeds 8 MiB: RFC 9659 §3 makes 8 MB the limit for the "zstd" HTTP content coding, so no
  * conforming server sends more.
  */
-import { Decompress } from 'fzstd';
+import { createRequire } from 'node:module';
+import type { Decompress } from 'fzstd';
+
+/** fzstd, loaded on the first zstd body: few captures have one, and loading it costs every
+ * start ~5 ms of CPU. Its CommonJS build (package.json "require" export) loads synchronously,
+ * as decoding must. */
+let fzstd: typeof import('fzstd') | null = null;
+function loadFzstd(): typeof import('fzstd') {
+  fzstd ??= createRequire(import.meta.url)('fzstd') as typeof import('fzstd');
+  return fzstd;
+}
 
 /** RFC 9659 §3: Window_Size limit for zstd content coding. */
 export const ZSTD_MAX_WINDOW = 8 * 1024 * 1024;
@@ -168,7 +178,7 @@ export class ZstdDecoder {
   private sawInput = false;
 
   constructor() {
-    this.inner = new Decompress((chunk: Uint8Array) => {
+    this.inner = new (loadFzstd().Decompress)((chunk: Uint8Array) => {
       if (chunk.length > 0) {
         this.sink.push(chunk);
         this.produced += chunk.length;
