@@ -10,7 +10,9 @@ import { LiveCaptureError, startLiveCapture, type LiveCapture } from '../capture
 import { DEFAULT_SNAPLEN, type TcpdumpCounters } from '../capture/live-tcpdump-text.js';
 import { PCAP_MAX_SNAPLEN } from '../capture/capture-parser.js';
 import type { Micros } from '../core/time.js';
-import { replayStream, type CapturePipeline, type ReplaySummary } from '../pipeline/replay.js';
+import { replayStream, type ReplaySummary } from '../pipeline/replay.js';
+import type { PipelineStats } from '../pipeline/stats.js';
+import { resolveWorkers } from '../workers/worker-count.js';
 import { intFlag, UserError } from './errors.js';
 import { formatRunSummary, openPipelineRun, type OutputCommandOptions, type PipelineRun } from './run-pipeline.js';
 
@@ -53,7 +55,7 @@ export async function runCapture(o: CaptureCommandOptions): Promise<void> {
   try {
     run = await openPipelineRun(o, {
       sourceId: o.source ?? iface,
-      describeSource: (s) => describeLive(s, live.counters()),
+      describeSource: (s) => describeLive(s, live.counters(), run.stats.pipelineDrops),
       followKeyLog: true,
     });
   } catch (err) {
@@ -62,18 +64,31 @@ export async function runCapture(o: CaptureCommandOptions): Promise<void> {
   }
   run.stats.liveCounters = () => {
     const c = live.counters();
-    return { kernel: c.kernel, interface: c.interface, stalls: backpressure.stalls };
+    return { kernel: c.kernel, interface: c.interface, stalls: backpressure.stalls, pipeline: run.stats.pipelineDrops };
   };
   if (!o.quiet) process.stderr.write(`llmtap: capturing on ${iface}${live.linkType ? ` (${live.linkType})` : ''}; Ctrl-C to stop\n`);
 
-  let pipeline: CapturePipeline | null = null;
+  /** What the idle timer moves: the in-thread pipeline, or the workers' dispatcher. */
+  let pipeline: ClockedSource | null = null;
+  const workers = resolveWorkers(run.config.workers);
   let lastChunkAt = performance.now();
   let failure: unknown = null;
   const stop = (): void => void live.stop();
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
+  /** With workers: what the dispatcher holds goes to them at each tick (live rounds are posted at
+   * most every 20 ms after a read, so the last packets of a burst wait for this at worst). */
+  let dispatcher: { flushPending(): void } | null = null;
   const timer = setInterval(() => {
     if (failure !== null) return;
+    try {
+      dispatcher?.flushPending();
+    } catch (err) {
+      // A worker failed: stop capturing; the read loop reports it.
+      failure ??= err;
+      stop();
+      return;
+    }
     const idle = performance.now() - lastChunkAt >= IDLE_MS;
     let now: Micros | null = run.stats.lastTs;
     if (idle && pipeline !== null) {
@@ -87,26 +102,44 @@ export async function runCapture(o: CaptureCommandOptions): Promise<void> {
     });
   }, TICK_MS);
 
+  // Held back by the store after each chunk (the pipe then fills; counted as stalls).
+  const waitForStore = async (now: Micros | null): Promise<void> => {
+    lastChunkAt = performance.now();
+    const t0 = lastChunkAt;
+    await run.tick(now);
+    const waited = performance.now() - t0;
+    backpressure.waitedMs += waited;
+    if (waited >= STALL_MS) backpressure.stalls++;
+  };
   let summary: ReplaySummary;
   try {
-    summary = await replayStream(live.bytes, {
-      ...run.pipeline,
-      name: `tcpdump -i ${iface}`,
-      onPipeline: (p) => {
-        pipeline = p;
-      },
-      afterChunk: async () => {
-        lastChunkAt = performance.now();
-        const t0 = lastChunkAt;
-        await run.tick(run.stats.lastTs);
-        const waited = performance.now() - t0;
-        backpressure.waitedMs += waited;
-        if (waited >= STALL_MS) backpressure.stalls++;
-      },
-    });
+    if (workers > 1) {
+      // A full worker queue drops packets (counted) instead of holding tcpdump back.
+      const { replayStreamParallel } = await import('../workers/parallel-replay.js');
+      const { atChunkEnd, afterChunk: _storeOnly, ...opts } = run.workerOptions(workers, true);
+      summary = await replayStreamParallel(live.bytes, {
+        ...opts,
+        name: `tcpdump -i ${iface}`,
+        onParallel: (p, src) => {
+          pipeline = src;
+          dispatcher = p;
+        },
+        ...(atChunkEnd ? { atChunkEnd } : {}),
+        afterChunk: () => waitForStore(null),
+      });
+    } else {
+      summary = await replayStream(live.bytes, {
+        ...run.pipeline,
+        name: `tcpdump -i ${iface}`,
+        onPipeline: (p) => {
+          pipeline = p;
+        },
+        afterChunk: () => waitForStore(run.stats.lastTs),
+      });
+    }
     clearInterval(timer);
     if (failure !== null) throw failure;
-    await run.endOfInput((pipeline as CapturePipeline | null)?.clock ?? summary.lastPacketTs);
+    await run.endOfInput((pipeline as ClockedSource | null)?.clock ?? summary.lastPacketTs);
   } catch (err) {
     clearInterval(timer);
     await live.stop();
@@ -121,22 +154,29 @@ export async function runCapture(o: CaptureCommandOptions): Promise<void> {
   run.source.error = died;
   if (!o.quiet) {
     process.stderr.write(
-      formatRunSummary(`llmtap capture -i ${iface}`, summary, run.sink, run.agents(), run.stats.undecryptedTls, dropLines(live.counters(), backpressure)),
+      formatRunSummary(`llmtap capture -i ${iface}`, summary, run.sink, run.agents(), run.stats.undecryptedTls, dropLines(live.counters(), backpressure, run.stats)),
     );
   }
   await run.close({ serveAfter: false });
   if (died !== null) throw new UserError(died);
 }
 
-/** The health API's source entry for a live interface (the API shape has room for it). */
-export function describeLive(s: SourceHealth, c: TcpdumpCounters): SourceHealth {
-  return { ...s, kind: 'interface', progress: null, drops: { kernel: c.kernel, interface: c.interface, pipeline: 0 } };
+/** A source whose capture clock the idle timer moves (CapturePipeline, or ParallelSource). */
+interface ClockedSource {
+  readonly clock: Micros | null;
+  advanceTo(now: Micros): void;
 }
 
-function dropLines(c: TcpdumpCounters, b: { stalls: number; waitedMs: number }): string[] {
+/** The health API's source entry for a live interface (the API shape has room for it).
+ * `pipelineDrops`: packets dropped because the worker threads were behind (PipelineStats). */
+export function describeLive(s: SourceHealth, c: TcpdumpCounters, pipelineDrops = 0): SourceHealth {
+  return { ...s, kind: 'interface', progress: null, drops: { kernel: c.kernel, interface: c.interface, pipeline: pipelineDrops } };
+}
+
+function dropLines(c: TcpdumpCounters, b: { stalls: number; waitedMs: number }, stats: PipelineStats): string[] {
   const v = (x: number | null): string => (x === null ? 'unknown' : x.toLocaleString('en-US'));
   const lines = [
-    `  drops: kernel ${v(c.kernel)}, interface ${v(c.interface)}, llmtap 0 (tcpdump: ${v(c.captured)} captured, ${v(c.received)} received by filter)`,
+    `  drops: kernel ${v(c.kernel)}, interface ${v(c.interface)}, llmtap ${v(stats.pipelineDrops)} (tcpdump: ${v(c.captured)} captured, ${v(c.received)} received by filter)`,
   ];
   if (b.stalls > 0) {
     lines.push(`  the pipeline held tcpdump back ${b.stalls.toLocaleString('en-US')} times (${(b.waitedMs / 1000).toFixed(1)} s) while the store caught up: kernel drops come from there`);

@@ -13,13 +13,20 @@
  * own capture clock (probes' clocks differ), and its records carry `source` = the probe uuid.
  * The pipelines share the run's counters, so health and the summary show totals; the per-probe
  * view is `probes` below.
+ *
+ * With worker threads (`--workers N`, docs/workers.md) the probes share one pool: each worker
+ * keeps one pipeline per probe for the flows hashed to it, and the records come back in the
+ * order the in-thread collector makes them.
  */
 import type { SourceHealth } from '../api/types.js';
 import { checkProbeBatch, forEachProbeFrame, type ProbeBatchProblem } from '../capture/probe-batch.js';
 import { isLoopbackHost, checkProbeEndpoint, listenForProbes, ProbeListenError, type ProbeListener } from '../capture/probe-source.js';
 import type { CaptureFileSummary } from '../capture/capture-parser.js';
 import type { Micros } from '../core/time.js';
-import { createCapturePipeline, type CapturePipeline, type ReplaySummary } from '../pipeline/replay.js';
+import { createCapturePipeline, type ReplaySummary } from '../pipeline/replay.js';
+import type { CapturedFrame } from '../capture/types.js';
+import type { ParallelCapture } from '../workers/parallel-pipeline.js';
+import { resolveWorkers } from '../workers/worker-count.js';
 import { UserError } from './errors.js';
 import { formatRunSummary, openPipelineRun, type OutputCommandOptions, type PipelineRun } from './run-pipeline.js';
 
@@ -47,7 +54,8 @@ export const MAX_PROBES = 64;
 /** One probe as the collector sees it. */
 export interface ProbeState {
   id: string;
-  pipeline: CapturePipeline;
+  /** Its pipeline (in-thread), or its source on the worker threads (`finish` absent). */
+  pipeline: ProbePipeline;
   batches: number;
   packets: number;
   bytes: number;
@@ -57,6 +65,13 @@ export interface ProbeState {
   arrivedAt: number;
   /** Its capture clock when the last batch came. */
   clockAtArrival: Micros | null;
+}
+
+interface ProbePipeline {
+  readonly clock: Micros | null;
+  onFrame(f: CapturedFrame): void;
+  advanceTo(now: Micros): void;
+  finish?(capture: CaptureFileSummary, started: number): ReplaySummary;
 }
 
 export async function runCollect(o: CollectCommandOptions): Promise<void> {
@@ -75,7 +90,7 @@ export async function runCollect(o: CollectCommandOptions): Promise<void> {
   try {
     run = await openPipelineRun(o, {
       sourceId: `probes@${listener.endpoint}`,
-      describeSource: (s) => describeProbes(s, dropped.packets),
+      describeSource: (s) => describeProbes(s, dropped.packets + run.stats.pipelineDrops),
       followKeyLog: true,
     });
   } catch (err) {
@@ -83,6 +98,12 @@ export async function runCollect(o: CollectCommandOptions): Promise<void> {
     throw err;
   }
   const stats = run.stats;
+  const workers = resolveWorkers(run.config.workers);
+  let parallel: ParallelCapture | null = null;
+  if (workers > 1) {
+    const { ParallelCapture } = await import('../workers/parallel-pipeline.js');
+    parallel = new ParallelCapture(run.workerOptions(workers, true));
+  }
   if (!o.quiet) {
     process.stderr.write(`llmtap: collecting probe batches on ${listener.endpoint}; Ctrl-C to stop\n`);
     if (!isLoopbackHost(at.host)) {
@@ -102,6 +123,8 @@ export async function runCollect(o: CollectCommandOptions): Promise<void> {
   // flow table (not a sum): around each use of a pipeline the field holds that probe's count,
   // and the total across probes in between.
   const withProbe = (p: ProbeState, use: () => void): void => {
+    // With workers the counter is the workers' sum already.
+    if (parallel !== null) return use();
     stats.connections = p.connections;
     use();
     p.connections = stats.connections;
@@ -113,7 +136,8 @@ export async function runCollect(o: CollectCommandOptions): Promise<void> {
     let p = probes.get(id);
     if (p !== undefined) return p;
     if (probes.size >= MAX_PROBES) return null;
-    p = { id, pipeline: createCapturePipeline({ ...run.pipeline, source: id }), batches: 0, packets: 0, bytes: 0, connections: 0, arrivedAt: 0, clockAtArrival: null };
+    const pipeline = parallel !== null ? parallel.source(id) : createCapturePipeline({ ...run.pipeline, source: id });
+    p = { id, pipeline, batches: 0, packets: 0, bytes: 0, connections: 0, arrivedAt: 0, clockAtArrival: null };
     probes.set(id, p);
     if (!o.quiet) process.stderr.write(`llmtap: probe ${id} connected\n`);
     return p;
@@ -130,6 +154,14 @@ export async function runCollect(o: CollectCommandOptions): Promise<void> {
   process.once('SIGTERM', stop);
   const timer = setInterval(() => {
     if (failure !== null) return;
+    try {
+      parallel?.flushPending();
+    } catch (err) {
+      // A worker failed: stop collecting; the loop reports it.
+      failure ??= err;
+      stop();
+      return;
+    }
     const now = performance.now();
     for (const p of probes.values()) {
       const idleMs = now - p.arrivedAt;
@@ -172,15 +204,23 @@ export async function runCollect(o: CollectCommandOptions): Promise<void> {
       stats.lastTs = now;
       // Backpressure: while the store catches up the socket is not read; ZeroMQ's queues fill,
       // then the probes drop and count.
-      await run.tick(now);
+      if (parallel !== null) {
+        // The clock moves where this batch's records end; the workers never hold the socket back
+        // (a full queue drops, counted as pipeline_queue_full).
+        parallel.chunkEnd(() => run.tick(now));
+        await parallel.afterChunk();
+        await run.tick(null);
+      } else await run.tick(now);
     }
     clearInterval(timer);
     if (failure !== null) throw failure;
-    for (const p of probes.values()) withProbe(p, () => void p.pipeline.finish(captureSummary(p.packets, p.bytes), started));
+    if (parallel !== null) await parallel.finish();
+    for (const p of probes.values()) withProbe(p, () => void p.pipeline.finish?.(captureSummary(p.packets, p.bytes), started));
     await run.endOfInput(clock());
   } catch (err) {
     clearInterval(timer);
     listener.close();
+    await parallel?.close();
     return run.fail(err);
   } finally {
     process.off('SIGINT', stop);

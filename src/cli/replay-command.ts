@@ -1,3 +1,4 @@
+import { statSync } from 'node:fs';
 import { basename } from 'node:path';
 import { Pacer, parsePace, type PaceClock } from '../pipeline/pacing.js';
 import { replayFile, type ReplaySummary } from '../pipeline/replay.js';
@@ -6,6 +7,7 @@ import type { StoreSink } from '../pipeline/store-sink.js';
 import { UserError } from './errors.js';
 import { ProgressBar } from './progress.js';
 import { formatRunSummary, openPipelineRun, type OutputCommandOptions, type PipelineRun } from './run-pipeline.js';
+import { resolveWorkers } from '../workers/worker-count.js';
 
 export { tokenOptions } from './run-pipeline.js';
 
@@ -52,14 +54,24 @@ export async function runReplay(file: string, o: ReplayCommandOptions, paceClock
   const { stats } = run;
   const bar = o.quiet ? null : ProgressBar.forStderr(basename(file));
   const pacer = factor === null ? null : new Pacer(factor, paceClock);
-  const ticker = pacer === null ? null : startPacedTicks(run, pacer, bar);
+  // `--workers 1` (and "auto" on a small file) is the in-thread pipeline, unchanged.
+  const workers = resolveWorkers(run.config.workers, { fileBytes: fileSize(file) });
+  const posted: { flushPending(): void }[] = [];
+  const ticker = pacer === null ? null : startPacedTicks(run, pacer, bar, posted);
+  const onProgress = bar ? { onProgress: (done: number, total: number) => bar.update(done, total, `${stats.calls} calls`) } : {};
   let summary: ReplaySummary;
   try {
-    summary = await replayFile(file, {
-      ...run.pipeline,
-      ...(bar ? { onProgress: (done: number, total: number) => bar.update(done, total, `${stats.calls} calls`) } : {}),
-      ...(pacer ? { pacer } : {}),
-    });
+    if (workers > 1) {
+      const { replayFileParallel } = await import('../workers/parallel-replay.js');
+      summary = await replayFileParallel(file, {
+        ...run.workerOptions(workers, false),
+        ...onProgress,
+        ...(pacer ? { pacer } : {}),
+        onParallel: (p) => void posted.push(p),
+      });
+    } else {
+      summary = await replayFile(file, { ...run.pipeline, ...onProgress, ...(pacer ? { pacer } : {}) });
+    }
     ticker?.stop();
     await run.endOfInput(summary.lastPacketTs);
   } catch (err) {
@@ -74,8 +86,14 @@ export async function runReplay(file: string, o: ReplayCommandOptions, paceClock
 }
 
 /** The wall-clock ticks of a paced replay (see TICK_MS). A store failure stops the replay. */
-function startPacedTicks(run: PipelineRun, pacer: Pacer, bar: ProgressBar | null): { stop(): void } {
+function startPacedTicks(run: PipelineRun, pacer: Pacer, bar: ProgressBar | null, workers: { flushPending(): void }[]): { stop(): void } {
   const timer = setInterval(() => {
+    // With workers, the frames handed over since the last round go to them now.
+    try {
+      for (const w of workers) w.flushPending();
+    } catch (err) {
+      pacer.abort(err);
+    }
     const { stats } = run;
     const reached = pacer.captureNow();
     if (bar && reached !== null && stats.firstTs !== null) {
@@ -84,6 +102,16 @@ function startPacedTicks(run: PipelineRun, pacer: Pacer, bar: ProgressBar | null
     run.tick(null, { flush: true }).catch((err: unknown) => pacer.abort(err));
   }, TICK_MS);
   return { stop: () => clearInterval(timer) };
+}
+
+/** The file's size for "auto" workers; unknown (not a regular file, unreadable) counts as small:
+ * the reader reports a missing file itself. */
+function fileSize(file: string): number {
+  try {
+    return statSync(file).size;
+  } catch {
+    return 0;
+  }
 }
 
 export function formatSummary(

@@ -5,13 +5,13 @@
  * the end-of-input flush and the summary. `replay` and `capture` only feed it packets.
  */
 import { readFileSync } from 'node:fs';
-import { agentCallInput } from '../agents/profiles.js';
+import { agentCallInput, type AgentCallInput } from '../agents/profiles.js';
 import { TurnTracker, type TurnTrackerOptions } from '../agents/turn-tracker.js';
 import type { SourceHealth } from '../api/types.js';
 import { CaptureError } from '../capture/capture-error.js';
 import type { ConfigFlags } from '../config/flags.js';
 import type { LlmtapConfig, TurnsConfig } from '../config/types.js';
-import type { AlertRecord } from '../core/record.js';
+import type { AlertRecord, LlmCallRecord } from '../core/record.js';
 import type { Micros } from '../core/time.js';
 import { configurePricing } from '../cost/call-pricer.js';
 import { JsonlWriter } from '../pipeline/jsonl-writer.js';
@@ -21,6 +21,7 @@ import { PipelineStats } from '../pipeline/stats.js';
 import { StoreSink } from '../pipeline/store-sink.js';
 import { DEFAULT_FINGERPRINT_SALT } from '../redact/secrets.js';
 import type { KeyLog } from '../tls/index.js';
+import type { ParallelOptions } from '../workers/parallel-pipeline.js';
 import { resolveConfig, type ConfigOption } from './config-options.js';
 import { asUserError, UserError } from './errors.js';
 import { healthOf, type FileSourceState } from './health.js';
@@ -50,6 +51,14 @@ export interface RunSetup {
   followKeyLog?: boolean;
 }
 
+/** Worker-thread runs (src/workers): their options, everything but what the command feeds. */
+export type WorkerRunOptions = ParallelOptions & {
+  source: string;
+  stats: PipelineStats;
+  atChunkEnd?: (now: Micros | null) => Promise<void>;
+  afterChunk?: () => Promise<void>;
+};
+
 /** Options for the capture pipeline, everything but what the command feeds. */
 export type RunPipelineOptions = PipelineOptions & { afterChunk?: () => Promise<void> };
 
@@ -61,6 +70,9 @@ export interface PipelineRun {
   readonly serving: Serving | null;
   /** Hand these to createCapturePipeline / replayFile / replayStream. */
   readonly pipeline: RunPipelineOptions;
+  /** The same outputs for worker threads (src/workers), `workers` of them; `live`: a full queue
+   * drops packets instead of holding the input back. */
+  workerOptions(workers: number, live: boolean): WorkerRunOptions;
   /**
    * The capture clock moved to `now` (null: unknown yet): idle sessions close and windows slide
    * on it, then the store and the span queue get room. Serialised: a call made while the last
@@ -180,6 +192,16 @@ export async function openPipelineRun(o: OutputCommandOptions, setup: RunSetup):
     ticking = p;
     return p;
   };
+  const onCall = (r: LlmCallRecord, store: () => void, input: () => AgentCallInput): void => {
+    const write = (): void => {
+      writer?.write(r);
+      store();
+      observers.onCall(r);
+    };
+    if (tracker === null) return write();
+    // The tracker annotates the call (agent, session, turn), has it written, then emits turns.
+    tracker.add(input(), write);
+  };
   const pipeline: RunPipelineOptions = {
     source: source.id,
     stats,
@@ -187,17 +209,7 @@ export async function openPipelineRun(o: OutputCommandOptions, setup: RunSetup):
     attributes: config.attributes,
     ...(tlsKeys ? { tlsKeys } : {}),
     pricer: configurePricing(config.pricing),
-    onCall: (r, ex, call) => {
-      const write = (): void => {
-        writer?.write(r);
-        sink?.addCall(r, ex);
-        observers.onCall(r);
-      };
-      if (tracker === null) return write();
-      // The tracker annotates the call (agent, session, turn), has it written, then emits turns.
-      const input = agentCallInput(r, ex, call);
-      tracker.add(input, write);
-    },
+    onCall: (r, ex, call) => onCall(r, () => sink?.addCall(r, ex), () => agentCallInput(r, ex, call)),
     ...(o.exchanges || sink
       ? {
           onOtherExchange: (r, ex) => {
@@ -209,6 +221,42 @@ export async function openPipelineRun(o: OutputCommandOptions, setup: RunSetup):
     ...(sink || tracker || observers.size > 0 ? { afterChunk: () => tick(stats.lastTs) } : {}),
   };
 
+  const workerOptions = (workers: number, live: boolean): WorkerRunOptions => ({
+    workers,
+    live,
+    source: source.id,
+    stats,
+    // As the in-thread afterChunk (tick(stats.lastTs)), split in two: the clock moves where the
+    // records of the packets read so far end (the packets read are ahead of the records
+    // released), and the store's backpressure after each read.
+    ...(pipeline.afterChunk ? { atChunkEnd: (now: Micros | null) => tick(now), afterChunk: () => tick(null) } : {}),
+    init: {
+      fingerprintSalt: pipeline.fingerprintSalt,
+      attributes: config.attributes,
+      pricing: config.pricing,
+      storedExchanges: sink !== null,
+      keyLog: o.tlsKeylog === undefined ? null : { path: o.tlsKeylog, follow: setup.followKeyLog === true },
+    },
+    outputs: {
+      onCall: (r, stored, input) =>
+        onCall(
+          r,
+          () => {
+            if (sink !== null && stored !== null) sink.addStoredCall(r, stored);
+          },
+          () => input,
+        ),
+      ...(o.exchanges || sink
+        ? {
+            onOtherExchange: (r, stored) => {
+              if (o.exchanges) writer?.write(r);
+              if (sink !== null && stored !== null) sink.addStoredOther(stored);
+            },
+          }
+        : {}),
+    },
+  });
+
   return {
     config,
     stats,
@@ -216,6 +264,7 @@ export async function openPipelineRun(o: OutputCommandOptions, setup: RunSetup):
     sink,
     serving,
     pipeline,
+    workerOptions,
     tick,
     log,
     agents: () => (tracker ? { turns: tracker.turns, sessions: tracker.sessionCount } : null),

@@ -44,6 +44,9 @@ export const DEFAULTS = {
   },
   /** Issue 5: "notices at chosen fractions (say 50 %, 80 %, 100 %)". */
   notify_at: [0.5, 0.8, 1],
+  /** Upper bound of `workers`: each worker has its own flow table and caps (docs/workers.md), and
+   * the main thread (reading, dispatching, writing) is the bottleneck well before 64 workers. */
+  max_workers: 64,
 } as const;
 
 
@@ -64,5 +67,6 @@ export function defaultConfig(env: NodeJS.ProcessEnv = process.env): LlmtapConfi
     webhooks: {},
     alerts: [],
     budgets: [],
+    workers: 'auto',
   };
 }

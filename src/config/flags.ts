@@ -12,6 +12,7 @@
  *   --stall-threshold DUR      turns.stall_threshold_ms
  *   --loop-threshold N         turns.loop_threshold
  *   --otlp-endpoint URL        otlp.endpoint (otlp enabled with its defaults when the file has none)
+ *   --workers N|auto           workers
  * Durations on flags are seconds ("90") or a duration ("90s", "15m").
  */
 import type { LlmtapConfig } from './types.js';
@@ -32,6 +33,7 @@ export interface ConfigFlags {
   stallThreshold?: string | undefined;
   loopThreshold?: string | undefined;
   otlpEndpoint?: string | undefined;
+  workers?: string | undefined;
 }
 
 /** The configuration with the given flags applied; throws ConfigError naming the flag. */
@@ -49,6 +51,7 @@ export function applyFlags(config: LlmtapConfig, flags: ConfigFlags): LlmtapConf
     if (!Number.isInteger(n) || n < 2) throw new ConfigError(`--loop-threshold takes a whole number of at least 2 (got "${clip(flags.loopThreshold)}")`);
     out.turns.loop_threshold = n;
   }
+  if (flags.workers !== undefined) out.workers = workersFlag(flags.workers);
   if (flags.otlpEndpoint !== undefined) {
     const endpoint = otlpEndpoint(flags.otlpEndpoint);
     out.otlp =
@@ -83,6 +86,15 @@ function otlpEndpoint(v: string): string {
     throw new ConfigError('--otlp-endpoint takes the base URL of the receiver (…/v1/traces and …/v1/metrics are appended)');
   }
   return v.replace(/\/+$/, '');
+}
+
+function workersFlag(v: string): number | 'auto' {
+  if (v.trim() === 'auto') return 'auto';
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1 || n > DEFAULTS.max_workers) {
+    throw new ConfigError(`--workers takes "auto" or a whole number from 1 to ${DEFAULTS.max_workers} (got "${clip(v)}")`);
+  }
+  return n;
 }
 
 function clip(s: string): string {

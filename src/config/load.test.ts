@@ -59,6 +59,7 @@ describe('defaults', () => {
       webhooks: {},
       alerts: [],
       budgets: [],
+      workers: 'auto',
     });
   });
 
@@ -192,7 +193,7 @@ describe('checks across sections', () => {
     const attrs = lines('attributes:', '  - {name: team, header: X-Team}');
     expect(errorOf(lines(attrs, 'metrics: {dimensions: [model, team]}', 'alerts: [{name: a, metric: calls, threshold: 1, filters: {team: infra, provider: openai}}]', 'budgets: [{name: b, limit_usd: 5, scope: team, value: infra}]'))).toBeNull();
     expect(errorOf(lines(attrs, 'metrics: {dimensions: [tema]}'))).toBe(
-      'llmtap.yaml: metrics.dimensions[0]: "tema" is neither a built-in dimension (provider, api, model, server, agent, client, key, source) nor a configured attribute (team); did you mean "team"?',
+      'llmtap.yaml: metrics.dimensions[0]: "tema" is neither a built-in dimension (provider, api, model, server, agent, client, key, source, process) nor a configured attribute (team); did you mean "team"?',
     );
     expect(errorOf('alerts: [{name: a, metric: calls, threshold: 1, filters: {team: infra}}]')).toMatch(/^llmtap\.yaml: alerts\[0\]\.filters\.team: "team" is neither .* \(none configured\)$/);
     expect(errorOf('budgets: [{name: b, limit_usd: 5, scope: user}]')).toMatch(/^llmtap\.yaml: budgets\[0\]\.scope: "user" is neither/);

@@ -251,6 +251,12 @@ export const fileSchema = z
     webhooks,
     alerts: z.array(alert).default([]),
     budgets: z.array(budget).default([]),
+    workers: z
+      .union([
+        z.literal('auto'),
+        z.number().int('must be a whole number or "auto"').min(1, 'must be at least 1').max(DEFAULTS.max_workers, `must be at most ${DEFAULTS.max_workers}`),
+      ])
+      .default('auto'),
   })
   .prefault({});
 

@@ -9,7 +9,7 @@
  */
 
 /** Built-in dimensions of a call. Any other dimension name is a configured attribute. */
-export const BUILTIN_DIMENSIONS = ['provider', 'api', 'model', 'server', 'agent', 'client', 'key', 'source'] as const;
+export const BUILTIN_DIMENSIONS = ['provider', 'api', 'model', 'server', 'agent', 'client', 'key', 'source', 'process'] as const;
 export type BuiltinDimension = (typeof BUILTIN_DIMENSIONS)[number];
 
 /**
@@ -165,4 +165,7 @@ export interface LlmtapConfig {
   webhooks: Record<string, WebhookConfig>;
   alerts: AlertRuleConfig[];
   budgets: BudgetConfig[];
+  /** Worker threads for the per-connection stages (issue 6; docs/workers.md): 1 runs them on the
+   * main thread; "auto" picks by the machine and the input (src/workers/worker-count.ts). */
+  workers: number | 'auto';
 }

@@ -279,10 +279,12 @@ function registerSelfMetrics(meter: Meter, cap: SeriesCap, stats: PipelineStats 
   gauge('llmtap.http.requests.in_flight', '{request}', 'HTTP requests begun and not yet answered in full.', () => stats.http.inFlight);
   gauge('llmtap.capture.time', 's', 'Capture time of the latest packet, Unix seconds (lag = time() - this).', () => (stats.lastTs === null ? null : stats.lastTs / 1e6));
   // A live source's drops (DESIGN §4 self-metrics): libpcap's own counters for this capture.
-  meter.createObservableCounter('llmtap.capture.dropped', { unit: '{packet}', description: 'Packets dropped before llmtap saw them, by where (kernel, interface); live capture only.' }).addCallback((r) => {
+  meter.createObservableCounter('llmtap.capture.dropped', { unit: '{packet}', description: 'Packets dropped, by where (kernel, interface, or llmtap\'s own worker queue: pipeline); live capture only.' }).addCallback((r) => {
     const c = stats.liveCounters?.();
     if (c?.kernel != null) r.observe(c.kernel, { by: 'kernel' });
     if (c?.interface != null) r.observe(c.interface, { by: 'interface' });
+    // Dropped by llmtap itself: the worker threads' queue was full (live input only).
+    if (c?.pipeline != null) r.observe(c.pipeline, { by: 'pipeline' });
   });
   counter('llmtap.capture.stalls', '{stall}', 'Times the pipeline stopped reading a live capture while the store caught up.', () => stats.liveCounters?.().stalls ?? 0);
   meter.createObservableCounter('llmtap.anomalies', { unit: '{anomaly}', description: 'Named anomalies (DESIGN §1) by name.' }).addCallback((r) => {

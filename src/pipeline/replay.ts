@@ -2,8 +2,8 @@
  * The capture pipeline (DESIGN §1), single-threaded: capture bytes (a file, or a live capture
  * process's pipe) → link/IP decode → TCP reassembly → TLS / HTTP/1.1 / HTTP/2 → wire-API
  * decoders → records. `createCapturePipeline` holds the stages for one source whatever feeds it;
- * `replayFile` and `replayStream` feed it. Parallel workers (issue 6) will own the same stage
- * objects, so they move into workers unchanged.
+ * `replayFile` and `replayStream` feed it. Parallel workers (issue 6, src/workers/) run this same
+ * pipeline in each worker thread; `workers` > 1 hands the input to them instead.
  */
 import type { HttpExchangeRecord, LlmCallRecord } from '../core/record.js';
 import type { Micros } from '../core/time.js';
@@ -39,6 +39,13 @@ export interface PipelineOptions extends RecordOptions {
   /** Each TLS connection that cannot be decrypted, once, with what its handshake showed (SNI):
    * `llmtap doctor` finds LLM providers' ports by it. Counted in `stats` either way. */
   onTlsUndecrypted?(info: ConnectionInfo, facts: UndecryptedFacts): void;
+  /** Worker threads (src/workers): idle-flow expiry runs only when the dispatcher, which sees
+   * every frame, says so (`expireIdle`), at the frames where a single pipeline would run it. */
+  externalExpiry?: boolean;
+  /** A captured TCP connection was opened (before its sink exists: the id may be renamed here) /
+   * closed (after its sink's onClose). Workers tag and number connections with these. */
+  onConnectionOpened?(info: ConnectionInfo): void;
+  onConnectionClosed?(info: ConnectionInfo): void;
 }
 
 export interface ReplayOptions extends PipelineOptions {
@@ -65,8 +72,9 @@ export interface ReplaySummary {
   lastPacketTs: Micros | null;
 }
 
-/** Idle-flow expiry is checked at most once per second of capture time: cheap on the hot path. */
-const ADVANCE_EVERY_US = 1_000_000;
+/** Idle-flow expiry is checked at most once per second of capture time: cheap on the hot path.
+ * The workers' dispatcher (src/workers) makes the same check, so both run it at the same frames. */
+export const ADVANCE_EVERY_US = 1_000_000;
 
 function unsupportedError(linkType: number): CaptureError {
   return new CaptureError(`unsupported link type ${linkType} (llmtap reads Ethernet, Linux SLL/SLL2, loopback and raw IP)`);
@@ -94,8 +102,13 @@ export interface CapturePipeline {
    * order, onClose once) and moves the clock with advanceTo.
    */
   openConnection(info: ConnectionInfo): StreamSink;
-  /** End of input: open connections close (DESIGN §5 "end of input flushes everything"). */
-  finish(capture: CaptureFileSummary, started: number): ReplaySummary;
+  /** A TCP segment decoded elsewhere (a worker's dispatcher reassembled its IP fragments). */
+  onSegment(seg: TcpSegment): void;
+  /** Idle-flow expiry at `now` (with `externalExpiry`: the dispatcher's decision). */
+  expireIdle(now: Micros): void;
+  /** End of input: open connections close (DESIGN §5 "end of input flushes everything").
+   * `endClock`: the capture clock of the whole input (a worker sees only part of it). */
+  finish(capture: CaptureFileSummary, started: number, endClock?: Micros | null): ReplaySummary;
 }
 
 export function createCapturePipeline(opts: PipelineOptions): CapturePipeline {
@@ -136,7 +149,21 @@ export function createCapturePipeline(opts: PipelineOptions): CapturePipeline {
       },
     });
   const sniffing = (info: ConnectionInfo): StreamSink => createSniffingSink(info, { h1, h2, tls, anomalies });
-  const flows = new FlowTable(sniffing, anomalies);
+  const opened = opts.onConnectionOpened;
+  const closed = opts.onConnectionClosed;
+  const tracked = (info: ConnectionInfo): StreamSink => {
+    opened?.(info);
+    const sink = sniffing(info);
+    if (closed === undefined) return sink;
+    const close = sink.onClose.bind(sink);
+    sink.onClose = (ts, reason) => {
+      close(ts, reason);
+      closed(info);
+    };
+    return sink;
+  };
+  const flows = new FlowTable(opened || closed ? tracked : sniffing, anomalies);
+  const perFrameExpiry = opts.externalExpiry !== true;
   const decoder = new PacketDecoder(anomalies);
   /** Connections opened by byte-stream sources (openConnection), beside the flow table's. */
   let streamConnections = 0;
@@ -162,11 +189,22 @@ export function createCapturePipeline(opts: PipelineOptions): CapturePipeline {
       if (lastTs === null || pkt.ts > lastTs) stats.lastTs = lastTs = pkt.ts;
       if (clock === null || lastTs > clock) clock = lastTs;
       decoder.decodeFrame(pkt, onSegment);
-      if (lastTs >= nextAdvance) {
+      if (perFrameExpiry && lastTs >= nextAdvance) {
         flows.advance(lastTs);
         stats.connections = flows.stats.connections + streamConnections;
         nextAdvance = lastTs + ADVANCE_EVERY_US;
       }
+    },
+    onSegment: (seg) => {
+      stats.packets++;
+      stats.firstTs ??= seg.ts;
+      if (lastTs === null || seg.ts > lastTs) stats.lastTs = lastTs = seg.ts;
+      if (clock === null || lastTs > clock) clock = lastTs;
+      onSegment(seg);
+    },
+    expireIdle: (now) => {
+      flows.advance(now);
+      stats.connections = flows.stats.connections + streamConnections;
     },
     openConnection: (info) => {
       streamConnections++;
@@ -190,7 +228,8 @@ export function createCapturePipeline(opts: PipelineOptions): CapturePipeline {
       flows.advance(now);
       stats.connections = flows.stats.connections + streamConnections;
     },
-    finish: (capture, started) => {
+    finish: (capture, started, endClock) => {
+      if (endClock !== undefined && endClock !== null) clock = endClock;
       decoder.flush();
       if (capture.interfaces.length > 0 && unsupported.length === capture.interfaces.length) {
         throw unsupportedError(unsupported[0]!);

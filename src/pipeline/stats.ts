@@ -13,6 +13,8 @@ export interface LiveCaptureCounters {
   interface: number | null;
   /** Times the pipeline stopped reading the capture while the store caught up. */
   stalls: number;
+  /** Packets dropped because the worker threads' queue was full (PipelineStats.pipelineDrops). */
+  pipeline?: number;
 }
 
 /** Server names kept for the undecrypted-TLS summary: a summary line and a health panel, not a log. */
@@ -34,6 +36,10 @@ export class PipelineStats {
   totalBytes = 0;
   /** Set by the flow table's owner so that readers see connections without reaching into it. */
   connections = 0;
+  /** Packets a live source dropped because the worker threads were behind (src/workers: a full
+   * queue drops instead of holding the capture back without bound); also the anomaly
+   * `pipeline_queue_full`. Always 0 for a file and for an in-thread run. */
+  pipelineDrops = 0;
   /** A live source's capture counters (libpcap's drops, read from the capture process; times the
    * pipeline held the capture back); null for a file. Read by the self-metrics at each scrape. */
   liveCounters: (() => LiveCaptureCounters) | null = null;

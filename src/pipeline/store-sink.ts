@@ -83,15 +83,25 @@ export class StoreSink {
   private oldestWaiting: number | null = null;
 
   addCall(record: LlmCallRecord, ex: HttpExchange): void {
-    this.oldestWaiting ??= this.now();
-    this.calls.push(record);
-    this.callsQueued++;
-    this.exchanges.push(buildStoredExchange(ex, record));
+    this.addStoredCall(record, buildStoredExchange(ex, record));
   }
 
   addOther(record: HttpExchangeRecord, ex: HttpExchange): void {
+    this.addStoredOther(buildStoredExchange(ex, record));
+  }
+
+  /** A call whose stored exchange was built elsewhere (a worker thread builds it beside the
+   * exchange, so only that form crosses to the main thread). */
+  addStoredCall(record: LlmCallRecord, stored: StoredExchange): void {
     this.oldestWaiting ??= this.now();
-    this.exchanges.push(buildStoredExchange(ex, record));
+    this.calls.push(record);
+    this.callsQueued++;
+    this.exchanges.push(stored);
+  }
+
+  addStoredOther(stored: StoredExchange): void {
+    this.oldestWaiting ??= this.now();
+    this.exchanges.push(stored);
   }
 
   /** A turn snapshot; a later snapshot of the same turn id replaces it if both are still waiting. */
