@@ -152,6 +152,8 @@ export async function runDoctor(o: DoctorCommandOptions): Promise<void> {
     process.stdout.write(`live capture cannot work here yet: fix the ${failed.length === 1 ? 'check' : `${failed.length} checks`} marked FAIL\n`);
     process.exitCode = 1;
   }
+  // issue 9: the eBPF source's needs and the processes it can read (its own verdict line).
+  (await import('../ebpf/doctor-checks.js')).printEbpfDoctor((s) => void process.stdout.write(s));
 }
 
 /** True when tcpdump captured. */

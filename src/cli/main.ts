@@ -48,7 +48,8 @@ function withOutputOptions(cmd: Command, o: { sourceDefault: string | null; live
     .option('--turn-idle-timeout <duration>', 'capture time a silent agent session keeps its turn open (seconds or 15m; default 900)')
     .option('--stall-threshold <duration>', 'a tool gap longer than this flags the turn as stalled (seconds or 1m; default 60)')
     .option('--loop-threshold <count>', 'the same tool call with the same arguments this often flags a loop (default 3)')
-    .option('--otlp-endpoint <url>', 'send spans and metrics to this OTLP/HTTP receiver (e.g. http://localhost:4318)');
+    .option('--otlp-endpoint <url>', 'send spans and metrics to this OTLP/HTTP receiver (e.g. http://localhost:4318)')
+    .option('--workers <n|auto>', 'worker threads for TCP/TLS/HTTP/decoding (1: all on the main thread; default auto, see docs/workers.md)');
 }
 
 withOutputOptions(
@@ -78,6 +79,23 @@ withOutputOptions(
     await runCapture(opts);
   });
 
+// issue 9: TLS plaintext through eBPF uprobes (bpftrace), with the process behind each call.
+withOutputOptions(
+  program
+    .command('ebpf')
+    .description('read HTTPS plaintext in OpenSSL (libssl, node) with eBPF uprobes (through bpftrace, which holds the privilege) into LLM call records, with the process of each call')
+    .option('--pid <pid>', 'only this process (repeatable)', (v: string, prev: string[] | undefined) => [...(prev ?? []), v])
+    .option('--comm <name>', 'only processes of this name, the kernel comm (repeatable)', (v: string, prev: string[] | undefined) => [...(prev ?? []), v])
+    .option('--libssl <path>', 'also probe this OpenSSL library or executable (repeatable)', (v: string, prev: string[] | undefined) => [...(prev ?? []), v])
+    .option('--bpftrace <path>', 'the bpftrace to run (default: bpftrace on PATH)'),
+  { sourceDefault: 'ebpf', live: true, jsonlAlone: 'no database and no API' },
+)
+  .option('-q, --quiet', 'no summary on stderr')
+  .action(async (opts: import('./ebpf-command.js').EbpfCommandOptions) => {
+    const { runEbpf } = await import('./ebpf-command.js');
+    await runEbpf(opts);
+  });
+
 withOutputOptions(
   program
     .command('collect')
@@ -90,6 +108,26 @@ withOutputOptions(
     const { runCollect } = await import('./collect-command.js');
     await runCollect(opts);
   });
+
+// `llmtap proxy` (issue 8): here `--listen` is the proxy's own address, as the issue names it;
+// the API and console move to `--api-listen` (src/cli/proxy-command.ts says why).
+const proxyCommand = withOutputOptions(
+  program
+    .command('proxy')
+    .description('forward LLM API calls to their upstream and record them: base URL http://HOST:PORT/proxy/{env}/{scheme}/{host}, or --upstream URL')
+    .option('--upstream <url>', 'forward every request to this origin (a plain reverse proxy), e.g. https://api.openai.com')
+    .option('--api-listen <addr>', 'serve the API and console on [HOST:]PORT while running (default 127.0.0.1:3000)')
+    .option('--upstream-ca <file>', 'also trust these PEM CA certificates for HTTPS upstreams (NODE_EXTRA_CA_CERTS works too)')
+    .option('--max-connections <n>', 'client connections open at once (default 1024)'),
+  { sourceDefault: 'proxy', live: true, jsonlAlone: 'no database and no API' },
+)
+  .option('-q, --quiet', 'no summary on stderr')
+  .action(async (opts: import('./proxy-command.js').ProxyCommandOptions) => {
+    const { runProxy } = await import('./proxy-command.js');
+    await runProxy(opts);
+  });
+const proxyListen = proxyCommand.options.find((opt) => opt.long === '--listen');
+if (proxyListen) proxyListen.description = 'the proxy listens on [HOST:]PORT (default 127.0.0.1:8080)';
 
 program
   .command('probe')
@@ -128,6 +166,19 @@ program
   .action(async (opts: ServeCommandOptions) => {
     const { runServe } = await import('./serve-command.js');
     await runServe(opts);
+  });
+
+program
+  .command('top')
+  .description('live terminal dashboard of a running llmtap (reads its API: no privileges, no database)')
+  .option('--url <url>', 'address of the running llmtap (default http://127.0.0.1:3000)')
+  .option('--token <token>', 'its access token, if it has one (env LLMTAP_TOKEN)')
+  .option('--window <duration>', 'live metrics window: one the server keeps (default 1m; its default if it has no such window)')
+  .option('--interval <seconds>', 'refresh period (default 2)')
+  .action(async (opts: import('./top-command.js').TopCommandOptions) => {
+    // Ink and React load only for this command.
+    const { runTop } = await import('./top-command.js');
+    await runTop(opts);
   });
 
 /** Commander collects repeated --model / --provider flags into lists. */
