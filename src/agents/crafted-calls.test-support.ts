@@ -8,7 +8,7 @@ import { makeExchange, T0 } from '../decoders/test-helpers.test-support.js';
 import { buildCallRecord } from '../pipeline/call-record.js';
 import { agentCallInput, type AgentCallInput } from './profiles.js';
 
-export type CraftApi = 'anthropic' | 'chat' | 'responses';
+export type CraftApi = 'anthropic' | 'chat' | 'responses' | 'bedrock-invoke' | 'bedrock-converse';
 
 export interface CraftSpec {
   api?: CraftApi;
@@ -30,6 +30,10 @@ const TARGET: Record<CraftApi, string> = {
   anthropic: '/v1/messages?beta=true',
   chat: '/v1/chat/completions',
   responses: '/v1/responses',
+  // Bedrock runtime paths (https://docs.aws.amazon.com/bedrock/latest/APIReference/API_runtime_InvokeModel.html,
+  // API_runtime_Converse.html): the model id is in the path, percent-encoded.
+  'bedrock-invoke': `/model/${encodeURIComponent('us.anthropic.claude-sonnet-4-5-20250929-v1:0')}/invoke`,
+  'bedrock-converse': `/model/${encodeURIComponent('us.anthropic.claude-sonnet-4-5-20250929-v1:0')}/converse`,
 };
 
 export function us(seconds: number): Micros {
@@ -40,7 +44,12 @@ export function craft(spec: CraftSpec): AgentCallInput {
   const api = spec.api ?? 'anthropic';
   const reqStart = us(spec.at);
   const resStart = reqStart + Math.round((spec.seconds ?? 1) * 1_000_000);
-  const base: Record<string, string> = api === 'anthropic' ? { 'anthropic-version': '2023-06-01', 'content-type': 'application/json' } : { 'content-type': 'application/json' };
+  const base: Record<string, string> =
+    api === 'anthropic'
+      ? { 'anthropic-version': '2023-06-01', 'content-type': 'application/json' }
+      : api.startsWith('bedrock')
+        ? { host: 'bedrock-runtime.us-east-1.amazonaws.com', 'content-type': 'application/json', authorization: 'AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20260101/us-east-1/bedrock/aws4_request, SignedHeaders=host, Signature=00' }
+        : { 'content-type': 'application/json' };
   const ex = makeExchange({ target: TARGET[api], reqHeaders: { ...base, ...spec.headers }, reqBody: spec.body, resBody: spec.response, reqStart, resStart });
   ex.seq = spec.seq ?? Math.round(spec.at * 1000);
   if (spec.clientPort !== undefined) ex.connection.client.port = spec.clientPort;
@@ -202,5 +211,39 @@ export function responsesReply(o: { id?: string; text?: string; calls?: { id: st
     model: 'gpt-5',
     output,
     usage: { input_tokens: 80, output_tokens: 12, total_tokens: 92, input_tokens_details: { cached_tokens: 0 }, output_tokens_details: { reasoning_tokens: 0 } },
+  };
+}
+
+// --- Bedrock ---------------------------------------------------------------------------------
+
+/** An Anthropic request body as Anthropic's bedrock-sdk sends it to InvokeModel: `model` moves
+ * to the path, `anthropic_version: "bedrock-2023-05-31"` into the body, the `anthropic-beta`
+ * header into `anthropic_beta`, and `stream` is dropped (the path says it). */
+export function bedrockAnthropicBody(anthropicBody: object): object {
+  const rest = Object.fromEntries(Object.entries(anthropicBody).filter(([k]) => k !== 'model' && k !== 'stream'));
+  return { anthropic_version: 'bedrock-2023-05-31', anthropic_beta: ['claude-code-20250219'], ...rest };
+}
+
+export type ConverseBlock = { text: string } | { toolUse: { toolUseId: string; name: string; input: object } } | { toolResult: { toolUseId: string; content: { text: string }[]; status?: string } };
+
+export function converseBody(messages: { role: 'user' | 'assistant'; content: ConverseBlock[] }[], tools: string[] = ['get_weather']): object {
+  return {
+    system: [{ text: 'You are a helpful agent.' }],
+    messages,
+    inferenceConfig: { maxTokens: 1024 },
+    toolConfig: { tools: tools.map((name) => ({ toolSpec: { name, description: name, inputSchema: { json: { type: 'object' } } } })) },
+  };
+}
+
+/** A Converse response: text and/or toolUse blocks; stopReason follows from them. */
+export function converseReply(o: { text?: string; tools?: { id: string; name: string; input?: object }[] }): object {
+  const content: unknown[] = [];
+  if (o.text !== undefined) content.push({ text: o.text });
+  for (const t of o.tools ?? []) content.push({ toolUse: { toolUseId: t.id, name: t.name, input: t.input ?? {} } });
+  return {
+    output: { message: { role: 'assistant', content } },
+    stopReason: (o.tools ?? []).length > 0 ? 'tool_use' : 'end_turn',
+    usage: { inputTokens: 120, outputTokens: 25, totalTokens: 145 },
+    metrics: { latencyMs: 900 },
   };
 }

@@ -4,6 +4,7 @@ import type { AgentTurnRecord, LlmCallRecord } from '../core/record.js';
 import { AGENT_TYPES_MESSAGE, agentLaunchedResult, ENVIRONMENT_MESSAGE, PROMPT_MESSAGE, SUBAGENT_ID, taskNotification } from '../../test/agents/fixtures/claude-code-2.1.331.js';
 import {
   anthropicReply,
+  bedrockAnthropicBody,
   chatBody,
   claude2Body,
   claude2Headers,
@@ -11,6 +12,8 @@ import {
   claudeBody,
   claudeHeaders,
   codexHeaders,
+  converseBody,
+  converseReply,
   craft,
   responsesBody,
   responsesReply,
@@ -514,5 +517,53 @@ describe('turn tracker: a capture that begins while a sub-agent works', () => {
     const { finals, written } = run(calls);
     expect(finals.map((t) => [t.status, t.call_count, t.anomalies, t.steps.map((x) => x.role)])).toEqual([['complete', 2, ['agent_turn_start_missed'], ['subagent', 'main']]]);
     expect(written.map((c) => c.agent_role)).toEqual(['subagent', 'main']);
+  });
+});
+
+describe('turn tracker: Bedrock', () => {
+  it('Claude Code on Bedrock (InvokeModel, Anthropic body): a tool round-trip is one turn of the claude-code session', () => {
+    const h = claude2Headers('s-bedrock');
+    const first = [{ role: 'user', content: 'List the files' }];
+    const withTool = [...first, { role: 'assistant', content: [toolUse('toolu_b1', 'Bash', { command: 'ls' })] }, { role: 'user', content: [toolResult('toolu_b1', 'a.txt')] }];
+    const calls = [
+      craft({ api: 'bedrock-invoke', headers: h, body: bedrockAnthropicBody(claude2Body(first, { session: 's-bedrock' })), response: anthropicReply({ tools: [{ id: 'toolu_b1', name: 'Bash', input: { command: 'ls' } }] }), at: 0 }),
+      craft({ api: 'bedrock-invoke', headers: h, body: bedrockAnthropicBody(claude2Body(withTool, { session: 's-bedrock' })), response: anthropicReply({ text: 'One file: a.txt.' }), at: 3 }),
+    ];
+    expect(calls.map((c) => [c.record.provider, c.record.api])).toEqual([
+      ['aws', 'bedrock.invoke_model'],
+      ['aws', 'bedrock.invoke_model'],
+    ]);
+    const { finals, written } = run(calls);
+    expect(finals.map((t) => [t.agent, t.session_id, t.status, t.call_count, t.user_preview, t.final_preview, t.tools_used])).toEqual([
+      ['claude-code', 's-bedrock', 'complete', 2, 'List the files', 'One file: a.txt.', [{ name: 'Bash', count: 1 }]],
+    ]);
+    expect(finals[0]!.steps.map((x) => x.call_id)).toEqual(written.map((c) => c.id));
+    expect(written.map((c) => [c.agent, c.agent_role])).toEqual([
+      ['claude-code', 'main'],
+      ['claude-code', 'main'],
+    ]);
+  });
+
+  it('Converse (its own message shape): prompt → toolUse → toolResult → answer is one generic turn; the next prompt opens another', () => {
+    const m0 = [{ role: 'user' as const, content: [{ text: 'Weather in Paris?' }] }];
+    const m1 = [
+      ...m0,
+      { role: 'assistant' as const, content: [{ toolUse: { toolUseId: 'tooluse_p1', name: 'get_weather', input: { city: 'Paris' } } }] },
+      { role: 'user' as const, content: [{ toolResult: { toolUseId: 'tooluse_p1', content: [{ text: '18C' }] } }] },
+    ];
+    const m2 = [...m1, { role: 'assistant' as const, content: [{ text: 'It is 18C.' }] }, { role: 'user' as const, content: [{ text: 'And Rome?' }] }];
+    const calls = [
+      craft({ api: 'bedrock-converse', body: converseBody(m0), response: converseReply({ tools: [{ id: 'tooluse_p1', name: 'get_weather', input: { city: 'Paris' } }] }), at: 0 }),
+      craft({ api: 'bedrock-converse', body: converseBody(m1), response: converseReply({ text: 'It is 18C.' }), at: 2 }),
+      craft({ api: 'bedrock-converse', body: converseBody(m2), response: converseReply({ text: 'Let me check.' }), at: 20 }),
+    ];
+    expect(calls.map((c) => c.record.api)).toEqual(['bedrock.converse', 'bedrock.converse', 'bedrock.converse']);
+    const { finals, written } = run(calls);
+    expect(finals.map((t) => [t.agent, t.session_id, t.status, t.call_count, t.user_preview, t.final_preview])).toEqual([
+      ['generic', 'tooluse_p1', 'complete', 2, 'Weather in Paris?', 'It is 18C.'],
+      ['generic', 'tooluse_p1', 'complete', 1, 'And Rome?', 'Let me check.'],
+    ]);
+    expect(finals[0]!.steps.map((x) => x.call_id)).toEqual([written[0]!.id, written[1]!.id]);
+    expect(finals[0]!.tools_used).toEqual([{ name: 'get_weather', count: 1 }]);
   });
 });

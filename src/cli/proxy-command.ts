@@ -10,11 +10,13 @@
  * reach, while the API keeps its loopback default and token rules (DESIGN §7).
  */
 import { readFileSync } from 'node:fs';
+import { isLoopbackAddress } from '../api/security.js';
 import type { SourceHealth } from '../api/types.js';
 import type { CaptureFileSummary } from '../capture/capture-parser.js';
 import type { Micros } from '../core/time.js';
 import { createCapturePipeline, type ReplaySummary } from '../pipeline/replay.js';
 import { proxyNow } from '../proxy/clock.js';
+import { admitsAnyHost, decideAllowList } from '../proxy/allow-hosts.js';
 import { DEFAULT_PROXY_LIMITS } from '../proxy/limits.js';
 import type { ProxyCounters, ProxyRoute } from '../proxy/server.js';
 import { createThreadedProxyServer, ForwarderListenError } from '../proxy/threaded-server.js';
@@ -24,7 +26,7 @@ import { intFlag, UserError } from './errors.js';
 import { parseListen } from './listen-address.js';
 import { formatRunSummary, openPipelineRun, type OutputCommandOptions, type PipelineRun } from './run-pipeline.js';
 
-export interface ProxyCommandOptions extends Omit<OutputCommandOptions, 'exitAfterDrain'> {
+export interface ProxyCommandOptions extends Omit<OutputCommandOptions, 'exitAfterDrain' | 'tlsKeylog'> {
   /** The proxy's address, [HOST:]PORT. */
   listen?: string;
   /** The API and console's address (what `--listen` is in the other commands). */
@@ -32,6 +34,8 @@ export interface ProxyCommandOptions extends Omit<OutputCommandOptions, 'exitAft
   upstream?: string;
   upstreamCa?: string;
   maxConnections?: string;
+  /** `--allow-host` patterns (repeatable): the upstreams `/proxy/` URLs may name. */
+  allowHost?: string[];
 }
 
 /** The proxy's default address: LLMTrace's default port, on loopback (DESIGN §7). */
@@ -44,15 +48,13 @@ const TICK_MS = 200;
  * about to end should still make a whole record. */
 const STOP_GRACE_MS = 5_000;
 
-const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/;
-
 export async function runProxy(o: ProxyCommandOptions): Promise<void> {
-  const route = routeOf(o.upstream);
   const at = parseListen(o.listen ?? DEFAULT_PROXY_LISTEN, 8080);
+  const route = routeOf(o.upstream, o.allowHost ?? [], at.host);
   const maxConnections = intFlag(o.maxConnections, '--max-connections', DEFAULT_PROXY_LIMITS.maxConnections, 1, 1_000_000);
   const extraCa = o.upstreamCa === undefined ? undefined : [readCa(o.upstreamCa)];
 
-  const { apiListen, listen: _proxyListen, ...rest } = o;
+  const { apiListen, listen: _proxyListen, allowHost: _allowHost, ...rest } = o;
   const run = await openPipelineRun({ ...rest, ...(apiListen !== undefined ? { listen: apiListen } : {}) }, {
     sourceId: o.source ?? 'proxy',
     describeSource: describeProxy,
@@ -100,21 +102,26 @@ export async function runProxy(o: ProxyCommandOptions): Promise<void> {
     return run.fail(new UserError(`cannot listen on ${at.host}:${at.port}: ${why}`));
   }
   const base = `http://${bound.host.includes(':') ? `[${bound.host}]` : bound.host}:${bound.port}`;
+  // Ctrl-C is handled before the "proxying" line is printed: whoever reads that line (a user, a
+  // script, a test) may interrupt at once, and must get the summary, not a killed process.
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
   if (!o.quiet) {
     const how = route.kind === 'upstream' ? `${base} → ${route.upstream.origin}${route.basePath}` : `${base}/proxy/{env}/{scheme}/{host}/{path}`;
     process.stderr.write(`llmtap: proxying ${how}; Ctrl-C to stop\n`);
-    if (!LOOPBACK.test(bound.host)) {
+    if (!isLoopbackAddress(bound.host)) {
+      const allowed = route.kind === 'scheme' ? (route.allowHosts ?? []) : [];
       process.stderr.write(
-        route.kind === 'scheme'
-          ? `llmtap: WARNING: ${base} forwards to any host named in the URL for anyone who can reach it; bind to 127.0.0.1 or firewall it (docs/proxy.md)\n`
-          : `llmtap: WARNING: ${base} is reachable from other hosts; anyone who can reach it can call ${route.upstream.origin} through it\n`,
+        route.kind === 'upstream'
+          ? `llmtap: WARNING: ${base} is reachable from other hosts; anyone who can reach it can call ${route.upstream.origin} through it\n`
+          : admitsAnyHost(allowed)
+            ? `llmtap: WARNING: ${base} forwards to any host named in the URL (--allow-host '*') for anyone who can reach it; firewall it (docs/proxy.md)\n`
+            : `llmtap: ${base} is reachable from other hosts; it forwards only to ${allowed.map((p) => p.text).join(', ')} (--allow-host)\n`,
       );
     }
   }
 
   const started = performance.now();
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
   const timer = setInterval(() => {
     if (failure !== null) return;
     const now = proxyNow();
@@ -142,16 +149,20 @@ export async function runProxy(o: ProxyCommandOptions): Promise<void> {
   }
   run.source.state = 'stopped';
   if (!o.quiet) {
-    const text = formatRunSummary(`llmtap proxy ${base}`, summary, run.sink, run.agents(), null, counterLines(server.counters));
-    // The summary's first line names a capture format, and its packet line a capture's units;
-    // a proxy has neither.
-    process.stderr.write(text.replace(` (${summary.capture.format})\n`, ' (proxy)\n').replace(/\n {2}0 packets, ([\d.]+ MB), [\d,]+ TCP connections, /, '\n  $1 proxied, '));
+    // A proxy has no capture format and no packets: bytes proxied, exchanges per second.
+    process.stderr.write(formatRunSummary(`llmtap proxy ${base}`, summary, run.sink, run.agents(), null, counterLines(server.counters), { label: 'proxy', bytesWord: 'proxied' }));
   }
   await run.close({ serveAfter: false });
 }
 
-function routeOf(upstream: string | undefined): ProxyRoute {
-  if (upstream === undefined) return { kind: 'scheme' };
+function routeOf(upstream: string | undefined, allowHost: readonly string[], listenHost: string): ProxyRoute {
+  if (upstream === undefined) {
+    const d = decideAllowList(allowHost, listenHost);
+    if (!d.ok) throw new UserError(d.error, 2);
+    return d.allowHosts === null ? { kind: 'scheme' } : { kind: 'scheme', allowHosts: d.allowHosts };
+  }
+  // --upstream names the only host there is: an allow-list would mean nothing.
+  if (allowHost.length > 0) throw new UserError('--allow-host applies to /proxy/ URLs; with --upstream every request goes to that origin', 2);
   const parsed = parseUpstreamUrl(upstream);
   // Only the origin is quoted back: a URL pasted with a key in it must not be echoed.
   if (typeof parsed === 'string') throw new UserError(`--upstream: ${parsed}`, 2);

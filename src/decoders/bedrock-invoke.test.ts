@@ -161,8 +161,8 @@ describe('Bedrock InvokeModel', () => {
     expect(call.anomalies).toContain('bedrock_stream_interrupted');
   });
 
-  it('leaves embedding models to an embeddings decoder', () => {
-    const r = decodeExchange(makeExchange({ target: '/model/amazon.titan-embed-text-v2%3A0/invoke', reqBody: { inputText: 'x' }, resBody: { embedding: [0.1] } }));
-    expect('call' in r).toBe(false);
+  it('leaves embedding models to the embeddings decoder', () => {
+    const r = decodeExchange(makeExchange({ target: '/model/amazon.titan-embed-text-v2%3A0/invoke', reqBody: { inputText: 'x' }, resBody: { embedding: [0.1], inputTextTokenCount: 1 } }));
+    expect('call' in r && [r.call.api, r.call.provider, r.call.request_model, r.call.usage.input_tokens]).toEqual(['embeddings', 'aws', 'amazon.titan-embed-text-v2:0', 1]);
   });
 });

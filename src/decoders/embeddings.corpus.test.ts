@@ -3,8 +3,9 @@
  * Mistral, Voyage, Cohere v2, Gemini and Vertex recordings). Each exchange goes through the
  * registry; expectations are read from the recorded response here: the number of vectors, their
  * dimension (base64 float32 vectors counted in bytes / 4), the provider's input-token count, the
- * provider from the host, and the error of a failed call. Bedrock's embedding models share its
- * invoke route and are the Bedrock decoders' to claim (excluded, with the reason).
+ * provider from the host, and the error of a failed call. Bedrock's (Titan v2, Nova multimodal)
+ * come through its invoke route: their count is Titan's `inputTextTokenCount`, else Bedrock's
+ * `X-Amzn-Bedrock-Input-Token-Count` response header.
  */
 import { describe, expect, it } from 'vitest';
 import { corpusDir } from '../../test/corpus.js';
@@ -40,6 +41,7 @@ const PROVIDER_BY_HOST: readonly [RegExp, string][] = [
   [/api\.mistral\.ai$/, 'mistral'],
   [/api\.voyageai\.com$/, 'voyage'],
   [/cohere\.com$/, 'cohere'],
+  [/bedrock-runtime\.[a-z0-9-]+\.amazonaws\.com$/, 'aws'],
   [/googleapis\.com$|^$/, 'google'],
 ];
 
@@ -58,12 +60,9 @@ function loadCases(root: string): { cases: Case[]; excluded: string[]; files: nu
   for (const rel of files) {
     if (rel.endsWith('.yaml')) {
       for (const it of cassette(root, rel)) {
-        if (it.uri.includes('bedrock-runtime')) excluded.push(`${it.recording.label}: Bedrock invoke route (the Bedrock decoders' route)`);
-        else {
-          const host = /^[a-z]+:\/\/([^/]+)/i.exec(it.uri)?.[1] ?? '';
-          if (hostOf(it.recording.exchange) === '') it.recording.exchange.request.headers.push(['host', host]);
-          add(it.recording);
-        }
+        const host = /^[a-z]+:\/\/([^/]+)/i.exec(it.uri)?.[1] ?? '';
+        if (hostOf(it.recording.exchange) === '') it.recording.exchange.request.headers.push(['host', host]);
+        add(it.recording);
       }
     } else if (rel.startsWith('js-genai/')) {
       for (const r of genaiReplay(root, rel)) add(r);
@@ -79,15 +78,19 @@ function loadCases(root: string): { cases: Case[]; excluded: string[]; files: nu
 function vectorsOf(body: Json): { count: number; dim: number | null } {
   const dimOf = (v: unknown): number | null => (Array.isArray(v) ? v.length : typeof v === 'string' ? Buffer.from(v, 'base64').length / 4 : null);
   let list: unknown[] = [];
-  if (Array.isArray(body['data'])) list = body['data'].map((d) => (isObj(d) ? d['embedding'] : null));
+  if (Array.isArray(body['embedding'])) list = [body['embedding']]; // Bedrock Titan
+  else if (Array.isArray(body['data'])) list = body['data'].map((d) => (isObj(d) ? d['embedding'] : null));
   else if (Array.isArray(body['predictions'])) list = body['predictions'].map((p) => (isObj(p) && isObj(p['embeddings']) ? p['embeddings']['values'] : null));
   else if (isObj(body['embedding'])) list = [body['embedding']['values']];
-  else if (Array.isArray(body['embeddings'])) list = body['embeddings'].map((e) => (isObj(e) ? e['values'] : e));
+  else if (Array.isArray(body['embeddings'])) list = body['embeddings'].map((e) => (isObj(e) ? (e['values'] ?? e['embedding']) : e)); // Bedrock Nova: `embedding`
   else if (isObj(body['embeddings'])) list = (body['embeddings']['float'] as unknown[] | undefined) ?? [];
   return { count: list.length, dim: list.length === 0 ? null : dimOf(list[0]) };
 }
 
-function inputTokensOf(body: Json): number | null {
+function inputTokensOf(body: Json, res: NonNullable<HttpExchange['response']>): number | null {
+  if (typeof body['inputTextTokenCount'] === 'number') return body['inputTextTokenCount'];
+  const bedrockCount = res.headers.find(([n]) => n.toLowerCase() === 'x-amzn-bedrock-input-token-count')?.[1];
+  if (bedrockCount !== undefined) return Number(bedrockCount);
   const u = isObj(body['usage']) ? body['usage'] : null;
   if (u !== null) return (u['prompt_tokens'] as number | undefined) ?? (u['total_tokens'] as number | undefined) ?? null;
   const billed = isObj(body['meta']) && isObj(body['meta']['billed_units']) ? body['meta']['billed_units'] : null;
@@ -116,7 +119,7 @@ function check(c: Case, call: DecodedCall): void {
   expect(v.count).toBeGreaterThan(0);
   expect(call.usage.raw).toMatchObject({ embedding_count: v.count, embedding_dimensions: v.dim });
   expect(call.usage.output_tokens).toBe(0);
-  const input = inputTokensOf(body);
+  const input = inputTokensOf(body, res);
   if (input !== null) {
     expect(call.usage.input_tokens).toBe(input);
     expect(call.usage.estimated).toBe(false);
@@ -133,9 +136,10 @@ describe.skipIf(!corpusDir)('embeddings decoder over the recorded corpus', () =>
   const { cases, excluded, files } = corpusDir ? loadCases(corpusDir) : { cases: [], excluded: [], files: 0 };
 
   it('finds the recordings', () => {
-    // MANIFEST-real.md lists 18 embeddings files (2 of them Bedrock).
+    // MANIFEST-real.md lists 18 embeddings files (2 of them Bedrock), 24 exchanges in all.
     expect(files).toBeGreaterThanOrEqual(18);
-    expect(cases.length).toBeGreaterThanOrEqual(20);
+    expect(cases.length).toBeGreaterThanOrEqual(24);
+    expect(cases.filter((c) => c.host.startsWith('bedrock-runtime.')).map((c) => c.name)).toHaveLength(2);
     console.info(`embeddings corpus: ${files} files, ${cases.length} exchanges; excluded:\n  ${excluded.join('\n  ')}`);
   });
 

@@ -119,3 +119,79 @@ describe('embeddings', () => {
     expect(call.anomalies).toEqual(expect.arrayContaining(['embeddings_request_invalid_json', 'embeddings_response_invalid_json']));
   });
 });
+
+describe('embeddings on Bedrock (InvokeModel on an embedding model)', () => {
+  const BEDROCK_HOST = { host: 'bedrock-runtime.us-east-1.amazonaws.com', 'content-type': 'application/json' };
+
+  it('Titan: inputTextTokenCount, one vector, the path model', () => {
+    const call = decode({
+      target: '/model/amazon.titan-embed-text-v2%3A0/invoke',
+      reqHeaders: BEDROCK_HOST,
+      reqBody: { inputText: 'Test embedding dimensions', dimensions: 256, normalize: true },
+      resHeaders: { 'content-type': 'application/json', 'x-amzn-bedrock-input-token-count': '4' },
+      resBody: { embedding: vec(256), embeddingsByType: { float: vec(256) }, inputTextTokenCount: 4 },
+    });
+    expect(call).toMatchObject({ provider: 'aws', api: 'embeddings', operation: 'embeddings', request_model: 'amazon.titan-embed-text-v2:0', error: null });
+    expect(call.usage).toMatchObject({ input_tokens: 4, output_tokens: 0, estimated: false });
+    expect(call.usage.raw).toMatchObject({ inputTextTokenCount: 4, embedding_count: 1, embedding_dimensions: 256 });
+  });
+
+  it('Cohere on Bedrock: no count in the body; Bedrock’s header count, else an estimate', () => {
+    const spec = {
+      target: '/model/cohere.embed-english-v3/invoke',
+      reqHeaders: BEDROCK_HOST,
+      reqBody: { texts: ['first text to embed', 'second text'], input_type: 'search_document' },
+      resBody: { id: 'emb-1', embeddings: [vec(1024), vec(1024)], response_type: 'embeddings_floats', texts: ['first text to embed', 'second text'] },
+    };
+    const withHeader = decode({ ...spec, resHeaders: { 'content-type': 'application/json', 'x-amzn-bedrock-input-token-count': '7' } });
+    expect(withHeader).toMatchObject({ provider: 'aws', request_model: 'cohere.embed-english-v3', response_id: 'emb-1' });
+    expect(withHeader.usage).toMatchObject({ input_tokens: 7, output_tokens: 0, estimated: false });
+    expect(withHeader.usage.raw).toMatchObject({ embedding_count: 2, embedding_dimensions: 1024 });
+    const bare = decode(spec);
+    expect(bare.usage.estimated).toBe(true);
+    expect(bare.usage.input_tokens).toBeGreaterThan(0);
+    // Cohere v4 by type.
+    const byType = decode({ ...spec, target: '/model/cohere.embed-v4%3A0/invoke', resBody: { id: 'e2', embeddings: { float: [vec(1536)] }, response_type: 'embeddings_by_type' } });
+    expect(byType.usage.raw).toMatchObject({ embedding_count: 1, embedding_dimensions: 1536 });
+  });
+
+  it('Nova multimodal embeddings: embeddings[].embedding', () => {
+    const call = decode({
+      target: '/model/amazon.nova-2-multimodal-embeddings-v1%3A0/invoke',
+      reqHeaders: BEDROCK_HOST,
+      reqBody: { taskType: 'SINGLE_EMBEDDING', singleEmbeddingParams: { embeddingPurpose: 'GENERIC_RETRIEVAL', text: { value: 'Test Nova dimensions', truncationMode: 'NONE' }, embeddingDimension: 256 } },
+      resBody: { embeddings: [{ embeddingType: 'TEXT', embedding: vec(256) }] },
+    });
+    expect(call.usage.raw).toMatchObject({ embedding_count: 1, embedding_dimensions: 256 });
+    expect(call.usage.estimated).toBe(true);
+  });
+
+  it('a Bedrock error: the x-amzn-ErrorType and message', () => {
+    const call = decode({
+      target: '/model/amazon.titan-embed-text-v2%3A0/invoke',
+      reqHeaders: BEDROCK_HOST,
+      reqBody: { inputText: 'x' },
+      status: 400,
+      resHeaders: { 'content-type': 'application/json', 'x-amzn-errortype': 'ValidationException:http://internal.amazon.com/coral/com.amazon.bedrock/' },
+      resBody: { message: 'Malformed input request' },
+    });
+    expect(call.error).toEqual({ type: 'ValidationException', message: 'Malformed input request' });
+    expect(call.finish_reason).toBe('error');
+  });
+
+  it('each Bedrock model id is claimed by exactly one decoder: chat models by bedrock.invoke_model, embedding models here', () => {
+    const ids = {
+      embeddings: ['amazon.titan-embed-text-v2:0', 'amazon.titan-embed-image-v1', 'cohere.embed-english-v3', 'cohere.embed-multilingual-v3', 'cohere.embed-v4:0', 'amazon.nova-2-multimodal-embeddings-v1:0', 'us.cohere.embed-v4:0'],
+      'bedrock.invoke_model': ['anthropic.claude-3-haiku-20240307-v1:0', 'us.anthropic.claude-sonnet-4-5-20250929-v1:0', 'amazon.titan-text-express-v1', 'cohere.command-r-v1:0', 'meta.llama3-8b-instruct-v1:0', 'amazon.nova-lite-v1:0'],
+    };
+    for (const [api, list] of Object.entries(ids)) {
+      for (const id of list) {
+        const r = decodeExchange(makeExchange({ target: `/model/${encodeURIComponent(id)}/invoke`, reqHeaders: BEDROCK_HOST, reqBody: { inputText: 'x' }, resBody: { embedding: [0.1] } }));
+        expect('call' in r ? r.call.api : r.notLlm, id).toBe(api);
+      }
+    }
+    // Embeddings are not streamed: an embedding model on the streaming route is nobody's call.
+    const streamed = decodeExchange(makeExchange({ target: '/model/amazon.titan-embed-text-v2%3A0/invoke-with-response-stream', reqHeaders: BEDROCK_HOST, reqBody: { inputText: 'x' }, resBody: '' }));
+    expect('call' in streamed).toBe(false);
+  });
+});

@@ -14,6 +14,15 @@
  *   `meta.billed_units.input_tokens`.
  * - Ollama `/api/embed` (`embeddings`, `prompt_eval_count`, durations) and the older
  *   `/api/embeddings` (`embedding`, no count).
+ * - Bedrock InvokeModel on an embedding model, `/model/{id}/invoke` (the chat decoder in
+ *   bedrock-invoke.ts leaves these ids to us; provider `aws`):
+ *   Titan (`amazon.titan-embed-*`) → `embedding` (+ `embeddingsByType`), `inputTextTokenCount`
+ *   (https://docs.aws.amazon.com/bedrock/latest/userguide/model-parameters-titan-embed-text.html);
+ *   Cohere (`cohere.embed-*`) → Cohere's `embeddings` (array or by type) without any count
+ *   (https://docs.aws.amazon.com/bedrock/latest/userguide/model-parameters-embed.html);
+ *   Nova (`amazon.nova-*-embeddings-*`) → `embeddings[].embedding`. Every InvokeModel answer
+ *   also carries Bedrock's own `X-Amzn-Bedrock-Input-Token-Count` (recorded in pydantic-ai's
+ *   Bedrock embedding cassettes), the count input falls back to before it is estimated.
  *
  * Output tokens are 0 (an embedding generates no tokens), so a priced model is priced on its
  * input alone. The number of vectors and their dimension go into `usage.raw` beside the
@@ -33,6 +42,7 @@ import {
   requestModelFallback,
   wireDecoder,
 } from './decode-helpers.js';
+import { BEDROCK_PROVIDER, bedrockHttpError, bedrockRoute, invocationHeaderUsage } from './bedrock-common.js';
 import { arr, num, obj, str, type JsonObject } from './json.js';
 import type { JsonObjectReader } from './json-reader.js';
 import { OLLAMA_PROVIDER, ollamaUsage } from './ollama.js';
@@ -41,7 +51,7 @@ import type { DecodedCall, Usage, WireDecoder } from './types.js';
 
 export const EMBEDDINGS_API = 'embeddings';
 
-type Family = 'openai' | 'gemini' | 'vertex_predict' | 'cohere' | 'ollama_embed' | 'ollama_legacy';
+type Family = 'openai' | 'gemini' | 'vertex_predict' | 'cohere' | 'ollama_embed' | 'ollama_legacy' | 'bedrock';
 
 interface Route {
   family: Family;
@@ -55,9 +65,19 @@ const GOOGLE_METHOD = /\/models\/([^/:]+):([A-Za-z]+)$/;
  * `gemini-embedding-001`, `textembedding-gecko@003`, `multimodalembedding@001`) are ours. */
 const EMBEDDING_MODEL = /embed/i;
 const AZURE_EMBEDDINGS = /\/openai\/deployments\/([^/]+)\/embeddings$/;
+/** Bedrock embedding model ids: `amazon.titan-embed-text-v2:0`, `amazon.titan-embed-image-v1`,
+ * `cohere.embed-english-v3`, `cohere.embed-v4:0`, `amazon.nova-2-multimodal-embeddings-v1:0`
+ * (and inference profiles / ARNs ending so). The same test bedrock-invoke.ts declines them by;
+ * embeddings.test.ts checks that exactly one of the two decoders claims each id. */
+const BEDROCK_EMBEDDING_MODEL = /(?:^|[./-])(?:titan-)?embed/i;
 
 function routeOf(path: string): Route | null {
   const p = path.endsWith('/') && path.length > 1 ? path.slice(0, -1) : path;
+  const bedrock = bedrockRoute(p);
+  if (bedrock !== null) {
+    // Embeddings are never streamed: `invoke` only.
+    return bedrock.operation === 'invoke' && BEDROCK_EMBEDDING_MODEL.test(bedrock.model) ? { family: 'bedrock', pathModel: bedrock.model } : null;
+  }
   if (p.endsWith('/api/embed')) return { family: 'ollama_embed', pathModel: null };
   if (p.endsWith('/api/embeddings')) return { family: 'ollama_legacy', pathModel: null };
   const g = GOOGLE_METHOD.exec(p);
@@ -84,6 +104,8 @@ function providerOf(family: Family, req: HttpRequest): string {
     case 'ollama_embed':
     case 'ollama_legacy':
       return OLLAMA_PROVIDER;
+    case 'bedrock':
+      return BEDROCK_PROVIDER;
     case 'openai':
       // Refined afterwards by compatible-servers.ts (Voyage, vLLM, …).
       return providerFromHost(req, 'openai');
@@ -127,7 +149,15 @@ interface Read {
   id: string | null;
 }
 
-function readResponse(family: Family, body: JsonObject): Read {
+/** Bedrock bodies: Titan `embedding`, Nova `embeddings[].embedding`, Cohere `embeddings`. */
+function bedrockVectors(body: JsonObject): Vectors {
+  if (Array.isArray(body['embedding'])) return vectorsOf([body['embedding']], (x) => x);
+  const list = body['embeddings'];
+  if (Array.isArray(list)) return vectorsOf(list, (x) => obj(x)?.['embedding'] ?? x);
+  return cohereVectors(list);
+}
+
+function readResponse(family: Family, body: JsonObject, res: HttpResponse): Read {
   const out: Read = { vectors: { count: 0, dimensions: null }, raw: {}, input: null, model: null, id: null };
   switch (family) {
     case 'openai': {
@@ -180,6 +210,16 @@ function readResponse(family: Family, body: JsonObject): Read {
     case 'ollama_legacy':
       out.vectors = Array.isArray(body['embedding']) ? vectorsOf([body['embedding']], (x) => x) : { count: 0, dimensions: null };
       break;
+    case 'bedrock': {
+      out.vectors = bedrockVectors(body);
+      const titan = num(body['inputTextTokenCount']);
+      if (titan !== null) out.raw['inputTextTokenCount'] = titan;
+      const header = invocationHeaderUsage(res);
+      if (header !== null) Object.assign(out.raw, header.raw);
+      out.input = titan ?? header?.input_tokens ?? null;
+      out.id = str(body['id']);
+      break;
+    }
   }
   return out;
 }
@@ -214,6 +254,11 @@ function requestText(family: Family, body: JsonObjectReader | null): string {
     case 'vertex_predict':
       for (const i of arr(body.get('instances'))) strings(obj(i)?.['content']);
       break;
+    case 'bedrock':
+      strings(body.get('inputText')); // Titan
+      strings(body.get('texts')); // Cohere
+      strings(obj(body.object('singleEmbeddingParams')?.get('text'))?.['value']); // Nova
+      break;
   }
   return out.join('\n');
 }
@@ -221,6 +266,10 @@ function requestText(family: Family, body: JsonObjectReader | null): string {
 function applyResponse(call: DecodedCall, res: HttpResponse, family: Family, anomalies: AnomalyList): void {
   const json = parseJsonBody(res.body);
   const body = obj(json);
+  if (family === 'bedrock' && res.status >= 400) {
+    call.error = bedrockHttpError(res, json);
+    return;
+  }
   if (res.status >= 400 || (body !== null && body['error'] !== undefined && body['data'] === undefined && body['embeddings'] === undefined)) {
     call.error = errorFromJson(json);
     return;
@@ -229,7 +278,7 @@ function applyResponse(call: DecodedCall, res: HttpResponse, family: Family, ano
     if (!isBlankText(res.body)) anomalies.add(res.body.truncated ? 'embeddings_response_truncated' : 'embeddings_response_invalid_json');
     return;
   }
-  const r = readResponse(family, body);
+  const r = readResponse(family, body, res);
   const usage: Usage = emptyUsage();
   usage.input_tokens = r.input;
   usage.output_tokens = 0;

@@ -301,14 +301,15 @@ describe('request view: trailing context after the real last message (Claude Cod
 
 describe('requestViewOf on arbitrary JSON', () => {
   it('never throws, whatever shape the body has, for every API', () => {
-    const apis = ['anthropic.messages', 'openai.chat_completions', 'openai.responses', 'gemini.generate_content'];
-    const message = fc.dictionary(fc.constantFrom('role', 'content', 'type', 'parts', 'tool_calls', 'id', 'text', 'call_id', 'output'), fc.jsonValue({ maxDepth: 3 }));
+    const apis = ['anthropic.messages', 'openai.chat_completions', 'openai.responses', 'gemini.generate_content', 'bedrock.invoke_model', 'bedrock.converse'];
+    const message = fc.dictionary(fc.constantFrom('role', 'content', 'type', 'parts', 'tool_calls', 'id', 'text', 'call_id', 'output', 'toolUse', 'toolResult'), fc.jsonValue({ maxDepth: 3 }));
     const body = fc.record({
       messages: fc.oneof(fc.array(message, { maxLength: 6 }), fc.jsonValue({ maxDepth: 2 })),
       input: fc.oneof(fc.array(message, { maxLength: 6 }), fc.string()),
       contents: fc.array(message, { maxLength: 6 }),
       system: fc.jsonValue({ maxDepth: 2 }),
       metadata: fc.jsonValue({ maxDepth: 2 }),
+      anthropic_version: fc.oneof(fc.constant('bedrock-2023-05-31'), fc.jsonValue({ maxDepth: 1 })),
     }, { requiredKeys: [] });
     fc.assert(
       fc.property(fc.constantFrom(...apis), fc.oneof(body, fc.jsonValue({ maxDepth: 4 })), (api, b) => {
@@ -320,3 +321,50 @@ describe('requestViewOf on arbitrary JSON', () => {
   });
 });
 
+
+describe('request view: Bedrock', () => {
+  const anthropicMessages = [
+    { role: 'user', content: [{ type: 'text', text: reminder }, { type: 'text', text: 'Fix the failing test' }] },
+    { role: 'assistant', content: [{ type: 'tool_use', id: 'toolu_A', name: 'Read', input: { path: 'a.ts' } }] },
+    { role: 'user', content: [{ type: 'tool_result', tool_use_id: 'toolu_A', content: 'x' }] },
+  ];
+
+  it('InvokeModel with an Anthropic body gives the same view as Anthropic Messages', () => {
+    const body = { anthropic_version: 'bedrock-2023-05-31', max_tokens: 32000, system: [{ type: 'text', text: 'You are Claude Code.' }], messages: anthropicMessages };
+    const v = requestViewOf('bedrock.invoke_model', body);
+    expect(v).not.toBeNull();
+    expect(v).toEqual(requestViewOf('anthropic.messages', body));
+    expect(v).toMatchObject({ messageCount: 3, anchorToolCallId: 'toolu_A', toolResultIds: ['toolu_A'], historyHasTools: true, systemPreview: 'You are Claude Code.', maxTokens: 32000 });
+  });
+
+  it('InvokeModel bodies of other families carry no conversation to read', () => {
+    expect(requestViewOf('bedrock.invoke_model', { inputText: 'Hello', textGenerationConfig: { maxTokenCount: 50 } })).toBeNull();
+    expect(requestViewOf('bedrock.invoke_model', { prompt: '<|begin_of_text|>Hi', max_gen_len: 64 })).toBeNull();
+    // anthropic_version must be a string (the Bedrock docs' `"bedrock-2023-05-31"`).
+    expect(requestViewOf('bedrock.invoke_model', { anthropic_version: 1, messages: anthropicMessages })).toBeNull();
+  });
+
+  it('Converse: system blocks, toolUse and toolResult, media, inferenceConfig.maxTokens', () => {
+    const opening = [
+      { role: 'user', content: [{ text: 'What is in this picture?' }, { image: { format: 'png', source: { bytes: 'AAAA' } } }] },
+      { role: 'assistant', content: [{ text: 'Let me look.' }, { toolUse: { toolUseId: 'tooluse_1', name: 'zoom', input: {} } }] },
+    ];
+    const prompt = requestViewOf('bedrock.converse', { system: [{ text: 'Be brief.' }, { cachePoint: { type: 'default' } }], messages: [opening[0]], inferenceConfig: { maxTokens: 512 } })!;
+    expect(prompt).toMatchObject({ messageCount: 1, lastIsUserPrompt: true, userPreview: 'What is in this picture?', systemPreview: 'Be brief.', maxTokens: 512, historyHasTools: false });
+    const followUp = requestViewOf('bedrock.converse', {
+      system: [{ text: 'Be brief.' }],
+      messages: [...opening, { role: 'user', content: [{ toolResult: { toolUseId: 'tooluse_1', content: [{ json: { zoom: 2 } }], status: 'success' } }] }],
+    })!;
+    expect(followUp).toMatchObject({ messageCount: 3, lastIsUserPrompt: false, userPreview: null, anchorToolCallId: 'tooluse_1', toolResultIds: ['tooluse_1'], historyHasTools: true });
+    // The opening hash is the one the tracker computes from the first call's answer.
+    expect(followUp.openingHash).toBe(openingHashOf(prompt.openingUserHash!, 'Let me look.', ['zoom']));
+  });
+
+  it('Converse bodies of the wrong shape give an empty view, never a throw', () => {
+    for (const body of [{ messages: 'x' }, { messages: [null, 7, { role: 'user', content: 'text' }, { content: [{ toolUse: null }] }] }, { system: 'x' }]) {
+      const v = requestViewOf('bedrock.converse', body);
+      expect(v).not.toBeNull();
+      expect(v!.lastIsUserPrompt).toBe(false);
+    }
+  });
+});

@@ -1,14 +1,14 @@
 /**
  * What the turn tracker (DESIGN §5) needs to know of a request's conversation, read from the
- * parsed request JSON of each wire API: Anthropic `messages`, OpenAI Chat `messages`, OpenAI
- * Responses `input`, Gemini `contents`. Cheap by design: the first messages and the last one are
+ * parsed request JSON of each wire API: Anthropic `messages` (also inside Bedrock InvokeModel),
+ * OpenAI Chat `messages`, OpenAI Responses `input`, Gemini `contents`, Bedrock Converse `messages`. Cheap by design: the first messages and the last one are
  * read, the rest is only counted and scanned for its first tool call; texts are hashed and
  * previewed up to caps. Pure, never throws: a body of the wrong shape gives an empty view.
  */
 import { createHash, type Hash } from 'node:crypto';
-import { num, obj, str } from './json.js';
+import { arr, num, obj, str } from './json.js';
 import { jsonObjectReader, type JsonObjectReader } from './json-reader.js';
-import { AGENT_IDS_CAP, conversationOf, TOOL_RESULT_IDS_CAP, type Msg } from './request-messages.js';
+import { AGENT_IDS_CAP, conversationOf, msg, TOOL_RESULT_IDS_CAP, type Conversation, type Msg } from './request-messages.js';
 
 export interface RequestView {
   /** Messages (or Responses input items, or Gemini contents) in the request. */
@@ -123,7 +123,7 @@ export function requestViewOf(api: string, body: unknown): RequestView | null {
 /** The view of a request body read member by member (json-reader.ts); null for other APIs. */
 export function requestViewOfReader(api: string, b: JsonObjectReader): RequestView | null {
   try {
-    const c = conversationOf(api, b);
+    const c = conversationOf(viewApi(api, b), b) ?? (api === BEDROCK_CONVERSE_API ? converseView(b) : null);
     return c === null ? null : viewFrom(c.count, c.at, c.system, b);
   } catch {
     // Every read is narrowed; this only guards against the unforeseen (DESIGN §1: never throw).
@@ -240,7 +240,11 @@ function viewFrom(count: number, at: (i: number) => Msg, system: readonly string
     v.systemHash = th.hex();
   }
   v.maxTokens =
-    num(b.get('max_tokens')) ?? num(b.get('max_output_tokens')) ?? num(b.get('max_completion_tokens')) ?? num(b.object('generationConfig')?.get('maxOutputTokens'));
+    num(b.get('max_tokens')) ??
+    num(b.get('max_output_tokens')) ??
+    num(b.get('max_completion_tokens')) ??
+    num(b.object('generationConfig')?.get('maxOutputTokens')) ??
+    num(b.object('inferenceConfig')?.get('maxTokens')); // Bedrock Converse
   v.previousResponseId = str(b.get('previous_response_id'));
   v.metadataUserId = str(b.object('metadata')?.get('user_id'));
   if (count === 0) return v;
@@ -305,3 +309,73 @@ function viewFrom(count: number, at: (i: number) => Msg, system: readonly string
   return v;
 }
 
+
+// --- Bedrock ---------------------------------------------------------------------------------
+
+/** The api names of the Bedrock decoders (bedrock-invoke.ts, bedrock-converse.ts); spelled here
+ * so the view does not import the decoders. */
+const BEDROCK_INVOKE_API = 'bedrock.invoke_model';
+const BEDROCK_CONVERSE_API = 'bedrock.converse';
+
+/**
+ * The api whose conversation reader fits the body. An InvokeModel body with `anthropic_version`
+ * (`"bedrock-2023-05-31"`) is Anthropic Messages without `model` and `stream`
+ * (https://docs.aws.amazon.com/bedrock/latest/userguide/model-parameters-anthropic-claude-messages-request-response.html):
+ * Claude Code on Bedrock (`CLAUDE_CODE_USE_BEDROCK`, via Anthropic's bedrock-sdk) sends it.
+ * Other InvokeModel families (Llama prompts, Titan `inputText`) carry no conversation to read.
+ */
+function viewApi(api: string, b: JsonObjectReader): string {
+  return api === BEDROCK_INVOKE_API && typeof b.get('anthropic_version') === 'string' ? 'anthropic.messages' : api;
+}
+
+/**
+ * Bedrock Converse: `messages[]` of `{role: "user"|"assistant", content: [block]}` where a block
+ * is one of `{text}`, `{image}`, `{document}`, `{video}`, `{toolUse: {toolUseId, name, input}}`,
+ * `{toolResult: {toolUseId, content: [{text}|{json}|…], status}}`, `{reasoningContent}`,
+ * `{cachePoint}`; `system` is an array of `{text}` (or `{cachePoint}`, `{guardContent}`) blocks.
+ * https://docs.aws.amazon.com/bedrock/latest/APIReference/API_runtime_Message.html and
+ * API_runtime_ContentBlock.html.
+ */
+function converseView(b: JsonObjectReader): Conversation {
+  const items = b.array('messages');
+  const system: string[] = [];
+  for (const blk of arr(b.get('system'))) {
+    const t = str(obj(blk)?.['text']);
+    if (t !== null) system.push(t);
+  }
+  const memo = new Map<number, Msg>();
+  const at = (i: number): Msg => {
+    let m = memo.get(i);
+    if (m === undefined) {
+      m = converseMsg(items?.at(i));
+      memo.set(i, m);
+    }
+    return m;
+  };
+  return { count: items?.length ?? 0, at, system };
+}
+
+function converseMsg(x: unknown): Msg {
+  const o = obj(x);
+  const role = o?.['role'];
+  const m = msg(role === 'user' ? 'user' : role === 'assistant' ? 'assistant' : 'other');
+  for (const blk of arr(o?.['content'])) {
+    const c = obj(blk);
+    if (c === null) continue;
+    const t = str(c['text']);
+    if (t !== null) m.texts.push(t);
+    if (c['image'] !== undefined || c['document'] !== undefined || c['video'] !== undefined) m.media = true;
+    const use = obj(c['toolUse']);
+    if (use !== null) {
+      m.toolCallIds.push(str(use['toolUseId']));
+      m.toolNames.push(str(use['name']) ?? '');
+    }
+    const result = obj(c['toolResult']);
+    if (result !== null) {
+      m.toolResults = true;
+      const id = str(result['toolUseId']);
+      if (id !== null && m.toolResultIds.length < TOOL_RESULT_IDS_CAP) m.toolResultIds.push(id);
+    }
+  }
+  return m;
+}

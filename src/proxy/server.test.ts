@@ -13,6 +13,7 @@ import type { LlmCallRecord } from '../core/record.js';
 import { createCapturePipeline } from '../pipeline/replay.js';
 import { createProxyServer, type ProxyCounters, type ProxyRoute } from './server.js';
 import type { ProxyLimits } from './limits.js';
+import { parseHostPatterns } from './allow-hosts.js';
 import { parseUpstreamUrl } from './target.js';
 
 const KEY = 'sk-test-proxy-0123456789abcdefghijKLMN';
@@ -228,6 +229,37 @@ describe('forwarding', () => {
     expect(r.status).toBe(400);
     expect(up.seen).toEqual([]);
     expect(p.anomalies.get('proxy_bad_target')).toBe(1);
+  });
+
+  test('--allow-host: a host it admits is forwarded; any other is refused 403 with a JSON body, counted, never contacted', async () => {
+    const up = await startUpstream((_q, _b, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(completion);
+    });
+    const allowHosts = parseHostPatterns(['api.example.test', `127.0.0.1:${up.port}`]);
+    if (typeof allowHosts === 'string') throw new Error(allowHosts);
+    const p = await startProxy({ kind: 'scheme', allowHosts });
+    const ok = await request(p.port, `/proxy/e/http/127.0.0.1:${up.port}/v1/chat/completions`, { headers: { 'content-type': 'application/json' }, body: chatBody() });
+    expect(ok.status).toBe(200);
+    // Same address, another port: not admitted (the pattern names its port). Nothing listens
+    // there, so a forwarded request would have been a 502, not a 403.
+    const otherPort = await request(p.port, `/proxy/e/http/127.0.0.1:${up.port + 1}/v1/chat/completions?key=${KEY}`, { body: chatBody() });
+    const metadata = await request(p.port, '/proxy/e/http/169.254.169.254/latest/meta-data/', { method: 'GET' });
+    for (const r of [otherPort, metadata]) {
+      expect(r.status).toBe(403);
+      expect(r.headers['content-type']).toBe('application/json');
+      const body = JSON.parse(r.body.toString()) as { error: { type: string; message: string } };
+      expect(body.error.type).toBe('proxy_host_not_allowed');
+      expect(body.error.message).toContain('--allow-host');
+      // The refusal names the origin, never the path or query (which may hold a key).
+      expect(r.body.toString()).not.toContain(KEY);
+      expect(r.body.toString()).not.toContain('meta-data');
+    }
+    expect(up.seen).toHaveLength(1);
+    expect(p.anomalies.get('proxy_host_not_allowed')).toBe(2);
+    expect(p.counters).toMatchObject({ requests: 3, answered: 1, badTargets: 2 });
+    // Refused requests are not records: only the forwarded call is.
+    expect((await calls(p, 1)).map((c) => c.status_code)).toEqual([200]);
   });
 });
 

@@ -20,13 +20,16 @@ import type { AnomalySink } from '../core/anomalies.js';
 import type { Micros } from '../core/time.js';
 import type { ConnectionInfo, Endpoint, StreamSink } from '../reassembly/types.js';
 import { proxyNow } from './clock.js';
+import { hostAllowed, type HostPattern } from './allow-hosts.js';
 import { ExchangeTap, flushTaps } from './exchange-tap.js';
 import { downstreamResponseHeaders, flatten, isChunked, upstreamRequestHeaders } from './headers.js';
 import { DEFAULT_PROXY_LIMITS, type ProxyLimits } from './limits.js';
 import { parseProxyPath, reverseTarget, type TargetResult, type Upstream } from './target.js';
 import { failureAnswer, timeoutError } from './upstream-error.js';
 
-export type ProxyRoute = { kind: 'scheme' } | { kind: 'upstream'; upstream: Upstream; basePath: string };
+/** `scheme`: `/proxy/{env}/{scheme}/{host}/…` URLs, to the hosts `allowHosts` admits (absent:
+ * any host; allow-hosts.ts). `upstream`: a plain reverse proxy to one origin. */
+export type ProxyRoute = { kind: 'scheme'; allowHosts?: readonly HostPattern[] } | { kind: 'upstream'; upstream: Upstream; basePath: string };
 
 export interface ProxyServerOptions {
   route: ProxyRoute;
@@ -53,7 +56,7 @@ export interface ProxyCounters {
   upstreamResets: number;
   /** Exchanges the client gave up before the end (the upstream request is aborted too). */
   clientAborts: number;
-  /** Requests refused for their target (400/404). */
+  /** Requests refused for their target (400/404, and 403 for a host --allow-host does not admit). */
   badTargets: number;
   inFlight: number;
 }
@@ -106,7 +109,14 @@ export function createProxyServer(o: ProxyServerOptions): ProxyServer {
   let seq = 0;
   const idle: (() => void)[] = [];
 
-  const resolve = (url: string): TargetResult => (o.route.kind === 'scheme' ? parseProxyPath(url) : reverseTarget(url, o.route));
+  const route = o.route;
+  const resolve = (url: string): TargetResult => {
+    if (route.kind === 'upstream') return reverseTarget(url, route);
+    const r = parseProxyPath(url);
+    if (!r.ok || route.allowHosts === undefined || hostAllowed(route.allowHosts, r.value.upstream)) return r;
+    // The origin is a validated host and port (target.ts), never the path or query.
+    return { ok: false, error: { status: 403, anomaly: 'proxy_host_not_allowed', message: `${r.value.upstream.origin} is not an allowed upstream (--allow-host)` } };
+  };
 
   const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
     const t0 = now();
@@ -115,7 +125,8 @@ export function createProxyServer(o: ProxyServerOptions): ProxyServer {
     if (!resolved.ok) {
       counters.badTargets++;
       anomalies.add(resolved.error.anomaly);
-      sendJson(res, resolved.error.status, JSON.stringify({ type: 'error', error: { type: 'proxy_bad_target', message: `llmtap proxy: ${resolved.error.message}` } }));
+      const type = resolved.error.status === 403 ? 'proxy_host_not_allowed' : 'proxy_bad_target';
+      sendJson(res, resolved.error.status, JSON.stringify({ type: 'error', error: { type, message: `llmtap proxy: ${resolved.error.message}` } }));
       return;
     }
     const { upstream, target, env } = resolved.value;

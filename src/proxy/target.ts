@@ -36,8 +36,8 @@ export interface ProxyTarget {
 /** Why a request cannot be forwarded: answered with `status` and counted as `anomaly`. The
  * message never quotes the request (its query may hold a key). */
 export interface TargetError {
-  status: 400 | 404;
-  anomaly: 'proxy_bad_target' | 'proxy_no_route';
+  status: 400 | 403 | 404;
+  anomaly: 'proxy_bad_target' | 'proxy_no_route' | 'proxy_host_not_allowed';
   message: string;
 }
 

@@ -55,12 +55,11 @@ export function systemName(call: Pick<LlmCallRecord, 'provider' | 'server'>): st
 }
 
 /**
- * `gen_ai.operation.name`. Our `operation` already uses the well-known values (chat,
- * generate_content, text_completion, embeddings); MCP records carry the JSON-RPC method, of
- * which `tools/call` is the well-known `execute_tool` and the rest are sent as they are.
+ * `gen_ai.operation.name` of a model call. Our `operation` already uses the well-known values
+ * (chat, generate_content, text_completion, embeddings). MCP calls are not model calls: their
+ * spans follow mcp-semconv.ts.
  */
-export function operationName(call: Pick<LlmCallRecord, 'api' | 'operation'>): string {
-  if (call.api === 'mcp') return call.operation === 'tools/call' ? 'execute_tool' : call.operation || 'mcp';
+export function operationName(call: Pick<LlmCallRecord, 'operation'>): string {
   return call.operation || 'chat';
 }
 

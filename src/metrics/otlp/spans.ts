@@ -6,7 +6,9 @@
  * name `{gen_ai.operation.name} {gen_ai.request.model}`, kind CLIENT ("when the GenAI call happens
  * over instrumented protocol such as HTTP"). A turn is an `invoke_agent {gen_ai.agent.name}` span
  * (gen-ai-agent-spans.md), kind INTERNAL: the agent runs inside the observed client process and
- * its calls are its children. Times are the capture times of the record (µs → ns exactly).
+ * its calls are its children. An MCP call is an MCP client span instead (mcp-semconv.ts):
+ * `{mcp.method.name} {target}`, MCP and JSON-RPC attributes, no GenAI token attributes. Times
+ * are the capture times of the record (µs → ns exactly).
  *
  * No content (prompts, outputs, previews, error messages) and no secrets: only what the record's
  * metadata says, with key-shaped strings redacted from header-derived attributes.
@@ -20,6 +22,7 @@ import type { Micros } from '../../core/time.js';
 import { redactText } from '../../redact/secrets.js';
 import { isoToMicros as parseIsoMicros } from '../record-time.js';
 import { callSpanId, callTraceId, turnSpanId, turnTraceId } from './ids.js';
+import { jsonRpcErrorCode, mcpErrorType, mcpSpanName, mcpTarget } from './mcp-semconv.js';
 import { errorType, operationName, providerName, serverAddress, systemName } from './semconv.js';
 
 /** Resource and scope every span carries (one resource per exporter). */
@@ -109,25 +112,11 @@ export function callSpan(call: LlmCallRecord, o: SpanOrigin): ReadableSpan | nul
   const start = parseIsoMicros(call.timing.request_start);
   if (start === null) return null;
   const end = callEnd(call, start);
-  const op = operationName(call);
-  const failed = errorType(call);
   const a: Attributes = {};
-  put(a, 'gen_ai.operation.name', op);
-  put(a, 'gen_ai.provider.name', providerName(call));
-  put(a, 'gen_ai.system', systemName(call));
-  put(a, 'gen_ai.request.model', call.request_model);
-  put(a, 'gen_ai.response.model', call.response_model);
-  put(a, 'gen_ai.response.id', call.response_id);
-  // The raw reason as the provider sent it (the spec's examples are OpenAI's `stop`,
-  // `length`); the normalised one is llmtap.finish_reason.
-  const finish = call.finish_reason_raw ?? call.finish_reason;
-  if (finish !== null) a['gen_ai.response.finish_reasons'] = [clip(finish)];
-  put(a, 'gen_ai.usage.input_tokens', call.usage.input_tokens);
-  put(a, 'gen_ai.usage.output_tokens', call.usage.output_tokens);
-  // Included in input_tokens, as the registry says they SHOULD be (and as our usage is).
-  put(a, 'gen_ai.usage.cache_read.input_tokens', call.usage.cache_read_tokens);
-  put(a, 'gen_ai.usage.cache_creation.input_tokens', call.usage.cache_write_tokens);
-  put(a, 'gen_ai.conversation.id', call.session_id);
+  const mcp = call.api === 'mcp';
+  const failed = mcp ? mcpErrorType(call, errorType(call)) : errorType(call);
+  const name = mcp ? mcpSpanName(call) : genAiAttributes(a, call);
+  if (mcp) mcpAttributes(a, call);
   put(a, 'server.address', serverAddress(call.server));
   put(a, 'server.port', call.server.port);
   put(a, 'client.address', call.client.ip);
@@ -135,21 +124,17 @@ export function callSpan(call: LlmCallRecord, o: SpanOrigin): ReadableSpan | nul
   put(a, 'http.request.method', call.http.method);
   put(a, 'http.response.status_code', call.status_code);
   put(a, 'error.type', failed);
-  if (call.api === 'mcp') {
-    // MCP semantic conventions (gen-ai/mcp.md): the JSON-RPC method and the session.
-    put(a, 'mcp.method.name', call.operation);
-    put(a, 'mcp.session.id', call.session_id);
-    put(a, 'gen_ai.tool.name', call.tool_calls[0]?.name);
-  }
   if (call.agent !== null) put(a, 'gen_ai.agent.name', call.agent);
   put(a, 'llmtap.call.id', call.id);
   put(a, 'llmtap.source', call.source);
   put(a, 'llmtap.api', call.api);
   put(a, 'llmtap.stream', call.stream);
   put(a, 'llmtap.finish_reason', call.finish_reason);
-  put(a, 'llmtap.usage.reasoning_tokens', call.usage.reasoning_tokens);
-  put(a, 'llmtap.usage.estimated', call.usage.estimated);
-  put(a, 'llmtap.cost_usd', call.cost_usd);
+  if (!mcp) {
+    put(a, 'llmtap.usage.reasoning_tokens', call.usage.reasoning_tokens);
+    put(a, 'llmtap.usage.estimated', call.usage.estimated);
+    put(a, 'llmtap.cost_usd', call.cost_usd);
+  }
   put(a, 'llmtap.cost_status', call.cost_status);
   put(a, 'llmtap.ttfb_ms', call.ttfb_ms);
   put(a, 'llmtap.ttft_ms', call.ttft_ms);
@@ -167,11 +152,51 @@ export function callSpan(call: LlmCallRecord, o: SpanOrigin): ReadableSpan | nul
     // Header-derived: the config refuses secret headers, and key-shaped text is redacted anyway.
     put(a, `llmtap.attr.${clip(k)}`, redactText(v));
   }
-  const model = call.request_model ?? call.response_model;
-  const name = model === null ? op : `${op} ${model}`;
   const own = call.turn_id === null ? callTraceId(call.id) : turnTraceId(call.turn_id);
   const parent = call.turn_id === null ? undefined : context(own, turnSpanId(call.turn_id));
   return span(o, name, SpanKind.CLIENT, context(own, callSpanId(call.id)), parent, start, end, a, failed);
+}
+
+/** A model call's GenAI inference attributes (gen-ai-spans.md); returns the span name
+ * `{gen_ai.operation.name} {gen_ai.request.model}`. */
+function genAiAttributes(a: Attributes, call: LlmCallRecord): string {
+  const op = operationName(call);
+  put(a, 'gen_ai.operation.name', op);
+  put(a, 'gen_ai.provider.name', providerName(call));
+  put(a, 'gen_ai.system', systemName(call));
+  put(a, 'gen_ai.request.model', call.request_model);
+  put(a, 'gen_ai.response.model', call.response_model);
+  put(a, 'gen_ai.response.id', call.response_id);
+  // The raw reason as the provider sent it (the spec's examples are OpenAI's `stop`,
+  // `length`); the normalised one is llmtap.finish_reason.
+  const finish = call.finish_reason_raw ?? call.finish_reason;
+  if (finish !== null) a['gen_ai.response.finish_reasons'] = [clip(finish)];
+  put(a, 'gen_ai.usage.input_tokens', call.usage.input_tokens);
+  put(a, 'gen_ai.usage.output_tokens', call.usage.output_tokens);
+  // Included in input_tokens, as the registry says they SHOULD be (and as our usage is).
+  put(a, 'gen_ai.usage.cache_read.input_tokens', call.usage.cache_read_tokens);
+  put(a, 'gen_ai.usage.cache_creation.input_tokens', call.usage.cache_write_tokens);
+  put(a, 'gen_ai.conversation.id', call.session_id);
+  const model = call.request_model ?? call.response_model;
+  return model === null ? op : `${op} ${model}`;
+}
+
+/** An MCP call's MCP client span attributes (mcp-semconv.ts). */
+function mcpAttributes(a: Attributes, call: LlmCallRecord): void {
+  put(a, 'mcp.method.name', call.operation || null);
+  put(a, 'mcp.session.id', call.session_id);
+  // The JSON-RPC id of the request (decoders/mcp.ts keeps it as response_id); notifications have none.
+  put(a, 'jsonrpc.request.id', call.response_id);
+  const tool = mcpTarget(call);
+  if (tool !== null) {
+    put(a, 'gen_ai.tool.name', tool);
+    put(a, 'gen_ai.operation.name', 'execute_tool');
+  }
+  const code = jsonRpcErrorCode(call);
+  if (code !== null) put(a, 'rpc.response.status_code', String(code));
+  // Streamable HTTP: "tcp" when the transport is HTTP (common.yaml mcp.network.protocol.attributes).
+  put(a, 'network.transport', 'tcp');
+  put(a, 'network.protocol.name', 'http');
 }
 
 /** A final turn's `invoke_agent` span (same ids its calls named as parent), or null when its
