@@ -28,6 +28,11 @@ export interface SourceHealth {
   last_packet: string | null;
   /** Why the source stopped, when state is 'error'. */
   error: string | null;
+  /** The configured pipeline it belongs to (`llmtap run`), absent for a one-source command. */
+  pipeline?: string | null;
+  /** Calls found in this source so far (`llmtap run`, per source); absent where only the run's
+   * total is known. */
+  calls?: number;
 }
 
 /** Totals across sources, from the pipeline's counters. */

@@ -23,21 +23,26 @@ program
 /**
  * The output options every record-producing command takes (DESIGN §6: "the same output options,
  * so users learn them once"). `source` names what --source defaults to; `live` says the key log
- * is followed and the API serves while the input runs.
+ * is followed and the API serves while the input runs. A byte-stream source that sees plaintext
+ * (the proxy) has no TLS to decrypt: `tlsKeylog: false` leaves that option out; `listenHelp`
+ * replaces --listen's description where the command gives --listen another meaning.
  */
-function withOutputOptions(cmd: Command, o: { sourceDefault: string | null; live: boolean; jsonlAlone: string }): Command {
+function withOutputOptions(cmd: Command, o: { sourceDefault: string | null; live: boolean; jsonlAlone: string; tlsKeylog?: boolean; listenHelp?: string }): Command {
   cmd
     .option('--config <file>', 'configuration file (YAML; env LLMTAP_CONFIG); flags override it')
     .option('--jsonl <path>', `write records as JSON lines to PATH (- for standard output); alone, ${o.jsonlAlone}`)
-    .option('--exchanges', 'with --jsonl: also write every non-LLM HTTP exchange (kind "http_exchange")')
-    .option(
+    .option('--exchanges', 'with --jsonl: also write every non-LLM HTTP exchange (kind "http_exchange")');
+  if (o.tlsKeylog !== false) {
+    cmd.option(
       '--tls-keylog <path>',
       o.live
         ? 'decrypt TLS with this NSS key log (SSLKEYLOGFILE), followed as clients append to it'
         : 'decrypt TLS with this NSS key log (SSLKEYLOGFILE); pcapng-embedded secrets are used too',
-    )
+    );
+  }
+  cmd
     .option('--db <path>', 'DuckDB database to store calls and exchanges in (default ./llmtap.duckdb)')
-    .option('--listen <addr>', `serve the API and console on [HOST:]PORT${o.live ? ' while running' : ''} (default 127.0.0.1:3000)`)
+    .option('--listen <addr>', o.listenHelp ?? `serve the API and console on [HOST:]PORT${o.live ? ' while running' : ''} (default 127.0.0.1:3000)`)
     .option('--no-retention', 'keep everything (retention would otherwise delete old rows)')
     .option('--token <token>', 'access token for the API (required off loopback; env LLMTAP_TOKEN)')
     .option('--insecure-no-token', 'serve a non-loopback address without a token (not recommended)');
@@ -96,6 +101,18 @@ withOutputOptions(
     await runEbpf(opts);
   });
 
+// issue 6 item 3: the configuration's pipelines (docs/live.md "Pipelines"); src/cli/run-command.ts.
+withOutputOptions(
+  program.command('run').description("run the configuration file's pipelines (files, interfaces, probes; each with its own workers and queue) into one store and API"),
+  { sourceDefault: null, live: true, jsonlAlone: 'no database and no API' },
+)
+  .option('--exit-after-drain', 'when every pipeline reads files only: exit once they are read instead of serving until interrupted')
+  .option('-q, --quiet', 'no summary on stderr')
+  .action(async (opts: import('./run-command.js').RunCommandOptions) => {
+    const { runPipelines } = await import('./run-command.js');
+    await runPipelines(opts);
+  });
+
 withOutputOptions(
   program
     .command('collect')
@@ -111,23 +128,27 @@ withOutputOptions(
 
 // `llmtap proxy` (issue 8): here `--listen` is the proxy's own address, as the issue names it;
 // the API and console move to `--api-listen` (src/cli/proxy-command.ts says why).
-const proxyCommand = withOutputOptions(
+withOutputOptions(
   program
     .command('proxy')
     .description('forward LLM API calls to their upstream and record them: base URL http://HOST:PORT/proxy/{env}/{scheme}/{host}, or --upstream URL')
     .option('--upstream <url>', 'forward every request to this origin (a plain reverse proxy), e.g. https://api.openai.com')
     .option('--api-listen <addr>', 'serve the API and console on [HOST:]PORT while running (default 127.0.0.1:3000)')
     .option('--upstream-ca <file>', 'also trust these PEM CA certificates for HTTPS upstreams (NODE_EXTRA_CA_CERTS works too)')
-    .option('--max-connections <n>', 'client connections open at once (default 1024)'),
-  { sourceDefault: 'proxy', live: true, jsonlAlone: 'no database and no API' },
+    .option('--max-connections <n>', 'client connections open at once (default 1024)')
+    .option(
+      '--allow-host <pattern>',
+      "upstream hosts /proxy/ URLs may name (repeatable; globs like '*.openai.azure.com', host:port); required off loopback, '*' allows any",
+      (v: string, prev: string[] | undefined) => [...(prev ?? []), v],
+    ),
+  // The proxy sees plaintext (clients speak HTTP to it; it makes the upstream TLS itself): no key log.
+  { sourceDefault: 'proxy', live: true, jsonlAlone: 'no database and no API', tlsKeylog: false, listenHelp: 'the proxy listens on [HOST:]PORT (default 127.0.0.1:8080)' },
 )
   .option('-q, --quiet', 'no summary on stderr')
   .action(async (opts: import('./proxy-command.js').ProxyCommandOptions) => {
     const { runProxy } = await import('./proxy-command.js');
     await runProxy(opts);
   });
-const proxyListen = proxyCommand.options.find((opt) => opt.long === '--listen');
-if (proxyListen) proxyListen.description = 'the proxy listens on [HOST:]PORT (default 127.0.0.1:8080)';
 
 program
   .command('probe')

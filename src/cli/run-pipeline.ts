@@ -49,6 +49,9 @@ export interface RunSetup {
   describeSource?: (s: SourceHealth) => SourceHealth;
   /** Follow `--tls-keylog` as it grows (a live source: clients append keys as they connect). */
   followKeyLog?: boolean;
+  /** Several sources (`llmtap run`): the health API lists these instead of the one source; called
+   * at each health read, before the run's totals are read (it may refresh them first). */
+  sources?: () => SourceHealth[];
 }
 
 /** Worker-thread runs (src/workers): their options, everything but what the command feeds. */
@@ -139,7 +142,9 @@ export async function openPipelineRun(o: OutputCommandOptions, setup: RunSetup):
       listen,
       ...tokenOptions(o),
       health: () => {
+        const listed = setup.sources?.();
         const h = healthOf(source, sink, telemetry);
+        if (listed !== undefined) return { ...h, sources: listed };
         return describe ? { ...h, sources: h.sources.map(describe) } : h;
       },
       ...(telemetry ? { metrics: { live: telemetry.live, instruments: telemetry.instruments } } : {}),
@@ -385,6 +390,13 @@ function n(x: number): string {
   return x.toLocaleString('en-US');
 }
 
+/** A source of byte streams rather than packets (the proxy): `label` replaces the capture format
+ * in the first line, and its bytes are counted as `bytesWord` (`proxied`), its rate in exchanges. */
+export interface ByteStreamSummary {
+  label: string;
+  bytesWord: string;
+}
+
 /** The end-of-run summary (stderr). `title` names the command and input; `extra` lines (a live
  * source's drops) come after the throughput line. */
 export function formatRunSummary(
@@ -394,15 +406,19 @@ export function formatRunSummary(
   agents: { turns: number; sessions: number } | null = null,
   undecrypted: PipelineStats['undecryptedTls'] | null = null,
   extra: string[] = [],
+  byteStream: ByteStreamSummary | null = null,
 ): string {
   const secs = s.elapsedMs / 1000;
   const mb = s.captureBytes / 1e6;
+  const rate = (x: number): string => n(Math.round(x / Math.max(secs, 1e-6)));
   const lines = [
-    `${title} (${s.capture.format})`,
-    `  ${n(s.packets)} packets, ${mb.toFixed(1)} MB, ${n(s.connections)} TCP connections, ${n(s.exchanges)} HTTP exchanges`,
+    `${title} (${byteStream?.label ?? s.capture.format})`,
+    byteStream
+      ? `  ${mb.toFixed(1)} MB ${byteStream.bytesWord}, ${n(s.exchanges)} HTTP exchanges`
+      : `  ${n(s.packets)} packets, ${mb.toFixed(1)} MB, ${n(s.connections)} TCP connections, ${n(s.exchanges)} HTTP exchanges`,
     `  ${n(s.calls)} LLM calls, ${n(s.otherExchanges)} other exchanges`,
     ...(agents ? [`  ${n(agents.turns)} agent turns in ${n(agents.sessions)} sessions`] : []),
-    `  ${secs.toFixed(2)} s, ${(mb / Math.max(secs, 1e-6)).toFixed(1)} MB/s, ${n(Math.round(s.packets / Math.max(secs, 1e-6)))} packets/s`,
+    `  ${secs.toFixed(2)} s, ${(mb / Math.max(secs, 1e-6)).toFixed(1)} MB/s, ${byteStream ? `${rate(s.exchanges)} exchanges/s` : `${rate(s.packets)} packets/s`}`,
     ...extra,
   ];
   if (sink) {

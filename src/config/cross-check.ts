@@ -6,6 +6,7 @@
 import { BUILTIN_DIMENSIONS, WINDOW_METRICS } from './types.js';
 import { closest, formatPath, type ConfigProblem } from './errors.js';
 import type { FileConfig } from './schema.js';
+import { checkPipelines } from './pipelines-check.js';
 
 /** Budget scope meaning the total spend, not a dimension. */
 export const ALL_SCOPE = 'all';
@@ -68,6 +69,7 @@ export function crossCheck(c: FileConfig): ConfigProblem[] {
     checkDimension(b.scope, ['budgets', i, 'scope'], [ALL_SCOPE]);
     checkNotify(b.notify, ['budgets', i, 'notify']);
   });
+  problems.push(...checkPipelines(c.pipelines));
   return problems;
 }
 

@@ -47,6 +47,19 @@ export const DEFAULTS = {
   /** Upper bound of `workers`: each worker has its own flow table and caps (docs/workers.md), and
    * the main thread (reading, dispatching, writing) is the bottleneck well before 64 workers. */
   max_workers: 64,
+  pipelines: {
+    /** docs/workers.md: the queue is full at 8 MiB of packet bytes in flight
+     * (src/workers/parallel-pipeline.ts MAX_IN_FLIGHT × ROUND_BYTES) or 1,024 rounds
+     * (MAX_IN_FLIGHT_ROUNDS). Repeated here: loading the workers' module would start nothing but
+     * cost start-up. */
+    queue_bytes: 8 * 1024 * 1024,
+    queue_rounds: 1024,
+    /** Each pipeline has its own pool of threads and its own outputs state; 16 independent inputs
+     * on one host is far past what the main thread (turns, store) can serve anyway. */
+    max_pipelines: 16,
+    /** As `llmtap collect`'s MAX_PROBES: each source has whole-pipeline state with its own caps. */
+    max_sources: 64,
+  },
 } as const;
 
 
@@ -68,5 +81,6 @@ export function defaultConfig(env: NodeJS.ProcessEnv = process.env): LlmtapConfi
     alerts: [],
     budgets: [],
     workers: 'auto',
+    pipelines: [],
   };
 }

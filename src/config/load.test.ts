@@ -60,6 +60,7 @@ describe('defaults', () => {
       alerts: [],
       budgets: [],
       workers: 'auto',
+      pipelines: [],
     });
   });
 

@@ -13,6 +13,7 @@ import { parseDuration } from './duration.js';
 import { MAX_MODEL_CHARS } from '../cost/call-pricer.js';
 import { isSecretHeader } from '../redact/secrets.js';
 import { DEFAULTS } from './defaults.js';
+import { pipelines } from './pipelines-schema.js';
 // Defaults are held to the cap of values read from headers.
 import { MAX_ATTRIBUTE_CHARS } from '../redact/attribute-value.js';
 
@@ -257,6 +258,7 @@ export const fileSchema = z
         z.number().int('must be a whole number or "auto"').min(1, 'must be at least 1').max(DEFAULTS.max_workers, `must be at most ${DEFAULTS.max_workers}`),
       ])
       .default('auto'),
+    pipelines,
   })
   .prefault({});
 

@@ -168,4 +168,58 @@ export interface LlmtapConfig {
   /** Worker threads for the per-connection stages (issue 6; docs/workers.md): 1 runs them on the
    * main thread; "auto" picks by the machine and the input (src/workers/worker-count.ts). */
   workers: number | 'auto';
+  /** Pipelines `llmtap run` starts (issue 6 item 3; docs/live.md "Pipelines"): each with its own
+   * sources, worker pool and queue. Empty: none (the other commands are the one-pipeline case
+   * and ignore this section). */
+  pipelines: PipelineConfig[];
+}
+
+/** A capture file, replayed as fast as possible (`pace` null) or at a speed factor (1 = capture
+ * pace). */
+export interface FilePipelineSource {
+  kind: 'file';
+  /** Source id carried on its records; default: the file name (as `llmtap replay`). */
+  id: string;
+  path: string;
+  pace: number | null;
+}
+
+/** A live interface through tcpdump (as `llmtap capture`). */
+export interface InterfacePipelineSource {
+  kind: 'interface';
+  /** Default: the interface name (as `llmtap capture`). */
+  id: string;
+  iface: string;
+  bpf_filter: string | null;
+  /** Bytes kept per packet; null: tcpdump's default of `llmtap capture` (262144). */
+  snaplen: number | null;
+  /** tcpdump's kernel buffer, KiB; null: its default. */
+  buffer_size_kib: number | null;
+}
+
+/** Remote probes pushing batches over ZeroMQ (as `llmtap collect`). Their records carry each
+ * probe's uuid (issue 6 item 4); `id` names the listener in health and the summary. */
+export interface ProbesPipelineSource {
+  kind: 'probes';
+  /** Default: `probes@ENDPOINT` (as `llmtap collect`). */
+  id: string;
+  listen: string;
+}
+
+export type PipelineSourceConfig = FilePipelineSource | InterfacePipelineSource | ProbesPipelineSource;
+
+export interface PipelineQueueConfig {
+  /** Packet bytes in flight to the pipeline's workers before the queue is full (a file waits, a
+   * live source drops and counts); docs/workers.md's 8 MiB by default. */
+  bytes: number;
+  /** Rounds (posted batches) in flight before the queue is full, whatever their bytes (1,024). */
+  rounds: number;
+}
+
+export interface PipelineConfig {
+  name: string;
+  sources: PipelineSourceConfig[];
+  /** Its own worker pool; null: the top-level `workers`. 1 runs it on the main thread. */
+  workers: number | 'auto' | null;
+  queue: PipelineQueueConfig;
 }

@@ -79,6 +79,10 @@ export interface ParallelOptions {
   entry?: URL;
   maxInFlight?: number;
   roundBytes?: number;
+  /** The queue's bounds (a configured pipeline's `queue`, docs/live.md "Pipelines"): packet bytes
+   * and rounds in flight; default MAX_IN_FLIGHT × roundBytes and MAX_IN_FLIGHT_ROUNDS. */
+  queueBytes?: number;
+  queueRounds?: number;
 }
 
 /** One input of the run (a file, a live interface, one probe): what createCapturePipeline gives
@@ -125,14 +129,16 @@ export class ParallelCapture {
   /** Worker connection name → "cN"; entries leave when the connection closes. */
   private readonly ids = new Map<string, string>();
   private readonly opened: number[] = [];
-  private readonly maxInFlight: number;
+  private readonly queueBytes: number;
+  private readonly queueRounds: number;
   private readonly roundBytes: number;
   private closed = false;
 
   constructor(private readonly opts: ParallelOptions) {
     this.stats = opts.stats ?? new PipelineStats();
-    this.maxInFlight = opts.maxInFlight ?? MAX_IN_FLIGHT;
     this.roundBytes = opts.roundBytes ?? ROUND_BYTES;
+    this.queueBytes = opts.queueBytes ?? (opts.maxInFlight ?? MAX_IN_FLIGHT) * this.roundBytes;
+    this.queueRounds = opts.queueRounds ?? MAX_IN_FLIGHT_ROUNDS;
     const n = opts.workers;
     this.writers = Array.from({ length: n }, () => new BatchWriter());
     this.last = Array.from({ length: n }, () => ({ tcpSegments: 0, exchanges: 0, calls: 0, otherExchanges: 0, connections: 0, inFlight: 0, anomalies: [] }));
@@ -247,7 +253,7 @@ export class ParallelCapture {
   }
 
   /** The workers' queue is full (see MAX_IN_FLIGHT). */
-  private readonly full = (): boolean => this.pool.inFlightBytes >= this.maxInFlight * this.roundBytes || this.pool.inFlight >= MAX_IN_FLIGHT_ROUNDS;
+  private readonly full = (): boolean => this.pool.inFlightBytes >= this.queueBytes || this.pool.inFlight >= this.queueRounds;
 
   private async settleBoundaries(): Promise<void> {
     while (this.boundaryWork.length > 0) {

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import type { LlmCallRecord } from '../../src/core/record.js';
 import { repoRoot } from '../corpus.js';
 import { ANTHROPIC_TEST_KEY, OPENAI_TEST_KEY, type SdkView } from './sdk-calls.js';
+export { userView } from './user-view.js';
 
 /** bpftrace verifies ~10 s per probed file (src/ebpf/bpftrace-script.ts); libssl + node ≈ 21 s
  * here. Four minutes means it hangs. */
@@ -112,34 +113,3 @@ export async function runPythonClient(base: string, caFile: string | null): Prom
 }
 
 
-/** What a user reads of a call that must not depend on how llmtap saw it (the wire in plaintext,
- * or TLS plaintext from the probes): everything but addresses and ports (eBPF knows no socket),
- * byte counts and times (checked apart). Same fields as tls-clients.test.ts compares. */
-export function userView(r: LlmCallRecord): unknown {
-  return {
-    response_id: r.response_id,
-    provider: r.provider,
-    api: r.api,
-    operation: r.operation,
-    stream: r.stream,
-    request_model: r.request_model,
-    response_model: r.response_model,
-    status_code: r.status_code,
-    error: r.error,
-    finish_reason: r.finish_reason,
-    finish_reason_raw: r.finish_reason_raw,
-    usage: r.usage,
-    cost_usd: r.cost_usd,
-    tool_calls: r.tool_calls,
-    tools_offered: r.tools_offered,
-    content: r.content,
-    method: r.http.method,
-    path: r.http.path,
-    content_encoding: r.http.content_encoding,
-    user_agent: r.user_agent,
-    api_key_fingerprint: r.api_key_fingerprint,
-    agent: r.agent,
-    session_id: r.session_id,
-    anomalies: r.anomalies,
-  };
-}

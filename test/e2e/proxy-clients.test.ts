@@ -27,6 +27,7 @@ import { startLlmHttpsServer, TEST_CERT } from './llm-tls-server.js';
 import { ensureBuilt, replayCapture } from './replay-cli.js';
 import { ANTHROPIC_TEST_KEY, OPENAI_TEST_KEY, runAnthropicCalls, runOpenAiCalls, type SdkView } from './sdk-calls.js';
 import { commandExists, startTcpdump } from './tcpdump.js';
+import { userView } from './user-view.js';
 
 /** The ten SDK calls take ~3 s over loopback; start-up and shutdown a few more. A bound on a
  * hang, not a timing assertion. */
@@ -46,38 +47,6 @@ function jsonlCalls(path: string): { text: string; calls: LlmCallRecord[] } {
   return { text, calls };
 }
 
-/** Every field a user reads of a call except endpoints, ids, byte counts and times (which a
- * proxy cannot share with a capture), as test/e2e/tls-clients.test.ts compares them. */
-function userView(r: LlmCallRecord): unknown {
-  return {
-    response_id: r.response_id,
-    provider: r.provider,
-    api: r.api,
-    operation: r.operation,
-    stream: r.stream,
-    request_model: r.request_model,
-    response_model: r.response_model,
-    status_code: r.status_code,
-    error: r.error,
-    finish_reason: r.finish_reason,
-    finish_reason_raw: r.finish_reason_raw,
-    usage: r.usage,
-    cost_usd: r.cost_usd,
-    cost_status: r.cost_status,
-    tool_calls: r.tool_calls,
-    tools_offered: r.tools_offered,
-    content: r.content,
-    method: r.http.method,
-    path: r.http.path,
-    content_encoding: r.http.content_encoding,
-    user_agent: r.user_agent,
-    api_key_fingerprint: r.api_key_fingerprint,
-    agent: r.agent,
-    agent_role: r.agent_role,
-    session_id: r.session_id,
-    anomalies: r.anomalies,
-  };
-}
 
 const byResponseId = (a: LlmCallRecord, b: LlmCallRecord): number => (a.response_id ?? '').localeCompare(b.response_id ?? '');
 

@@ -24,6 +24,7 @@ import { pidAlive } from './netns.js';
 import { ensureBuilt } from './replay-cli.js';
 import { ANTHROPIC_TEST_KEY, OPENAI_TEST_KEY, type SdkView } from './sdk-calls.js';
 import { commandExists, startTcpdump, type TcpdumpCapture } from './tcpdump.js';
+import { userView } from './user-view.js';
 
 /** Each run (SDKs ~3 s, curl ~1 s, replay < 1 s) is far below this; it bounds a hang. */
 const TEST_TIMEOUT_MS = 180_000;
@@ -65,37 +66,6 @@ function replay(pcap: string, out: string, extra: string[] = []): Replayed {
   return { text, calls, stderr: r.stderr };
 }
 
-/** What a user reads of a call, which must not depend on TLS or the HTTP version: everything but
- * addresses and ports (other servers), byte counts (TLS records, HPACK) and times (checked
- * apart). */
-function userView(r: LlmCallRecord): unknown {
-  return {
-    response_id: r.response_id,
-    provider: r.provider,
-    api: r.api,
-    operation: r.operation,
-    stream: r.stream,
-    request_model: r.request_model,
-    response_model: r.response_model,
-    status_code: r.status_code,
-    error: r.error,
-    finish_reason: r.finish_reason,
-    finish_reason_raw: r.finish_reason_raw,
-    usage: r.usage,
-    cost_usd: r.cost_usd,
-    tool_calls: r.tool_calls,
-    tools_offered: r.tools_offered,
-    content: r.content,
-    method: r.http.method,
-    path: r.http.path,
-    content_encoding: r.http.content_encoding,
-    user_agent: r.user_agent,
-    api_key_fingerprint: r.api_key_fingerprint,
-    agent: r.agent,
-    session_id: r.session_id,
-    anomalies: r.anomalies,
-  };
-}
 
 const byId = (a: LlmCallRecord, b: LlmCallRecord): number => (a.response_id ?? '').localeCompare(b.response_id ?? '');
 

@@ -8,6 +8,8 @@ export function HealthPage() {
   const r = useApi<HealthResponse>('/health', {}, 3_000);
   const h = r.data;
   const anomalies = h ? Object.entries(h.anomalies).sort((a, b) => b[1] - a[1]) : [];
+  // Sources of `llmtap run` name their pipeline and count their calls; one-source commands do not.
+  const hasPipelines = h ? h.sources.some((s) => s.pipeline != null) : false;
   return (
     <div className="page">
       <PageHeader title="Pipeline health">
@@ -40,10 +42,12 @@ export function HealthPage() {
                 <thead>
                   <tr>
                     <th>Source</th>
+                    {hasPipelines && <th>Pipeline</th>}
                     <th>Kind</th>
                     <th>State</th>
                     <th className="num">Packets</th>
                     <th className="num">Bytes</th>
+                    {hasPipelines && <th className="num">Calls</th>}
                     <th>Progress</th>
                     <th className="num">Drops (kernel / iface / pipeline)</th>
                     <th>First → last packet</th>
@@ -53,6 +57,7 @@ export function HealthPage() {
                   {h.sources.map((s) => (
                     <tr key={s.id}>
                       <td className="mono">{s.id}</td>
+                      {hasPipelines && <td className="mono">{s.pipeline ?? '—'}</td>}
                       <td>{s.kind}</td>
                       <td>
                         <Tag tone={s.state === 'error' ? 'err' : s.state === 'running' ? 'live' : 'ok'}>{s.state}</Tag>
@@ -60,6 +65,7 @@ export function HealthPage() {
                       </td>
                       <td className="num">{int(s.packets)}</td>
                       <td className="num">{bytes(s.bytes)}</td>
+                      {hasPipelines && <td className="num">{s.calls === undefined ? '—' : int(s.calls)}</td>}
                       <td className="progress-cell">
                         {s.progress ? (
                           <>

@@ -1,0 +1,100 @@
+/**
+ * `llmtap run` with a live pipeline that needs no root: a `probes` source on its own worker pool,
+ * fed by the test (it is the probe, sending the demo capture in batches, as test/e2e/probe.test.ts
+ * does), beside a file pipeline. The probe's calls carry its uuid, the file's calls its id; health
+ * lists both sources under their pipelines; Ctrl-C ends the run with both in the summary.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Push } from 'zeromq';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { readCaptureFrames } from '../../src/capture/file-reader.js';
+import { ProbeBatchEncoder, uuidBytes } from '../../src/capture/probe-batch.js';
+import { repoRoot } from '../corpus.js';
+import { CliProcess, runCli } from './cli-process.js';
+
+const demo = join(repoRoot, 'examples', 'demo.pcap');
+const PROBE_ID = '0d9c2a51-7d0e-4c1b-9a6e-3f2b1c0d9e8f';
+/** Calls must reach the API within this after the last batch: far beyond the design's second,
+ * so only a call that never comes fails. */
+const ARRIVAL_BOUND_MS = 30_000;
+let demoCalls = 0;
+
+beforeAll(() => {
+  const tsc = spawnSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: repoRoot, encoding: 'utf8' });
+  if (tsc.status !== 0) throw new Error(`tsc failed: ${tsc.stdout}${tsc.stderr}`);
+  const r = runCli(['replay', demo, '--jsonl', '-', '-q', '--no-turns']);
+  demoCalls = r.stdout.split('\n').filter((l) => l.includes('"kind":"llm_call"')).length;
+}, 300_000);
+
+interface Listed {
+  source: string;
+}
+
+describe('llmtap run: a probes pipeline beside a file pipeline', () => {
+  it('the probe’s calls carry its uuid, the file’s its id; both sources in health and the summary', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'llmtap-pipelines-probes-'));
+    const cfg = join(dir, 'llmtap.yaml');
+    writeFileSync(
+      cfg,
+      [
+        'pipelines:',
+        '  - name: files',
+        `    sources: [{kind: file, path: ${JSON.stringify(demo)}, id: demo-file}]`,
+        '  - name: fleet',
+        '    workers: 2',
+        '    queue: {bytes: 2MiB, rounds: 256}',
+        '    sources: [{kind: probes, listen: "tcp://127.0.0.1:0", id: fleet-probes}]',
+        '',
+      ].join('\n'),
+    );
+    const p = new CliProcess(['run', '--config', cfg, '--db', join(dir, 'x.duckdb'), '--listen', '127.0.0.1:0']);
+    try {
+      const base = (await p.waitFor(/serving (http:\/\/\S+)/))[1]!;
+      const endpoint = (await p.waitFor(/collecting probe batches on (tcp:\/\/\S+) for pipeline fleet/))[1]!;
+      const frames: { ts: number; data: Uint8Array }[] = [];
+      await readCaptureFrames(demo, (f) => frames.push({ ts: f.ts, data: f.buf.slice(f.start, f.end) }));
+      const push = new Push({ linger: 5_000 });
+      push.connect(endpoint);
+      const enc = new ProbeBatchEncoder(uuidBytes(PROBE_ID)!, 0, 70_000 + 100);
+      for (const f of frames) {
+        const sealed = enc.add(f.ts, null, f.data, 0, f.data.length, f.data.length);
+        if (sealed !== null) await push.send(sealed);
+      }
+      await push.send(enc.seal()!);
+      // A garbage batch: counted and dropped, the run goes on.
+      await push.send(Uint8Array.from([0, 2, 0, 1]));
+      push.close();
+
+      const deadline = Date.now() + ARRIVAL_BOUND_MS;
+      let counts = new Map<string, number>();
+      while (Date.now() < deadline) {
+        const items = ((await (await fetch(`${base}/api/v1/calls?limit=500`)).json()) as { items: Listed[] }).items;
+        counts = new Map();
+        for (const c of items) counts.set(c.source, (counts.get(c.source) ?? 0) + 1);
+        if (counts.get(PROBE_ID) === demoCalls && counts.get('demo-file') === demoCalls) break;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      expect(Object.fromEntries(counts)).toEqual({ [PROBE_ID]: demoCalls, 'demo-file': demoCalls });
+
+      const h = (await (await fetch(`${base}/api/v1/health`)).json()) as {
+        sources: { id: string; kind: string; pipeline: string; calls: number; packets: number; drops: { pipeline: number } }[];
+        anomalies: Record<string, number>;
+      };
+      expect(h.sources.map((s) => ({ id: s.id, kind: s.kind, pipeline: s.pipeline, calls: s.calls, packets: s.packets }))).toEqual([
+        { id: 'demo-file', kind: 'file', pipeline: 'files', calls: demoCalls, packets: frames.length },
+        { id: 'fleet-probes', kind: 'probe', pipeline: 'fleet', calls: demoCalls, packets: frames.length },
+      ]);
+      expect(h.anomalies['probe_batch_truncated']).toBe(1);
+
+      expect(await p.interrupt()).toBe(0);
+      expect(p.stderr).toMatch(/pipeline fleet \(2 workers, queue 2 MiB \/ 256 rounds\):\n {4}fleet-probes \(probe\): [\d,]+ packets, \d+ calls, stopped, 1 probes, dropped 1 batches/);
+      expect(p.stderr).toContain(`demo-file (file): ${frames.length.toLocaleString('en-US')} packets, ${demoCalls} calls, drained`);
+    } finally {
+      await p.kill();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
+});
