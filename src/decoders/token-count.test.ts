@@ -5,7 +5,7 @@ import { countTokens } from 'gpt-tokenizer/encoding/o200k_base';
 import { O200K_TOKEN_SPLIT_REGEX } from 'gpt-tokenizer/encodingParams/constants';
 import { describe, expect, it } from 'vitest';
 import { corpusDir } from '../../test/corpus.js';
-import { countO200k, o200kPieces } from './token-count.js';
+import { countO200k, MAX_EXACT_PIECE_BYTES, o200kPieces } from './token-count.js';
 
 /** The library's own cut of `t` (what countNative iterates over). */
 function libraryPieces(t: string): string[] {
@@ -74,5 +74,32 @@ describe('countO200k', () => {
   it.skipIf(!corpusDir)('agrees on a real Claude Code request', () => {
     const text = readFileSync(join(corpusDir!, 'tokenscope/exchanges/anthropic-claude-cli-exchange.txt'), 'utf8');
     expect(countO200k(text)).toBe(countTokens(text));
+  });
+});
+
+describe('pieces longer than MAX_EXACT_PIECE_BYTES (untrusted input)', () => {
+  it('counts a 200,000-letter run in slices: bounded work, within a token per slice of exact', () => {
+    // The library's exact count of 8,000 letters, times 25 (a run of one letter tokenises
+    // periodically), is the exact count of 200,000; the library itself would take minutes on it.
+    const exact = countTokens('a'.repeat(8_000)) * 25;
+    const run = 'a'.repeat(200_000);
+    const slices = Math.ceil(run.length / MAX_EXACT_PIECE_BYTES);
+    expect(Math.abs(countO200k(run) - exact)).toBeLessThanOrEqual(slices);
+  });
+
+  it('never cuts inside a UTF-8 sequence: a long run of 2-byte letters counts as its slices do', () => {
+    const run = 'é'.repeat(50_000);
+    const n = countO200k(run);
+    expect(n).toBeGreaterThan(0);
+    // Each slice is whole characters, so the count is that of the same text cut by hand.
+    const perSlice = Math.floor(MAX_EXACT_PIECE_BYTES / 2);
+    let byHand = 0;
+    for (let i = 0; i < run.length; i += perSlice) byHand += countO200k(run.slice(i, i + perSlice));
+    expect(n).toBe(byHand);
+  });
+
+  it('leaves pieces up to the limit exact (the library agrees)', () => {
+    const word = 'xq'.repeat(MAX_EXACT_PIECE_BYTES / 2);
+    expect(countO200k(word)).toBe(countTokens(word));
   });
 });
