@@ -41,3 +41,34 @@ describe('stored AWS event stream events', () => {
     expect(events[0]!.data).not.toContain('abcdefghijklmnopqrstuvwxyz0123456789');
   });
 });
+
+describe('stored SSE events', () => {
+  const chat = (sse: string) =>
+    makeExchange({ target: '/v1/chat/completions', reqBody: { model: 'gpt-4o', stream: true, messages: [] }, resBody: sse });
+  const delta = (text: string) => `data: ${JSON.stringify({ choices: [{ index: 0, delta: { content: text } }] })}\n\n`;
+  const KEY = 'sk-proj-abcdefghijklmnopqrstuvwx';
+
+  it('redacts a key in an event and in the body', () => {
+    const x = stored(chat(`${delta('hello')}${delta(`my key ${KEY}`)}data: [DONE]\n\n`));
+    expect(x.response_events!.map((e) => e.data).join('\n')).toContain('[REDACTED]');
+    expect(JSON.stringify(x)).not.toContain(KEY);
+  });
+
+  it('redacts a key that only data lines joined by LF make (no key in the body text itself)', () => {
+    // In the body the token follows "Bearer\ndata: ", which the key pattern does not take; the
+    // event's data joins the lines as "Bearer\n<token>", which it does.
+    const token = 'abcdefghijklmnop1234567890';
+    const x = stored(chat(`${delta('hi')}data: Bearer\ndata: ${token}\n\ndata: [DONE]\n\n`));
+    expect(x.response_body).toContain(token);
+    const joined = x.response_events!.find((e) => e.data.startsWith('Bearer'));
+    expect(joined?.data).toBe('Bearer\n[REDACTED]');
+  });
+
+  it('keeps single-line event data as it was when nothing in the body is a key', () => {
+    const x = stored(chat(`${delta('a task_id and an AI zone')}data: [DONE]\n\n`));
+    expect(x.response_events!.map((e) => e.data)).toEqual([
+      JSON.stringify({ choices: [{ index: 0, delta: { content: 'a task_id and an AI zone' } }] }),
+      '[DONE]',
+    ]);
+  });
+});

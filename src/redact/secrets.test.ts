@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { findApiKey, fingerprintKey, REDACTED, redactHeaders, redactTarget, redactText } from './secrets.js';
+import { findApiKey, fingerprintKey, KEY_PATTERN_SOURCE, REDACTED, redactHeaders, redactTarget, redactText } from './secrets.js';
 
 describe('redaction', () => {
   it('redacts credential headers whatever their value', () => {
@@ -51,5 +51,91 @@ describe('redaction', () => {
     expect(fp).not.toBe(fingerprintKey('sk-test-123456789', 'other-salt'));
     expect(findApiKey([], '/v1beta/models/x:generateContent?key=AIzaX')).toBe('AIzaX');
     expect(findApiKey([['x-api-key', 'sk-ant-1']], '/v1/messages')).toBe('sk-ant-1');
+  });
+
+  /** One key of each KEY_PATTERN alternative (redactText looks for a marker of each before it
+   * runs the pattern: a marker missed would let that kind of key through). */
+  const ONE_OF_EACH = [
+    'sk-abcdefghijklmnop1234',
+    'sk-ant-api03-abcdefghijklmnop',
+    'sk-proj-abcdefghijklmnop',
+    'sk-svcacct-abcdefghijklmnop',
+    'sk-admin-abcdefghijklmnop',
+    'AIzaSyA1234567890abcdefghijklmnopqrstu',
+    'AKIAIOSFODNN7EXAMPLE',
+    'ASIAIOSFODNN7EXAMPLE',
+    'ghp_abcdefghijklmnopqrstuvwxyz0123456789',
+    'gho_abcdefghijklmnopqrstuvwxyz0123456789',
+    'ghu_abcdefghijklmnopqrstuvwxyz0123456789',
+    'ghs_abcdefghijklmnopqrstuvwxyz0123456789',
+    'ghr_abcdefghijklmnopqrstuvwxyz0123456789',
+    'github_pat_abcdefghijklmnopqrstuvwxyz0123',
+    'xoxb-1234567890-abcdef',
+    'xoxa-1234567890-abcdef',
+    'xoxp-1234567890-abcdef',
+    'xoxo-1234567890-abcdef',
+    'xoxs-1234567890-abcdef',
+    'xoxr-1234567890-abcdef',
+    'hf_abcdefghijklmnopqrstuvwxyz0123456',
+    'gsk_abcdefghijklmnopqrstuvwxyz0123456',
+    'xai-abcdefghijklmnopqrstuvwxyz0123456',
+    'rk_live_abcdefghijklmnop',
+    'sk_live_abcdefghijklmnop',
+    'pk_live_abcdefghijklmnop',
+    'rk_test_abcdefghijklmnop',
+    'sk_test_abcdefghijklmnop',
+    'pk_test_abcdefghijklmnop',
+    'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N',
+    'Bearer abcdefghijklmnop123456',
+    'bearer abcdefghijklmnop123456',
+    'Bearer\tabcdefghijklmnop123456==',
+    'bearer\nabcdefghijklmnop.~+/-123',
+  ];
+
+  it('redacts a key of every kind in any context, exactly as the key pattern alone does', () => {
+    const oracle = new RegExp(KEY_PATTERN_SOURCE, 'g');
+    const unfiltered = (t: string): string => t.replace(oracle, (_m, bearer: string | undefined) => (bearer === undefined ? REDACTED : bearer + REDACTED));
+    const contexts = [(k: string) => k, (k: string) => `{"text":"${k}"}`, (k: string) => `x ${k}\n`, (k: string) => `(-${k}) `, (k: string) => `A J - _ ${k}`];
+    for (const key of ONE_OF_EACH) {
+      for (const wrap of contexts) {
+        const text = wrap(key);
+        const out = redactText(text);
+        expect(out, text).toContain(REDACTED);
+        expect(out, text).toBe(unfiltered(text));
+      }
+    }
+  });
+
+  it('agrees with the key pattern alone on text built from near-misses of every marker', () => {
+    const oracle = new RegExp(KEY_PATTERN_SOURCE, 'g');
+    const unfiltered = (t: string): string => t.replace(oracle, (_m, bearer: string | undefined) => (bearer === undefined ? REDACTED : bearer + REDACTED));
+    // Key prefixes whole and cut short, tails long and short, separators: glued at random, most
+    // results hold no key and some do.
+    const pieces = ['sk-', 'sk_', 'sk', 'k-', 'k_', 'xai-', 'xai', 'xoxb-', 'xox', 'ghp_', 'gh', 'hp_', 'github_', 'github_pat_',
+      'hf_', 'f_', 'gsk_', 'rk_live_', 'pk_test_', 'live_', 'AIza', 'Iza', 'AKIA', 'ASIA', 'AKI', 'SIA', 'eyJ', 'ey', 'J', '.eyJ',
+      'Bearer ', 'bearer\t', 'earer ', 'Bearer', 'abcdefgh', 'abcdefghijklmnopqrstuvwxyz0123', 'ABCDEFGHIJKLMNOP', '0123456789',
+      '-', '_', ' ', '\n', '"', '.', '=', 'é'];
+    // A seeded generator: the same strings every run (an honest failure reproduces).
+    let seed = 12345;
+    const rand = (n: number): number => {
+      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+      return (seed >>> 8) % n;
+    };
+    let keys = 0;
+    for (let i = 0; i < 20_000; i++) {
+      let text = '';
+      for (let j = 0, n = 1 + rand(8); j < n; j++) text += pieces[rand(pieces.length)];
+      const expected = unfiltered(text);
+      if (expected !== text) keys++;
+      expect(redactText(text), text).toBe(expected);
+    }
+    // The generator must reach keys, or the comparison above proves little.
+    expect(keys).toBeGreaterThan(500);
+    expect(keys).toBeLessThan(19_000);
+  });
+
+  it('leaves text without a key as it is, the very same string', () => {
+    const text = 'a task_id, a block-size, "A JSON key", hearers, ghost_ ASIAN sky-high mcp__github__create_issue';
+    expect(redactText(text)).toBe(text);
   });
 });

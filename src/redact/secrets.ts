@@ -79,10 +79,64 @@ const KEY_PATTERN = new RegExp(
   'g',
 );
 
+/** KEY_PATTERN's source, for tests that hold the fast path below to the pattern itself. */
+export const KEY_PATTERN_SOURCE = KEY_PATTERN.source;
+
 const replaceKey = (_match: string, bearer: string | undefined): string => (bearer === undefined ? REDACTED : bearer + REDACTED);
+
+const code = (s: string): number => s.charCodeAt(0);
+const LOWER_K = code('k');
+const LOWER_P = code('p');
+const LOWER_R = code('r');
+const LOWER_S = code('s');
+const UPPER_I = code('I');
+const UPPER_K = code('K');
+const UPPER_S = code('S');
+
+/** Whether `t` holds `s` ending just before index `i`. */
+function endsAt(t: string, i: number, s: string): boolean {
+  return i >= s.length && t.startsWith(s, i - s.length);
+}
+
+/**
+ * False only when KEY_PATTERN cannot match `t`. Every alternative of KEY_PATTERN contains one of
+ * these markers, each looked for around a character rarer than its first (`indexOf` of one
+ * character runs at memchr speed): `sk-`, `xai-`, `xox?-` before a dash; `sk_` (so `gsk_`), `rk_`,
+ * `pk_`, `hf_`, `gh?_`, `github_pat_` around an underscore; `AIza`, `AKIA`, `ASIA` from an `A`; `eyJ`
+ * before a `J`; `Bearer` or `bearer`. Stored bodies pass through here whole (183 M characters
+ * in the 200 MB bench capture): 175–235 ms against 555–575 ms for KEY_PATTERN alone over that
+ * text (no key in it), and text with a marker still goes through KEY_PATTERN, so what is
+ * redacted is unchanged. Plain loops, no closures: this runs for every short string too.
+ */
+function mayHoldKey(t: string): boolean {
+  for (let i = t.indexOf('-'); i >= 0; i = t.indexOf('-', i + 1)) {
+    if (endsAt(t, i, 'sk') || endsAt(t, i, 'xai') || endsAt(t, i - 1, 'xox')) return true;
+  }
+  for (let i = t.indexOf('_'); i >= 0; i = t.indexOf('_', i + 1)) {
+    if (t.charCodeAt(i - 1) === LOWER_K) {
+      const c = t.charCodeAt(i - 2);
+      if (c === LOWER_S || c === LOWER_R || c === LOWER_P) return true;
+    } else if (endsAt(t, i, 'hf') || endsAt(t, i - 1, 'gh')) {
+      return true;
+    } else if (endsAt(t, i, 'github') && t.startsWith('pat_', i + 1)) {
+      // `github_pat_` whole: MCP tool names such as `mcp__github__create_issue` are common.
+      return true;
+    }
+  }
+  for (let i = t.indexOf('A'); i >= 0; i = t.indexOf('A', i + 1)) {
+    const b = t.charCodeAt(i + 1);
+    if (b === UPPER_I ? t.startsWith('za', i + 2) : (b === UPPER_K || b === UPPER_S) && t.startsWith('IA', i + 2)) return true;
+  }
+  for (let i = t.indexOf('J'); i >= 0; i = t.indexOf('J', i + 1)) {
+    if (endsAt(t, i, 'ey')) return true;
+  }
+  // Two memchr-led searches measured 2× faster than /[Bb]earer\s/ (no rarer character in it).
+  return t.includes('Bearer') || t.includes('bearer');
+}
 
 /** Replace key-shaped strings in free text. Fast path: most text has none of the markers. */
 export function redactText(text: string): string {
+  if (!mayHoldKey(text)) return text;
   KEY_PATTERN.lastIndex = 0;
   if (!KEY_PATTERN.test(text)) return text;
   KEY_PATTERN.lastIndex = 0;

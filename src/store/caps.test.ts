@@ -35,6 +35,33 @@ describe('capBodyText', () => {
   });
 });
 
+describe('capping what is already capped', () => {
+  test('keeps the marker with the count of the first cut (the pipeline caps, then the store)', () => {
+    const once = capBodyText('a'.repeat(400_000));
+    expect(once.text).toContain(omissionMarker(400_000 - 256 * 1024 - 64 * 1024));
+    const twice = capBodyText(once.text);
+    expect(twice.text).toBe(once.text);
+    expect(twice.truncated).toBe(false);
+    const event = capEvents([{ ts: '2026-01-01T00:00:00.000000Z', event: 'e', data: 'é'.repeat(100) }], 10, 10, 21);
+    expect(capEvents(event.events, 10, 10, 21).events).toEqual(event.events);
+  });
+
+  test('is a no-op on any capped text (property)', () => {
+    fc.assert(
+      fc.property(fc.string({ unit: 'grapheme', maxLength: 300 }), fc.nat(64), fc.nat(64), (s, h, t) => {
+        const once = capBodyText(s, h, t);
+        const twice = capBodyText(once.text, h, t);
+        expect(twice.text).toBe(once.text);
+      }),
+    );
+  });
+
+  test('still cuts an uncapped text more than a marker over the cap', () => {
+    const text = `${'a'.repeat(20)}${omissionMarker(5)}${'b'.repeat(20)}`;
+    expect(capBodyText(text, 10, 10).truncated).toBe(true);
+  });
+});
+
 test('any string, lone surrogates included, is capped without throwing', () => {
   fc.assert(
     fc.property(fc.string({ unit: 'binary', maxLength: 300 }), fc.nat(64), fc.nat(64), (s, h, t) => {

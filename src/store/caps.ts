@@ -32,19 +32,41 @@ export function omissionMarker(omittedBytes: number): string {
   return `\n[… llmtap: ${omittedBytes} bytes omitted …]\n`;
 }
 
+/** Bytes of the longest marker (its count has at most 16 digits: Number.MAX_SAFE_INTEGER). */
+const MARKER_MAX_BYTES = Buffer.byteLength(omissionMarker(Number.MAX_SAFE_INTEGER));
+const MARKER_AT = /\n\[… llmtap: \d+ bytes omitted …\]\n/;
+
+/**
+ * Whether `text` (of `size` UTF-8 bytes) is already a capped text: a head within `headBytes`, the
+ * marker, and a tail within `tailBytes`. The store caps what a caller hands it even when the
+ * pipeline capped it before (DESIGN §7: caps everywhere), and a second cut would replace the
+ * marker's count with the marker's own length. Only texts within a marker's length of the cap
+ * are looked at, so an uncapped text let through here exceeds the cap by under 50 bytes.
+ */
+function alreadyCapped(text: string, size: number, headBytes: number, tailBytes: number): boolean {
+  if (size > headBytes + tailBytes + MARKER_MAX_BYTES) return false;
+  const m = MARKER_AT.exec(text);
+  if (m === null) return false;
+  const head = byteLength(text.slice(0, m.index));
+  return head <= headBytes && size - head - byteLength(m[0]) <= tailBytes;
+}
+
 /**
  * Keep the first `headBytes` and last `tailBytes` bytes of `text` (cut on character boundaries)
- * with an omission marker between them when it is longer than both together.
+ * with an omission marker between them when it is longer than both together. A text this function
+ * already capped comes back as it is (`truncated` false: nothing more was cut).
  */
 export function capBodyText(
   text: string,
   headBytes: number = STORE_CAPS.bodyHeadBytes,
   tailBytes: number = STORE_CAPS.bodyTailBytes,
 ): CappedText {
-  // A UTF-16 code unit is at most 3 UTF-8 bytes: short strings need no encoding to be sure.
+  // A UTF-16 code unit is at most 3 UTF-8 bytes: short strings need no counting to be sure.
   if (text.length * 3 <= headBytes + tailBytes) return { text, truncated: false, size: byteLength(text) };
+  // Counting is ~3× cheaper than encoding (no copy); most bodies are under the cap.
+  const size = byteLength(text);
+  if (size <= headBytes + tailBytes || alreadyCapped(text, size, headBytes, tailBytes)) return { text, truncated: false, size };
   const bytes = encoder.encode(text);
-  if (bytes.length <= headBytes + tailBytes) return { text, truncated: false, size: bytes.length };
   const headEnd = charStart(bytes, headBytes);
   const tailStart = nextCharStart(bytes, bytes.length - tailBytes);
   const head = decoder.decode(bytes.subarray(0, headEnd));

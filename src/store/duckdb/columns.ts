@@ -2,7 +2,8 @@
  * How records map to table columns, both ways. Inserts name their columns (never `SELECT *`), so a
  * later migration that adds a column with a default does not break older code paths.
  */
-import { DuckDBTimestampValue, type DuckDBAppender } from '@duckdb/node-api';
+import type { DuckDBAppender } from '@duckdb/node-api';
+import { DuckDBTimestampValue } from './node-api.js';
 import type { LlmCallRecord, ProcessInfo } from '../../core/record.js';
 import { isoMicros } from '../../core/time.js';
 import type { CallListItem, ExchangeListItem, StoredEvent, StoredExchange } from '../types.js';

@@ -6,7 +6,8 @@
  */
 import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { DuckDBInstance, listValue, type DuckDBConnection } from '@duckdb/node-api';
+import type { DuckDBConnection } from '@duckdb/node-api';
+import { DuckDBInstance, listValue } from './node-api.js';
 import type { AgentTurnRecord, AlertRecord, AnnotationRecord, LlmCallRecord } from '../../core/record.js';
 import type { Micros } from '../../core/time.js';
 import { isoMicros } from '../../core/time.js';

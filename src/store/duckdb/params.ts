@@ -3,7 +3,8 @@
  * cast (a JS number bound against a VARCHAR column would make DuckDB cast the column instead, and
  * fail); SQL text is built only from constants in this directory.
  */
-import { listValue, type DuckDBValue } from '@duckdb/node-api';
+import type { DuckDBValue } from '@duckdb/node-api';
+import { listValue } from './node-api.js';
 
 export class Params {
   readonly values: DuckDBValue[] = [];

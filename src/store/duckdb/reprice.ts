@@ -5,7 +5,8 @@
  * leaves every batch either repriced or not. Turns holding a changed call are summed again from
  * their stored calls (turn cost = sum of its calls' costs, src/agents/turn-state.ts).
  */
-import { listValue, type DuckDBConnection } from '@duckdb/node-api';
+import type { DuckDBConnection } from '@duckdb/node-api';
+import { listValue } from './node-api.js';
 import type { AgentTurnRecord, LlmCallRecord } from '../../core/record.js';
 import type { CallFilter, CallRepricer, RepriceOptions, RepriceResult } from '../types.js';
 import { StoreError } from '../types.js';
