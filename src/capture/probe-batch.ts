@@ -229,3 +229,27 @@ function writeU32(b: Uint8Array, o: number, v: number): void {
   b[o + 2] = (v >>> 8) & 0xff;
   b[o + 3] = v & 0xff;
 }
+
+/**
+ * The well-formed batches of a probe socket's messages, in order: a message of several parts
+ * (`probe_multipart`) or a malformed batch is handed to `refuse` and skipped whole (issue 6:
+ * "malformed batches are dropped whole and counted"). One place for `collect` and `llmtap run`.
+ */
+export async function* wellFormedProbeBatches(
+  messages: AsyncIterable<Uint8Array[]>,
+  refuse: (problem: ProbeBatchProblem | 'probe_multipart') => void,
+): AsyncGenerator<{ batch: Uint8Array; header: ProbeBatchHeader }> {
+  for await (const parts of messages) {
+    if (parts.length !== 1) {
+      refuse('probe_multipart');
+      continue;
+    }
+    const batch = parts[0]!;
+    const check = checkProbeBatch(batch);
+    if (!check.ok) {
+      refuse(check.problem);
+      continue;
+    }
+    yield { batch, header: check.header };
+  }
+}

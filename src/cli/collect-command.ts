@@ -19,7 +19,7 @@
  * order the in-thread collector makes them.
  */
 import type { SourceHealth } from '../api/types.js';
-import { checkProbeBatch, forEachProbeFrame, type ProbeBatchProblem } from '../capture/probe-batch.js';
+import { forEachProbeFrame, wellFormedProbeBatches, type ProbeBatchProblem } from '../capture/probe-batch.js';
 import { isLoopbackHost, checkProbeEndpoint, listenForProbes, ProbeListenError, type ProbeListener } from '../capture/probe-source.js';
 import type { CaptureFileSummary } from '../capture/capture-parser.js';
 import type { Micros } from '../core/time.js';
@@ -178,26 +178,16 @@ export async function runCollect(o: CollectCommandOptions): Promise<void> {
   }, TICK_MS);
 
   try {
-    for await (const parts of listener.messages) {
-      if (parts.length !== 1) {
-        refuse('probe_multipart');
-        continue;
-      }
-      const batch = parts[0]!;
-      const check = checkProbeBatch(batch);
-      if (!check.ok) {
-        refuse(check.problem);
-        continue;
-      }
-      const p = probeFor(check.header.probeId);
+    for await (const { batch, header } of wellFormedProbeBatches(listener.messages, refuse)) {
+      const p = probeFor(header.probeId);
       if (p === null) {
-        refuse('probe_too_many_probes', check.header.count);
+        refuse('probe_too_many_probes', header.count);
         continue;
       }
       p.batches++;
-      p.packets += check.header.count;
+      p.packets += header.count;
       p.bytes += batch.length;
-      withProbe(p, () => forEachProbeFrame(batch, check.header.count, p.pipeline.onFrame));
+      withProbe(p, () => forEachProbeFrame(batch, header.count, p.pipeline.onFrame));
       p.arrivedAt = performance.now();
       p.clockAtArrival = p.pipeline.clock;
       const now = clock();

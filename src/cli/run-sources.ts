@@ -310,7 +310,7 @@ function probesSource(ctx: RunContext, p: PipelineRuntime, s: ProbesPipelineSour
     },
     run: async () => {
       const { listenForProbes, checkProbeEndpoint, ProbeListenError } = await import('../capture/probe-source.js');
-      const { checkProbeBatch, forEachProbeFrame } = await import('../capture/probe-batch.js');
+      const { forEachProbeFrame, wellFormedProbeBatches } = await import('../capture/probe-batch.js');
       const { MAX_PROBES } = await import('./collect-command.js');
       if (checkProbeEndpoint(s.listen) === null) throw new UserError(`pipeline ${p.config.name}, source ${s.id}: ${s.listen}: expected tcp://HOST:PORT, e.g. tcp://0.0.0.0:5556`);
       try {
@@ -346,25 +346,15 @@ function probesSource(ctx: RunContext, p: PipelineRuntime, s: ProbesPipelineSour
         dropped.batches++;
         dropped.packets += packets;
       };
-      for await (const parts of listener.messages) {
-        if (parts.length !== 1) {
-          refuse('probe_multipart');
-          continue;
-        }
-        const batch = parts[0]!;
-        const check = checkProbeBatch(batch);
-        if (!check.ok) {
-          refuse(check.problem);
-          continue;
-        }
-        const e = probeFor(check.header.probeId);
+      for await (const { batch, header } of wellFormedProbeBatches(listener.messages, refuse)) {
+        const e = probeFor(header.probeId);
         if (e === null) {
-          refuse('probe_too_many_probes', check.header.count);
+          refuse('probe_too_many_probes', header.count);
           continue;
         }
-        forEachProbeFrame(batch, check.header.count, p.parallel === null ? e.pipeline.onFrame : counting(c, e.pipeline.onFrame));
+        forEachProbeFrame(batch, header.count, p.parallel === null ? e.pipeline.onFrame : counting(c, e.pipeline.onFrame));
         if (p.parallel === null) {
-          c.packets += check.header.count;
+          c.packets += header.count;
           c.bytes += batch.length;
         }
         e.arrivedAt = performance.now();
