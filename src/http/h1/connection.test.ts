@@ -400,13 +400,36 @@ describe('roles, garbage, upgrades', () => {
       [C2S, 'e rest of an earlier request body"}GET /next HTTP/1.1\r\nHost: h\r\n\r\n'],
       [S2C, 'data: tail of an SSE stream\n\n0\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok'],
     ], makeInfo(true));
-    // "…}GET /next" is not at a line start: the request is found only at a real line start.
-    expect(run.exchanges.map((e) => e.request.path)).toEqual([]);
+    // A keep-alive JSON body ends without a newline: the next request starts mid-line, after `}`.
+    expect(run.exchanges.map((e) => [e.request.path, bodyText(e.response!.body)])).toEqual([['/next', 'ok']]);
     const run2 = feed([
       [C2S, 'e rest of an earlier request body"}\r\nGET /next HTTP/1.1\r\nHost: h\r\n\r\n'],
       [S2C, 'data: tail of an SSE stream\n\n0\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok'],
     ], makeInfo(true));
     expect(run2.exchanges.map((e) => [e.request.path, bodyText(e.response!.body)])).toEqual([['/next', 'ok']]);
+  });
+
+  it('joined inside a keep-alive request body: every later exchange on the connection is found', () => {
+    const call = (i: number): [string, string] => {
+      const body = `{"model":"m","messages":[{"role":"user","content":"${'q'.repeat(3000 + i)}"}]}`;
+      const answer = `{"id":"r${i}","usage":{"output_tokens":${i}}}`;
+      return [
+        `POST /v1/chat/completions HTTP/1.1\r\nHost: h\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`,
+        `HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: ${answer.length}\r\n\r\n${answer}`,
+      ];
+    };
+    const calls = [0, 1, 2, 3].map(call);
+    // The capture starts 1,000 bytes into the first request's body; 1448-byte segments.
+    const packets: Packet[] = [];
+    calls.forEach(([req, res], i) => {
+      const from = i === 0 ? 1000 : 0;
+      for (let o = from; o < req.length; o += 1448) packets.push([C2S, req.slice(o, o + 1448)]);
+      packets.push([S2C, res]);
+    });
+    const run = feed(packets, makeInfo(true));
+    expect(run.exchanges.map((e) => [e.request.path, bodyText(e.response!.body)])).toEqual(
+      calls.slice(1).map(([, res]) => ['/v1/chat/completions', res.slice(res.indexOf('\r\n\r\n') + 4)]),
+    );
   });
 
   it('gives up on a guessed connection with no message start within the scan budget', () => {

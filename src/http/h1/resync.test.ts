@@ -33,6 +33,21 @@ describe('StartScanner', () => {
     ['request', 'a\nGET  / HTTP/1.1\r\n', null],
     ['either', 'zz\nHTTP/1.0 404 x\n', 'HTTP/1.0 404 x\n'],
     ['either', 'zz\nGET /q HTTP/1.1\r\n', 'GET /q HTTP/1.1\r\n'],
+    // Mid-line, right after a JSON body that ends without a newline (keep-alive, Content-Length).
+    ['request', '{"messages":[{"role":"user"}],"stream":true}POST /v1/messages HTTP/1.1\r\nHost: h\r\n', 'POST /v1/messages HTTP/1.1\r\nHost: h\r\n'],
+    ['request', 'x"]GET http://h/v1/models HTTP/1.1\n', 'GET http://h/v1/models HTTP/1.1\n'],
+    ['response', '"usage":{"output_tokens":5}}HTTP/1.1 200 OK\r\nA: b\r\n', 'HTTP/1.1 200 OK\r\nA: b\r\n'],
+    ['response', '{"e":1}HTTP/1.1 429\r\n', 'HTTP/1.1 429\r\n'],
+    ['either', '[1,2]HTTP/1.0 503 Service Unavailable\n', 'HTTP/1.0 503 Service Unavailable\n'],
+    // Mid-line without a JSON closer before it, an unknown method, a target that is no path, a
+    // start line whose CR LF is escaped (inside a JSON string), a reason phrase past the cap.
+    ['request', 'the text POST /v1/x HTTP/1.1\r\n', null],
+    ['request', '{}FETCH /v1/x HTTP/1.1\r\n', null],
+    ['request', '{}POST v1/x HTTP/1.1\r\n', null],
+    ['request', '{"t":"}POST /v1/x HTTP/1.1\\r\\nHost: h"}', null],
+    ['response', '{"t":"}HTTP/1.1 200 OK\\r\\n"}', null],
+    ['response', `{}HTTP/1.1 200 ${'x'.repeat(200)}\r\n`, null],
+    ['response', '{}HTTP/1.1 600 OK\r\n', null],
   ];
 
   for (const [role, text, want] of cases) {
@@ -42,6 +57,20 @@ describe('StartScanner', () => {
       expect(scanAll(splitEvery(text, Array.from({ length: text.length - 1 }, (_, i) => i + 1)), role)).toBe(want);
     });
   }
+
+  it('a mid-line start after a long body line is found when its pieces arrive one by one', () => {
+    const body = `{"input":"${'a'.repeat(3 * 8192)}"}`;
+    for (const [role, next] of [
+      ['request', 'POST /v1/responses HTTP/1.1\r\nHost: h\r\n'],
+      ['response', 'HTTP/1.1 200 OK\r\nA: b\r\n'],
+    ] as const) {
+      const text = body + next;
+      for (const size of [1, 7, 1448]) {
+        const cuts = Array.from({ length: Math.ceil(text.length / size) - 1 }, (_, k) => (k + 1) * size);
+        expect(scanAll(splitEvery(text, cuts), role), `${role} in ${size}-byte pieces`).toBe(next);
+      }
+    }
+  });
 
   it('after a hole the data may begin with a message', () => {
     expect(scanAll([Buffer.from('HTTP/1.1 200 OK\r\n')], 'response', true)).toBe('HTTP/1.1 200 OK\r\n');

@@ -3,8 +3,15 @@
  * resynchronises at the next parsable HTTP message"). A start is a line beginning with
  *   response: `HTTP/1.x NNN`                      (RFC 9112 §4)
  *   request:  `METHOD SP target SP HTTP/1.x` EOL  (RFC 9112 §3)
- * The scan costs one indexOf per packet; only the unfinished last line is carried over, at most
- * MAX_CARRY bytes (a request line longer than that is not taken as a resync point).
+ * or, right after a JSON closer (`}`, `]`, `"`), a whole status line, or a request line with a
+ * standard method (RFC 9110 §9) and an origin-form or absolute-form target: on a keep-alive
+ * connection a JSON body with Content-Length usually ends without a newline, so the next message
+ * starts mid-line. Without this, a capture that joins a connection inside a body (a live capture
+ * started while an SDK's keep-alive connection is busy, or a hole) never finds the next request
+ * on it. Inside a JSON string the CR LF that ends a start line is escaped, so string contents
+ * are not taken for a start.
+ * The scan costs one indexOf per pattern per packet; the unfinished last line is carried over,
+ * at most MAX_CARRY bytes (of a longer line its last MAX_CARRY bytes, for a mid-line start).
  */
 import { isTchar, MAX_METHOD_LENGTH } from './head.js';
 
@@ -17,6 +24,22 @@ const CR = 0x0d;
 const SP = 0x20;
 const HTTP1 = Buffer.from('HTTP/1.');
 const SP_HTTP1 = Buffer.from(' HTTP/1.');
+const HTAB = 0x09;
+const DEL = 0x7f;
+const SLASH = 0x2f;
+const STAR = 0x2a;
+const LOWER_H = 0x68;
+/** RFC 9110 §9 methods (and PATCH, RFC 5789): a mid-line request start must use one of them. */
+const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'CONNECT', 'OPTIONS', 'TRACE', 'PATCH'].map((m) => Buffer.from(m));
+/** A mid-line status line must end within this many bytes of its status code: real reason
+ * phrases are a few words ("OK", "Too Many Requests"), and a cap keeps a status-line-looking text
+ * inside a body from swallowing the bytes up to the next real line end. */
+const MAX_MID_LINE_REASON = 128;
+
+/** The bytes JSON values end with (RFC 8259 §2, §7): what precedes a mid-line start. */
+function isJsonCloser(c: number | undefined): boolean {
+  return c === 0x7d || c === 0x5d || c === 0x22;
+}
 
 function isDigit(c: number | undefined): boolean {
   return c !== undefined && c >= 0x30 && c <= 0x39;
@@ -49,14 +72,18 @@ export class StartScanner {
       return w.subarray(hit.start);
     }
     // Carry the unfinished last line (or the undecided candidate) for the next packet.
-    const keepFrom = hit.wait >= 0 ? hit.wait : w.lastIndexOf(LF) + 1;
-    const tailStartsLine = hit.wait >= 0 || keepFrom > 0 || lineStart0;
-    if (w.length - keepFrom <= MAX_CARRY) {
-      this.carry = Buffer.from(w.subarray(keepFrom));
-      this.atLineStart = tailStartsLine;
-    } else {
-      this.atLineStart = false;
+    let keepFrom = hit.wait >= 0 ? hit.wait : w.lastIndexOf(LF) + 1;
+    // A mid-line candidate keeps the JSON closer before it: that byte is what makes it one.
+    if (hit.wait > 0 && !lineStartAt(w, hit.wait, lineStart0)) keepFrom = hit.wait - 1;
+    let tailStartsLine = lineStartAt(w, keepFrom, lineStart0);
+    if (w.length - keepFrom > MAX_CARRY) {
+      // A line this long is no line-start candidate any more; its tail may still hold the
+      // beginning of a mid-line start.
+      keepFrom = w.length - MAX_CARRY;
+      tailStartsLine = false;
     }
+    this.carry = Buffer.from(w.subarray(keepFrom));
+    this.atLineStart = tailStartsLine;
     return null;
   }
 }
@@ -91,13 +118,38 @@ function lineStartAt(w: Buffer, i: number, lineStart0: boolean): boolean {
 function findResponse(w: Buffer, lineStart0: boolean): Hit {
   // Candidate may also be a partial "HTTP/1." at the very end.
   for (let i = w.indexOf(HTTP1); i >= 0; i = w.indexOf(HTTP1, i + 1)) {
-    if (!lineStartAt(w, i, lineStart0)) continue;
-    if (w.length < i + 12) return { start: -1, wait: i };
-    if (isDigit(w[i + 7]) && w[i + 8] === SP && isDigit(w[i + 9]) && isDigit(w[i + 10]) && isDigit(w[i + 11])) {
-      return { start: i, wait: -1 };
+    if (lineStartAt(w, i, lineStart0)) {
+      if (w.length < i + 12) return { start: -1, wait: i };
+      if (isDigit(w[i + 7]) && w[i + 8] === SP && isDigit(w[i + 9]) && isDigit(w[i + 10]) && isDigit(w[i + 11])) {
+        return { start: i, wait: -1 };
+      }
+    } else if (i > 0 && isJsonCloser(w[i - 1])) {
+      const v = midLineStatusLine(w, i);
+      if (v === 'wait') return { start: -1, wait: i };
+      if (v === 'yes') return { start: i, wait: -1 };
     }
   }
   return { start: -1, wait: partialAtEnd(w, HTTP1, lineStart0) };
+}
+
+/** Whether a whole status line (`HTTP/1.0` or `1.1`, SP, a 1xx–5xx code, an optional reason of
+ * at most MAX_MID_LINE_REASON bytes, CR LF or LF) starts at `i`; 'wait' when the bytes run out
+ * before that is decided. */
+function midLineStatusLine(w: Buffer, i: number): 'yes' | 'no' | 'wait' {
+  const head = i + 12;
+  if (w.length < head) return 'wait';
+  const minor = w[i + 7];
+  const first = w[i + 9]!;
+  if ((minor !== 0x30 && minor !== 0x31) || w[i + 8] !== SP || first < 0x31 || first > 0x35 || !isDigit(w[i + 10]) || !isDigit(w[i + 11])) return 'no';
+  const limit = Math.min(w.length, head + 1 + MAX_MID_LINE_REASON);
+  for (let k = head; k < limit; k++) {
+    const c = w[k]!;
+    if (c === LF) return 'yes';
+    if (c === CR) return k + 1 >= w.length ? 'wait' : w[k + 1] === LF ? 'yes' : 'no';
+    // RFC 9112 §4: reason-phrase = 1*( HTAB / SP / VCHAR / obs-text ), after one SP.
+    if (k === head ? c !== SP : (c < SP && c !== HTAB) || c === DEL) return 'no';
+  }
+  return limit === w.length && limit < head + 1 + MAX_MID_LINE_REASON ? 'wait' : 'no';
 }
 
 function findRequest(w: Buffer, lineStart0: boolean): Hit {
@@ -110,19 +162,43 @@ function findRequest(w: Buffer, lineStart0: boolean): Hit {
       ls = w.lastIndexOf(LF, i) + 1;
       nextLf = w.indexOf(LF, i);
     }
-    if (!lineStartAt(w, ls, lineStart0) || i - ls > MAX_CARRY) continue;
+    let start = ls;
+    if (!lineStartAt(w, ls, lineStart0) || i - ls > MAX_CARRY) {
+      start = midLineRequestStart(w, ls, i);
+      if (start < 0) continue;
+    }
     const end = i + SP_HTTP1.length; // at the minor version digit
-    if (w.length < end + 2) return { start: -1, wait: ls };
+    if (w.length < end + 2) return { start: -1, wait: start };
     if (!isDigit(w[end])) continue;
     const eol = w[end + 1];
     if (eol !== LF && !(eol === CR && (w.length < end + 3 || w[end + 2] === LF))) continue;
-    if (eol === CR && w.length < end + 3) return { start: -1, wait: ls };
-    if (validRequestLinePrefix(w, ls, i)) return { start: ls, wait: -1 };
+    if (eol === CR && w.length < end + 3) return { start: -1, wait: start };
+    if (validRequestLinePrefix(w, start, i)) return { start, wait: -1 };
   }
   // A request line may be arriving: wait for the rest of the last line if it could be one.
   const last = w.lastIndexOf(LF) + 1;
   if (lineStartAt(w, last, lineStart0) && last < w.length && couldBeMethod(w, last)) return { start: -1, wait: last };
   return { start: -1, wait: -1 };
+}
+
+/**
+ * Start of a mid-line request line ending at the " HTTP/1." at `sp`, or -1: the target (no
+ * spaces; `/…`, `http…` or `*`) is preceded by SP and a standard method, and the method by a JSON
+ * closer. `ls` bounds the look back (the line start).
+ */
+function midLineRequestStart(w: Buffer, ls: number, sp: number): number {
+  let t = sp;
+  const floor = Math.max(ls, sp - MAX_CARRY);
+  while (t > floor && w[t - 1]! > SP && w[t - 1] !== DEL) t--;
+  if (t === sp || t - 1 <= floor || w[t - 1] !== SP) return -1;
+  const c = w[t];
+  if (c !== SLASH && c !== LOWER_H && c !== STAR) return -1;
+  const methodEnd = t - 1;
+  for (const m of METHODS) {
+    const at = methodEnd - m.length;
+    if (at > ls && isJsonCloser(w[at - 1]) && w.subarray(at, methodEnd).equals(m)) return at;
+  }
+  return -1;
 }
 
 /** `METHOD SP target` with no other spaces, between ls and the " HTTP/1." at sp. */
