@@ -4,7 +4,7 @@
  * Everything that grows with the turn's calls has a cap; hitting one is a turn anomaly.
  */
 import { uuidV7 } from '../core/ids.js';
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { AgentRole, AgentTurnRecord, LlmCallRecord, TurnStep, TurnUsage } from '../core/record.js';
 import type { Micros } from '../core/time.js';
 import { isoMicros } from '../core/time.js';
@@ -57,7 +57,8 @@ interface Step extends TurnStep {
 
 /** A deterministic UUIDv7 at the turn's start: same capture, same ids (like call ids). */
 export function turnId(source: string, sessionId: string, firstCallId: string, start: Micros): string {
-  const h = createHash('sha256').update(`turn|${source}|${sessionId}|${firstCallId}`).digest();
+  // One-shot hash: the same digest as a Hash object fed the same string, without the object.
+  const h = hash('sha256', `turn|${source}|${sessionId}|${firstCallId}`, 'buffer');
   return uuidV7(Math.floor(start / 1000), h);
 }
 
@@ -211,7 +212,7 @@ export class TurnState {
   }
 
   private countLoop(subagentId: string | null, tool: string, args: string): void {
-    const a = args.length > ARGS_KEY_CHARS ? createHash('sha256').update(args).digest('hex') : args;
+    const a = args.length > ARGS_KEY_CHARS ? hash('sha256', args, 'hex') : args;
     const key = `${subagentId ?? ''}\u0000${tool}\u0000${a}`;
     const e = this.loopKeys.get(key);
     if (e !== undefined) e.count++;

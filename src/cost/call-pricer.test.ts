@@ -228,6 +228,69 @@ describe('CallPricer: the remembered rates agree with the package', () => {
   });
 });
 
+describe('CallPricer: tiered and dated prices from remembered rates agree with the package', () => {
+  // Tiered (claude-sonnet-4-5, gemini-2.5-pro, grok-4.20), dated (o3, mistral-ocr-latest with
+  // three dates), both (claude-sonnet-4-6, gpt-5.6-luna) and time-of-day (deepseek-chat, left on
+  // the package). Counts cluster at the tier starts and times at the period starts, where a
+  // wrong band or period would show.
+  const cases: [ours: string, table: string, model: string][] = [
+    ['anthropic', 'anthropic', 'claude-sonnet-4-5-20250929'],
+    ['anthropic', 'anthropic', 'claude-sonnet-4-6'],
+    ['google', 'google', 'gemini-2.5-pro'],
+    ['xai', 'x-ai', 'grok-4.20'],
+    ['openai', 'openai', 'o3'],
+    ['openai', 'openai', 'gpt-5.6-luna'],
+    ['mistral', 'mistral', 'mistral-ocr-latest'],
+    ['deepseek', 'deepseek', 'deepseek-chat'],
+  ];
+  const edges = [0, 128_000, 200_000, 272_000, 1_000_000];
+  const dates = ['2025-06-10', '2025-12-18', '2026-03-13', '2026-06-23', '2026-07-30'].map((d) => Date.parse(d));
+  const count = fc.oneof(fc.nat({ max: 2_000_000 }), fc.tuple(fc.constantFrom(...edges), fc.integer({ min: -2, max: 2 })).map(([e, d]) => Math.max(0, e + d)));
+  const time = fc.oneof(
+    fc.integer({ min: Date.parse('2025-01-01'), max: Date.parse('2027-06-01') }),
+    fc.tuple(fc.constantFrom(...dates), fc.integer({ min: -2, max: 2 })).map(([t, d]) => t + d),
+  );
+
+  it('prices valid usages, 1-hour writes included, to the same twelve decimals as calcPrice', () => {
+    const pricer = new CallPricer();
+    fc.assert(
+      fc.property(
+        fc.constantFrom(...cases),
+        count,
+        fc.nat({ max: 100_000 }),
+        fc.tuple(fc.double({ min: 0, max: 1, noNaN: true }), fc.double({ min: 0, max: 1, noNaN: true }), fc.double({ min: 0, max: 1, noNaN: true }), fc.double({ min: 0, max: 1, noNaN: true })),
+        time,
+        ([ours, table, model], inTok, outTok, [readShare, writeShare, oneHourShare, reasoningShare], atMs) => {
+          const read = Math.floor(inTok * readShare);
+          const write = Math.floor((inTok - read) * writeShare);
+          const write1h = Math.floor(write * oneHourShare);
+          const reasoning = Math.floor(outTok * reasoningShare);
+          const raw = { cache_creation: { ephemeral_1h_input_tokens: write1h } };
+          const u = { input_tokens: inTok, output_tokens: outTok, cache_read_tokens: read, cache_write_tokens: write, reasoning_tokens: reasoning, raw };
+          const tableUsage: Record<string, number> = { input_tokens: inTok, output_tokens: outTok };
+          if (read > 0) tableUsage['cache_read_tokens'] = read;
+          if (write > 0) tableUsage['cache_write_tokens'] = write;
+          if (write > 0 && write1h > 0) tableUsage['cache_write_1h_tokens'] = write1h;
+          if (reasoning > 0) tableUsage['output_reasoning_tokens'] = reasoning;
+          const want = calcPrice(tableUsage, model, { providerId: table, timestamp: new Date(atMs) });
+          const got = pricer.price(input(ours, model, u, atMs));
+          expect(want).not.toBeNull();
+          expect(got.cost_usd).not.toBeNull();
+          expect(got.cost_usd).toBe(roundUsd(want?.total_price ?? NaN));
+        },
+      ),
+      { numRuns: 3000 },
+    );
+  });
+
+  it('a capture time that is no date fails dated prices, as the package does, and not undated tiered ones', () => {
+    const u = { input_tokens: 1_000, output_tokens: 10 };
+    expect(priceCall(input('openai', 'o3', u, NaN)).anomaly).toBe('cost_price_failed');
+    expect(priceCall(input('anthropic', 'claude-sonnet-4-6', u, 1e20)).anomaly).toBe('cost_price_failed');
+    expect(priceCall(input('anthropic', 'claude-sonnet-4-5-20250929', u, NaN)).cost_status).toBe('priced');
+  });
+});
+
 describe('roundUsd', () => {
   it('drops binary-float tails and keeps twelve decimals', () => {
     expect(0.1 + 0.2).not.toBe(0.3);

@@ -6,7 +6,7 @@
  * anomaly name for the call's `anomalies`. Prices from the configuration file (`pricing.models`,
  * configured-prices.ts) are checked first; `configurePricing` builds the pricer that has them.
  */
-import { calcPrice, type Provider, type Usage as PriceUsage } from '@pydantic/genai-prices';
+import { calcPrice, type ModelPrice, type Provider, type Usage as PriceUsage } from '@pydantic/genai-prices';
 import type { PricingConfig } from '../config/types.js';
 import type { Usage } from '../core/call-parts.js';
 import type { LlmCallRecord } from '../core/record.js';
@@ -77,6 +77,21 @@ interface Entry {
   model: string;
   /** Set when the model has one price (no date or time-of-day variants) and no tiers. */
   linear: LinearPrice | null;
+  /** Set for dated (start-date only) and tiered prices: the price periods, each linear within
+   * a band of input counts; null when the table has a variant we do not model (time of day). */
+  periods: PricePeriod[] | null;
+}
+
+/** One price of a dated model, from `fromMs` on (-Infinity: no constraint), with its tiers. */
+interface PricePeriod {
+  fromMs: number;
+  prices: ModelPrice;
+  /** The tier starts of all its tiered prices, ascending: an input count above the k-th start
+   * and up to the (k+1)-th is band k+1 (the package's rule: a tier applies above its start). */
+  starts: number[];
+  /** Each band's linear rates once read from the package (undefined: not read yet; null: the
+   * package would not price the band's flat prices). */
+  bands: (LinearPrice | null | undefined)[];
 }
 
 /**
@@ -120,8 +135,13 @@ export class CallPricer {
     // The table refuses what no real usage can be; so do we, whichever path prices the call.
     if (!consistent(u)) return BAD_USAGE;
     let total: number | undefined;
-    if (entry.linear !== null) {
-      const l = entry.linear;
+    let l = entry.linear;
+    if (l === null && entry.periods !== null) {
+      const rates = periodRates(entry, entry.periods, input.atMs, u.input_tokens);
+      if (rates === 'failed') return FAILED;
+      l = rates;
+    }
+    if (l !== null) {
       total =
         l.base +
         l.input * u.input_tokens +
@@ -173,7 +193,8 @@ export class CallPricer {
         // table's special cases are keyed on it.
         const p = found.provider;
         const provider: Provider = { id: p.id, name: p.name, api_pattern: p.api_pattern, models: [found.model] };
-        entry = { provider, model, linear: linearPrice(provider, model) };
+        const linear = linearPrice(provider, model);
+        entry = { provider, model, linear, periods: linear === null ? pricePeriods(provider) : null };
       }
     } catch {
       entry = null;
@@ -182,6 +203,83 @@ export class CallPricer {
     this.entries.set(key, entry);
     return entry;
   }
+}
+
+/**
+ * Tiered and dated prices, priced as the package does (it took ~40 µs a call for them) but
+ * from remembered rates: the package picks the last period whose start date the capture time
+ * has reached (the first period when none has), and within it a tiered price's rate is that of
+ * the highest tier whose start the input count exceeds. Both choices made, the price is
+ * linear, so each (period, band) has its rates read once from the package, by pricing flat
+ * prices (the band's rates) exactly as an untiered model's. A time-of-day variant or a price
+ * shape we do not know leaves the model on the package (null).
+ */
+function pricePeriods(provider: Provider): PricePeriod[] | null {
+  const info = provider.models[0];
+  if (info === undefined) return null;
+  const conditional = Array.isArray(info.prices) ? info.prices : [{ prices: info.prices }];
+  const periods: PricePeriod[] = [];
+  for (const c of conditional) {
+    let fromMs = -Infinity;
+    if (c.constraint !== undefined) {
+      if (c.constraint.type !== 'start_date') return null;
+      fromMs = Date.parse(c.constraint.start_date);
+      if (Number.isNaN(fromMs)) return null;
+    }
+    const starts = new Set<number>();
+    for (const v of Object.values(c.prices)) {
+      if (v === undefined || typeof v === 'number') continue;
+      if (typeof v !== 'object' || !Array.isArray(v.tiers)) return null;
+      for (const t of v.tiers) {
+        if (!Number.isSafeInteger(t.start) || t.start < 0) return null;
+        starts.add(t.start);
+      }
+    }
+    const sorted = [...starts].sort((a, b) => a - b);
+    periods.push({ fromMs, prices: c.prices, starts: sorted, bands: new Array<LinearPrice | null | undefined>(sorted.length + 1).fill(undefined) });
+  }
+  return periods.length > 0 ? periods : null;
+}
+
+/** The rates for a call at `atMs` with `inputTokens`; 'failed' where the package throws (a
+ * capture time that is no date, for dated prices). */
+function periodRates(entry: Entry, periods: PricePeriod[], atMs: number, inputTokens: number): LinearPrice | null | 'failed' {
+  let period = periods[0];
+  if (Array.isArray(entry.provider.models[0]?.prices)) {
+    // The package compares Date objects: the time is clipped as `new Date` clips it.
+    const t = new Date(atMs).getTime();
+    if (Number.isNaN(t)) return 'failed';
+    for (let i = periods.length - 1; i >= 0; i--) {
+      const p = periods[i];
+      if (p !== undefined && (p.fromMs === -Infinity || t >= p.fromMs)) {
+        period = p;
+        break;
+      }
+    }
+  }
+  if (period === undefined) return null;
+  let band = 0;
+  while (band < period.starts.length && inputTokens > (period.starts[band] ?? Infinity)) band++;
+  let rates = period.bands[band];
+  if (rates === undefined) {
+    // A count inside the band: 0 for the first, one above the band's lower start otherwise.
+    const inBand = band === 0 ? 0 : (period.starts[band - 1] ?? 0) + 1;
+    const flat: ModelPrice = {};
+    for (const [key, v] of Object.entries(period.prices)) {
+      if (v === undefined || typeof v === 'number') {
+        flat[key] = v;
+        continue;
+      }
+      let rate = v.base;
+      for (const t of [...v.tiers].sort((a, b) => a.start - b.start)) if (inBand > t.start) rate = t.price;
+      flat[key] = rate;
+    }
+    const p = entry.provider;
+    const info = p.models[0];
+    rates = info === undefined ? null : linearPrice({ ...p, models: [{ ...info, prices: flat }] }, entry.model);
+    period.bands[band] = rates;
+  }
+  return rates;
 }
 
 /** Non-negative counts up to MAX_PRICED_TOKENS whose parts fit in their totals (cache reads +
@@ -199,7 +297,8 @@ function consistent(u: Usage): boolean {
  * The package prices a call in ~15 µs (it re-derives its unit hierarchy every time); a model with
  * one untiered price is linear in our five counts, so its rates are read once from the package by
  * pricing a million tokens of each count, and a call then costs a few multiplications. Tiered
- * (long-context) and dated prices keep going through the package.
+ * (long-context) and dated prices are linear too once their period and band are chosen
+ * (pricePeriods); only time-of-day prices keep going through the package.
  */
 function linearPrice(provider: Provider, model: string): LinearPrice | null {
   const info = provider.models[0];

@@ -1,7 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it, vi } from 'vitest';
 import { decodeExchange } from './registry.js';
-import { openingHashOf, preview, PREVIEW_CHARS, requestViewOf, stripInjected } from './request-view.js';
+import { createHash } from 'node:crypto';
+import { openingHashOf, preview, PREVIEW_CHARS, requestViewOf, stripInjected, textsHashHex } from './request-view.js';
 import { makeExchange } from './test-helpers.test-support.js';
 import { AGENT_TYPES_MESSAGE, agentLaunchedResult, ENVIRONMENT_MESSAGE, PROMPT_MESSAGE, SUBAGENT_ID, taskNotification } from '../../test/agents/fixtures/claude-code-2.1.331.js';
 
@@ -366,5 +367,54 @@ describe('request view: Bedrock', () => {
       expect(v).not.toBeNull();
       expect(v!.lastIsUserPrompt).toBe(false);
     }
+  });
+});
+
+describe('textsHashHex', () => {
+  /** The hash as it was first written: one Hash object fed each capped part in turn. */
+  function fedOneByOne(pieces: readonly string[]): string {
+    const h = createHash('sha256');
+    let left = 64 * 1024;
+    for (const s of pieces) {
+      if (left <= 0) break;
+      if (s.length > 4096 + 8192) {
+        h.update(s.slice(0, 4096));
+        h.update(`\u0000${s.length}\u0000`);
+        h.update(s.slice(s.length - 8192));
+        left -= 4096 + 8192;
+      } else {
+        h.update(s);
+        left -= s.length;
+      }
+    }
+    return h.digest('hex').slice(0, 16);
+  }
+  // Pieces from a few characters (lone surrogates among them, where joining differs from feeding
+  // one by one), short or long enough to be cut to head and tail, or to reach the 64 Ki cap.
+  const unit = fc.constantFrom('a', ' ', '\n', 'é', '\ud83d', '\ude00', '\ud83d\ude00', '\u0000');
+  const piece = fc.oneof(
+    fc.array(unit, { maxLength: 8 }).map((a) => a.join('')),
+    fc.tuple(fc.array(unit, { maxLength: 4 }), fc.integer({ min: 0, max: 30_000 }), fc.array(unit, { maxLength: 4 })).map(([a, n, b]) => a.join('') + 'x'.repeat(n) + b.join('')),
+  );
+
+  it('is the digest of the capped parts fed one by one', () => {
+    fc.assert(
+      fc.property(fc.array(piece, { maxLength: 12 }), (pieces) => {
+        expect(textsHashHex(pieces)).toBe(fedOneByOne(pieces));
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('reads nothing past 64 Ki characters', () => {
+    const full = Array.from({ length: 8 }, () => 'x'.repeat(8192));
+    expect(textsHashHex([...full, 'more'])).toBe(textsHashHex(full));
+    expect(textsHashHex([...full, 'more'])).toBe(fedOneByOne([...full, 'more']));
+  });
+
+  it('keeps a surrogate pair split across pieces apart, as feeding them one by one does', () => {
+    const split = ['abc\ud83d', '\ude00def'];
+    expect(textsHashHex(split)).toBe(fedOneByOne(split));
+    expect(textsHashHex(split)).not.toBe(textsHashHex(['abc\ud83d\ude00def']));
   });
 });

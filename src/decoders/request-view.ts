@@ -5,7 +5,7 @@
  * read, the rest is only counted and scanned for its first tool call; texts are hashed and
  * previewed up to caps. Pure, never throws: a body of the wrong shape gives an empty view.
  */
-import { createHash, type Hash } from 'node:crypto';
+import { createHash, hash } from 'node:crypto';
 import { arr, num, obj, str } from './json.js';
 import { jsonObjectReader, type JsonObjectReader } from './json-reader.js';
 import { AGENT_IDS_CAP, conversationOf, msg, TOOL_RESULT_IDS_CAP, type Conversation, type Msg } from './request-messages.js';
@@ -139,7 +139,9 @@ export function openingHashOf(userHash: string, assistantText: string, toolNames
 }
 
 export function hashHex(s: string): string {
-  return createHash('sha256').update(s).digest('hex').slice(0, HASH_HEX);
+  // One-shot: the same digest as a Hash object fed the string, without the object (creating one
+  // per message cost more than hashing the message's capped text).
+  return hash('sha256', s, 'hex').slice(0, HASH_HEX);
 }
 
 /** JavaScript's `\s` (and String#trim's set): ECMA-262 WhiteSpace and LineTerminator. */
@@ -172,25 +174,41 @@ export function preview(s: string): string | null {
   return t.length > PREVIEW_CHARS ? `${t.slice(0, PREVIEW_CHARS)}…` : t;
 }
 
-/** Collects the text pieces of one message for hashing (capped) without joining them. */
-class TextHash {
-  private readonly h: Hash = createHash('sha256');
-  private left = HASH_CHARS;
-  add(s: string): void {
-    if (this.left <= 0) return;
+/**
+ * Hash of one message's text pieces, capped: the SHA-256 of their UTF-8 in order, reading at most
+ * HASH_CHARS, and of a long piece only its head, `\0<length>\0` and its tail. The capped parts
+ * are joined and hashed at once; the joined text has the same UTF-8 as the parts in a row except
+ * where one part ends in a lone high surrogate and the next starts with a lone low one (joined,
+ * they are one character), and only then are the parts fed one by one.
+ */
+export function textsHashHex(pieces: readonly string[]): string {
+  const parts: string[] = [];
+  let left = HASH_CHARS;
+  for (const s of pieces) {
+    if (left <= 0) break;
     if (s.length > PIECE_HEAD + PIECE_TAIL) {
-      this.h.update(s.slice(0, PIECE_HEAD));
-      this.h.update(`\u0000${s.length}\u0000`);
-      this.h.update(s.slice(s.length - PIECE_TAIL));
-      this.left -= PIECE_HEAD + PIECE_TAIL;
+      parts.push(s.slice(0, PIECE_HEAD), `\u0000${s.length}\u0000`, s.slice(s.length - PIECE_TAIL));
+      left -= PIECE_HEAD + PIECE_TAIL;
     } else {
-      this.h.update(s);
-      this.left -= s.length;
+      if (s !== '') parts.push(s);
+      left -= s.length;
     }
   }
-  hex(): string {
-    return this.h.digest('hex').slice(0, HASH_HEX);
+  if (parts.length === 1) return hashHex(parts[0]!);
+  if (!surrogatePairAcross(parts)) return hashHex(parts.join(''));
+  const h = createHash('sha256');
+  for (const p of parts) h.update(p);
+  return h.digest('hex').slice(0, HASH_HEX);
+}
+
+/** Some part ends in a high surrogate and the next (non-empty) starts with a low surrogate. */
+function surrogatePairAcross(parts: readonly string[]): boolean {
+  for (let i = 1; i < parts.length; i++) {
+    const a = parts[i - 1]!.charCodeAt(parts[i - 1]!.length - 1);
+    const b = parts[i]!.charCodeAt(0);
+    if (a >= 0xd800 && a <= 0xdbff && b >= 0xdc00 && b <= 0xdfff) return true;
   }
+  return false;
 }
 
 /** What the user typed in a message: its text outside injected blocks and client notices. */
@@ -231,13 +249,11 @@ function viewFrom(count: number, at: (i: number) => Msg, system: readonly string
     // Pieces are read in place: joining a 30 KB system prompt only to preview and hash it costs
     // more than the rest of the view.
     let head = '';
-    const th = new TextHash();
     for (const part of system) {
       if (head.length < PREVIEW_CHARS * 4) head += (head === '' ? '' : '\n') + part.slice(0, PREVIEW_CHARS * 4);
-      th.add(part);
     }
     v.systemPreview = preview(head);
-    v.systemHash = th.hex();
+    v.systemHash = textsHashHex(system);
   }
   v.maxTokens =
     num(b.get('max_tokens')) ??
@@ -259,11 +275,7 @@ function viewFrom(count: number, at: (i: number) => Msg, system: readonly string
       break;
     }
   }
-  if (firstUser !== null) {
-    const th = new TextHash();
-    for (const t of firstUser.texts) th.add(t);
-    v.openingUserHash = th.hex();
-  }
+  if (firstUser !== null) v.openingUserHash = textsHashHex(firstUser.texts);
   for (i = i + 1; i < count; i++) {
     const m = at(i);
     if (m.role !== 'assistant') continue;
