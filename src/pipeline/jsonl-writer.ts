@@ -7,13 +7,18 @@ import { closeSync, openSync, writeSync } from 'node:fs';
 
 /** 256 KiB per write: large enough that syscalls cost nothing next to JSON.stringify. */
 const BATCH_BYTES = 256 * 1024;
+/** The batch buffer, reused for every batch: room for a batch plus a large record encoded in
+ * the worst case (3 UTF-8 bytes per UTF-16 unit). Larger lines are written on their own. */
+const BUFFER_BYTES = 4 * BATCH_BYTES;
 const sleeper = new Int32Array(new SharedArrayBuffer(4));
 
 export class JsonlWriter {
   private readonly fd: number;
   private readonly ownsFd: boolean;
-  private parts: string[] = [];
-  private pending = 0;
+  /** Lines are encoded straight into one reused buffer: no joined string, and no new buffer
+   * (fresh memory, external to V8's heap) per batch. */
+  private readonly buf = Buffer.allocUnsafe(BUFFER_BYTES);
+  private pos = 0;
   records = 0;
 
   /** `-` writes to standard output. */
@@ -29,17 +34,28 @@ export class JsonlWriter {
 
   write(record: object): void {
     const line = JSON.stringify(record);
-    this.parts.push(line, '\n');
-    this.pending += line.length + 1;
     this.records++;
-    if (this.pending >= BATCH_BYTES) this.flush();
+    const most = 3 * line.length + 1;
+    if (this.pos + most > this.buf.length) {
+      this.flush();
+      if (most > this.buf.length) {
+        this.writeAll(Buffer.from(`${line}\n`, 'utf8'));
+        return;
+      }
+    }
+    this.pos += this.buf.write(line, this.pos, 'utf8');
+    this.buf[this.pos++] = 0x0a;
+    if (this.pos >= BATCH_BYTES) this.flush();
   }
 
   flush(): void {
-    if (this.parts.length === 0) return;
-    const buf = Buffer.from(this.parts.join(''), 'utf8');
-    this.parts = [];
-    this.pending = 0;
+    if (this.pos === 0) return;
+    const n = this.pos;
+    this.pos = 0;
+    this.writeAll(this.buf.subarray(0, n));
+  }
+
+  private writeAll(buf: Uint8Array): void {
     let off = 0;
     while (off < buf.length) {
       try {

@@ -6,6 +6,10 @@
  * chunks are views of that buffer, one per packet time, made when the body is finished; being
  * adjacent in one buffer, they cost bodyBytes() no copy, so an agent-sized request is never
  * concatenated (the decoders parse every request body as a whole).
+ *
+ * Untimed bodies (requests: nothing reads a request's per-packet times, only response streams'
+ * events are timed) are one chunk stamped with the time of their last bytes: no per-packet piece
+ * to record or view (an agent-sized request spans ~100 packets).
  */
 import type { AnomalySink } from '../../core/anomalies.js';
 import type { Micros } from '../../core/time.js';
@@ -39,11 +43,16 @@ export class BodyBuilder {
   /** End offset in `buf` and capture time of each piece (pieces of equal time are merged). */
   private readonly ends: number[] = [];
   private readonly times: Micros[] = [];
+  /** Untimed: capture time of the last bytes kept. */
+  private lastTs: Micros = 0;
 
+  /** `timed`: one chunk per packet time (response bodies, whose stream events are timed by
+   * them); false: the whole body is one chunk (see the file comment). */
   constructor(
     contentEncoding: string | null,
     private readonly cap: number,
     private readonly anomalies: AnomalySink,
+    private readonly timed = true,
   ) {
     this.body = emptyBody(contentEncoding);
     this.encoded = parseContentCodings(contentEncoding).length > 0;
@@ -108,6 +117,10 @@ export class BodyBuilder {
     if (this.buf === null || size + n > this.buf.length) this.grow(size + n);
     this.buf!.set(data, size);
     this.body.size = size + n;
+    if (!this.timed) {
+      this.lastTs = ts;
+      return;
+    }
     const k = this.times.length;
     if (k > 0 && this.times[k - 1] === ts) this.ends[k - 1] = size + n;
     else {
@@ -134,10 +147,16 @@ export class BodyBuilder {
     const buf = this.buf;
     if (buf === null) return;
     const chunks = this.body.chunks;
+    if (!this.timed) {
+      chunks.push({ data: buf.subarray(0, this.body.size), ts: this.lastTs });
+      return;
+    }
+    // Buffer#subarray: a Buffer view, made more cheaply than Buffer.from(arrayBuffer, …) (one
+    // per SSE event packet of a response).
     let start = 0;
     for (let i = 0; i < this.ends.length; i++) {
       const end = this.ends[i]!;
-      chunks.push({ data: Buffer.from(buf.buffer, buf.byteOffset + start, end - start), ts: this.times[i]! });
+      chunks.push({ data: buf.subarray(start, end), ts: this.times[i]! });
       start = end;
     }
   }

@@ -196,7 +196,7 @@ class Http1Connection implements StreamSink, ParserListener {
   private newPending(): Pending {
     const exAnomalies: string[] = [];
     const sink = this.exchangeSink(exAnomalies);
-    const reqBody = new BodyBuilder(null, this.limits.maxBodyBytes, sink);
+    const reqBody = new BodyBuilder(null, this.limits.maxBodyBytes, sink, false);
     return {
       seq: this.seq++,
       request: {
@@ -229,7 +229,7 @@ class Http1Connection implements StreamSink, ParserListener {
     ex.awaitingRequest = false;
     this.gauges.inFlight++;
     const sink = ex.sink;
-    const reqBody = new BodyBuilder(joined(head.headers, 'content-encoding'), this.limits.maxBodyBytes, sink);
+    const reqBody = new BodyBuilder(joined(head.headers, 'content-encoding'), this.limits.maxBodyBytes, sink, false);
     ex.reqBody = reqBody;
     ex.request = {
       method: head.method,

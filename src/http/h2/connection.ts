@@ -397,7 +397,7 @@ class Http2Connection implements StreamSink {
     req.wireBytes += wireBytes;
     // The body may have started already (a DATA frame before we could read its headers).
     if (req.body.size === 0 && req.body.wireBytes === 0 && !s.reqDone) {
-      s.reqBody = new BodyBuilder(joinedValue(head.headers, 'content-encoding'), this.limits.maxBodyBytes, s.sink);
+      s.reqBody = new BodyBuilder(joinedValue(head.headers, 'content-encoding'), this.limits.maxBodyBytes, s.sink, false);
       req.body = s.reqBody.body;
       const len = contentLength(head.headers);
       if (len !== null) s.reqBody.expect(len);
@@ -592,7 +592,7 @@ class Http2Connection implements StreamSink {
     if (id > this.highest[role]) this.highest[role] = id;
     const anomalies: string[] = [];
     const sink = exchangeSink(this.anomalies, anomalies);
-    const reqBody = new BodyBuilder(null, this.limits.maxBodyBytes, sink);
+    const reqBody = new BodyBuilder(null, this.limits.maxBodyBytes, sink, false);
     const s: H2Stream = {
       id,
       seq: this.seq++,

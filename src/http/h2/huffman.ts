@@ -3,8 +3,8 @@
  *
  * The Appendix B code is canonical: codes are assigned in order of (length, symbol), so the 257
  * code lengths below determine every code (checked in huffman.test.ts against codes printed in
- * the RFC). Decoding walks a binary tree built once from the codes, a nibble-free bit walk: header
- * strings are short (tens of bytes), so a table-driven decoder would buy little.
+ * the RFC). Decoding walks a binary tree built from the codes on first use, a nibble-free bit
+ * walk: header strings are short (tens of bytes), so a table-driven decoder would buy little.
  *
  * Errors (RFC 7541 §5.2): the EOS symbol inside a string, padding longer than 7 bits, and padding
  * that is not the most significant bits of EOS (all ones) are decoding errors.
@@ -34,7 +34,7 @@ const CODE_LENGTHS: readonly number[] = [
 export const EOS = 256;
 
 /** Codes (right-aligned in `length` bits) of symbols 0..256, built canonically from the lengths. */
-export const HUFFMAN_CODES: readonly number[] = (() => {
+function buildCodes(): number[] {
   const order = CODE_LENGTHS.map((len, sym) => ({ len, sym })).sort((a, b) => a.len - b.len || a.sym - b.sym);
   const codes = new Array<number>(CODE_LENGTHS.length).fill(0);
   let code = 0;
@@ -46,7 +46,7 @@ export const HUFFMAN_CODES: readonly number[] = (() => {
     code++;
   }
   return codes;
-})();
+}
 
 export const HUFFMAN_LENGTHS: readonly number[] = CODE_LENGTHS;
 
@@ -54,12 +54,12 @@ export const HUFFMAN_LENGTHS: readonly number[] = CODE_LENGTHS;
  * Decoding tree as flat arrays: node n has children `child[2n]` (bit 0) and `child[2n+1]` (bit 1);
  * a child value < 0 is a leaf holding symbol `-value - 1`. 256 internal nodes for 257 leaves.
  */
-const child: Int32Array = (() => {
+function buildTree(codes: readonly number[]): Int32Array {
   const c = new Int32Array(2 * 512).fill(0);
   let nodes = 1;
   for (let sym = 0; sym <= EOS; sym++) {
     const len = CODE_LENGTHS[sym]!;
-    const code = HUFFMAN_CODES[sym]!;
+    const code = codes[sym]!;
     let n = 0;
     for (let i = len - 1; i >= 0; i--) {
       const bit = Math.floor(code / 2 ** i) & 1;
@@ -72,7 +72,21 @@ const child: Int32Array = (() => {
     }
   }
   return c;
-})();
+}
+
+// Built on first use, not at start-up: most runs see no HTTP/2 (and start-up is paid by every
+// command; the tables cost about as much as compiling a few modules).
+let codesTable: readonly number[] | null = null;
+let treeTable: Int32Array | null = null;
+
+/** The code (right-aligned in HUFFMAN_LENGTHS[sym] bits) of each symbol 0..256. */
+export function huffmanCodes(): readonly number[] {
+  return (codesTable ??= buildCodes());
+}
+
+function tree(): Int32Array {
+  return (treeTable ??= buildTree(huffmanCodes()));
+}
 
 /**
  * Decodes a Huffman-coded string literal to latin1 text (one char per octet, as the HTTP/1 layer
@@ -85,6 +99,7 @@ export function huffmanDecode(src: Uint8Array, start: number, end: number): stri
   let allOnes = true;
   let out = '';
   const codes: number[] = [];
+  const child = tree();
   for (let i = start; i < end; i++) {
     const byte = src[i]!;
     for (let b = 7; b >= 0; b--) {
@@ -118,10 +133,11 @@ export function huffmanEncode(text: string): Uint8Array {
   const out: number[] = [];
   let acc = 0;
   let bits = 0;
+  const codes = huffmanCodes();
   for (let i = 0; i < text.length; i++) {
     const sym = text.charCodeAt(i) & 0xff;
     const len = CODE_LENGTHS[sym]!;
-    const code = HUFFMAN_CODES[sym]!;
+    const code = codes[sym]!;
     for (let j = len - 1; j >= 0; j--) {
       acc = (acc << 1) | (Math.floor(code / 2 ** j) & 1);
       if (++bits === 8) {
