@@ -66,9 +66,10 @@ const explicitRates = opt('--rates')
 const passThrough = (['--snaplen', '--buffer-size', '--workers'] as const).flatMap((f) => (opt(f) !== undefined ? [f, opt(f)!] : []));
 const ppsMulti = opt('--pps-multi');
 /** The capture filter. On lo every packet passes the packet socket twice (its transmission and
- * its reception, both tagged with lo's ifindex), and both copies take a ring slot before libpcap
- * discards the outgoing one in user space: `--filter "inbound and tcp"` drops that copy in the
- * kernel filter instead (pcap-filter(7), "inbound"), halving the ring's load on lo. */
+ * its reception, both tagged with lo's ifindex), and both copies would take a ring slot before
+ * libpcap discards the outgoing one in user space: llmtap adds `inbound` to the kernel filter on a
+ * loopback device itself (loopbackFilter, src/capture/live-tcpdump-text.ts), so "tcp" and
+ * "inbound and tcp" capture the same; before it did, the latter halved the ring's load. */
 const filter = opt('--filter') ?? 'tcp';
 
 /** llmtap reaches "capturing on lo" in 1–3 s; a wait this long means it failed. */
@@ -431,7 +432,7 @@ async function main(): Promise<void> {
     `Machine: ${availableParallelism()} cores; "load" is the 1-minute load average at the trial's start (other work on the machine takes cores from tcpreplay, tcpdump and llmtap alike).`,
   );
   out.push(
-    'CPU is % of one core over the send and drain window; "packets per llmtap CPU-s" is packets captured ÷ llmtap\'s CPU seconds (its one-core capacity on this mix, whatever the load); "drain s" is how long llmtap stayed busy after the generator stopped (its lag behind the wire). Kernel drops on lo count both copies of a packet (see --filter).',
+    'CPU is % of one core over the send and drain window; "packets per llmtap CPU-s" is packets captured ÷ llmtap\'s CPU seconds (its one-core capacity on this mix, whatever the load); "drain s" is how long llmtap stayed busy after the generator stopped (its lag behind the wire). Kernel drops on lo count received copies only (llmtap filters the sent ones out in the kernel).',
   );
   process.stdout.write(`${out.join('\n')}\n`);
 }

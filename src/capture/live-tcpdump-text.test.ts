@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { explainTcpdumpFailure, listeningLinkType, readCounters, tcpdumpArgs, type TcpdumpCounters } from './live-tcpdump-text.js';
+import { explainTcpdumpFailure, listeningLinkType, loopbackFilter, readCounters, tcpdumpArgs, type TcpdumpCounters } from './live-tcpdump-text.js';
 
 const fresh = (): TcpdumpCounters => ({ captured: null, received: null, kernel: null, interface: null });
 const at = { iface: 'eth9', tcpdumpPath: '/usr/bin/tcpdump' };
@@ -7,13 +7,32 @@ const at = { iface: 'eth9', tcpdumpPath: '/usr/bin/tcpdump' };
 describe('tcpdump command line', () => {
   test('pcap to stdout, packet-buffered, immediate, whole packets; the filter after --', () => {
     expect(tcpdumpArgs({ iface: 'any', filter: 'tcp port 443' })).toEqual([
-      '-i', 'any', '-n', '-U', '-w', '-', '--immediate-mode', '-s', '262144', '-B', '65536', '--', 'tcp port 443',
+      '-i', 'any', '-n', '-U', '-w', '-', '--immediate-mode', '-s', '65556', '-B', '65536', '--', 'tcp port 443',
     ]);
+  });
+
+  test('default snapshot length: whole packets; on any, the largest non-BIG-TCP packet plus SLL2 (4x the ring slots)', () => {
+    expect(tcpdumpArgs({ iface: 'lo' })).toContain('262144');
+    expect(tcpdumpArgs({ iface: 'any' })).toContain(String(65536 + 20));
+    expect(tcpdumpArgs({ iface: 'any', snaplen: 262144 })).toContain('262144');
   });
 
   test('a filter that looks like an option stays a filter; a blank one is left out', () => {
     expect(tcpdumpArgs({ iface: 'lo', filter: '-r /etc/passwd' }).slice(-2)).toEqual(['--', '-r /etc/passwd']);
     expect(tcpdumpArgs({ iface: 'lo', filter: '  ', snaplen: 1500, bufferKib: 4096 })).toEqual(['-i', 'lo', '-n', '-U', '-w', '-', '--immediate-mode', '-s', '1500', '-B', '4096']);
+  });
+});
+
+describe('loopback filter', () => {
+  test('received copies only; the sentinel datagram passes beside the user filter, which stays one operand', () => {
+    expect(loopbackFilter(undefined, 40000)).toBe('inbound');
+    expect(loopbackFilter(' ', 40000)).toBe('inbound');
+    expect(loopbackFilter('tcp or udp', 40000)).toBe('inbound and ((tcp or udp) or (udp and src host 127.0.0.1 and src port 40000 and dst port 40000))');
+  });
+
+  test('tcpdump gets it after --', () => {
+    const args = tcpdumpArgs({ iface: 'lo', filter: 'port 8000', loopbackSentinelPort: 5 });
+    expect(args.slice(-2)).toEqual(['--', 'inbound and ((port 8000) or (udp and src host 127.0.0.1 and src port 5 and dst port 5))']);
   });
 });
 

@@ -17,10 +17,30 @@
  * GRO/GSO super-packets of loopback and offloading NICs. */
 export const DEFAULT_SNAPLEN = 262_144;
 /**
- * Kernel capture buffer, KiB (`-B`). In immediate mode libpcap uses TPACKET_V2 with one
- * snaplen-sized slot per packet, so tcpdump's default 2 MiB ring holds only 8 packets of 262144
- * bytes and a burst overruns it (measured in test/e2e/tcpdump.ts). 64 MiB holds ~250 full-size
- * slots, ~1000 at a 64 KiB snaplen.
+ * The default on `-i any` (Linux cooked v2): the largest packet Linux builds without BIG TCP
+ * (65536 bytes: lo's MTU, and the default gso_max_size/gro_max_size) plus the 20-byte SLL2
+ * header. On Ethernet devices (lo included) libpcap already caps each ring slot there in
+ * immediate mode (pcap-linux.c create_ring: max(MTU, 65535 when offloading) + 18), but not on
+ * `any`: at 262144 its ring held 255 slots, at this size ~1000, in the same 128 MiB (measured,
+ * tcpdump 4.99.3 / libpcap 1.10.3, -B 65536). Only BIG TCP packets (an admin raising
+ * gso_max_size past 64 KiB) are longer, and libpcap cuts those on Ethernet devices too.
+ */
+export const ANY_SNAPLEN = 65_536 + 20;
+
+/** The snapshot length when none is asked for. */
+export function defaultSnaplen(iface: string): number {
+  return iface === 'any' ? ANY_SNAPLEN : DEFAULT_SNAPLEN;
+}
+
+/**
+ * Kernel capture buffer, KiB (`-B`). In immediate mode libpcap uses TPACKET_V2: one slot per
+ * packet, as large as the biggest packet allowed, and one slot per power-of-two block. On lo and
+ * on offloading NICs a slot holds 65554 bytes plus its header, so each takes a 128 KiB block:
+ * 64 MiB gives ~1000 slots and costs 128 MiB of kernel memory (measured in /proc/PID/maps of
+ * tcpdump: 127.9 MiB). tcpdump's default 2 MiB would hold 16 packets. Beyond ~1000 packets
+ * behind, the kernel drops; llmtap's reader thread keeps the ring that short (the pipe is read
+ * while the pipeline decodes, live-tcpdump-worker.ts), and on loopback only received copies
+ * enter it (loopbackFilter). More: `--buffer-size` (2x its size in kernel memory).
  */
 export const DEFAULT_BUFFER_KIB = 65_536;
 
@@ -30,6 +50,34 @@ export interface TcpdumpArgs {
   filter?: string;
   snaplen?: number;
   bufferKib?: number;
+  /** The interface is a loopback device: keep only received copies in the kernel (loopbackFilter),
+   * with this UDP port as the sentinel's. */
+  loopbackSentinelPort?: number;
+}
+
+/**
+ * The kernel filter on a loopback device. Linux hands a packet socket on lo every packet twice,
+ * once sent and once received (dev_queue_xmit_nit, then netif_receive_skb), and both copies take
+ * a ring slot before libpcap throws the sent one away in user space (pcap-linux.c: PACKET_OUTGOING
+ * on the loopback ifindex); tcpdump then reports twice the packets "received by filter". With
+ * `inbound` in the kernel filter (an SKF_AD_PKTTYPE load) the sent copies never reach the ring,
+ * which then holds twice the packets. `-Q in` does not do this: libpcap 1.10 applies it in user
+ * space (measured: still 2 received per packet).
+ *
+ * The price, and the sentinel: libpcap runs the *user-space* filter on the first ring frame after
+ * the filter is set (blocks_to_filter_in_userland, pcap-linux.c), and in user space an
+ * SKF_AD_PKTTYPE load fails the whole filter (libpcap issues #1254, #1402, #1482): the first
+ * packet would be lost, uncounted (measured: 759 of 760 packets). So the filter also admits one
+ * UDP datagram from 127.0.0.1:PORT to itself, which llmtap sends once tcpdump listens: that
+ * datagram is the frame libpcap throws away. That is exact on a quiet interface; on a busy one
+ * libpcap filters in user space the frames queued before the filter and the first two after it
+ * (blocks_to_filter_in_userland: frames in the ring + 2, or 1 when it is empty), all before the
+ * first frame delivered: the capture starts a few packets later, as one started a moment later
+ * would (connections already open are joined mid-stream either way).
+ */
+export function loopbackFilter(filter: string | undefined, sentinelPort: number): string {
+  const sentinel = `(udp and src host 127.0.0.1 and src port ${sentinelPort} and dst port ${sentinelPort})`;
+  return filter === undefined || filter.trim() === '' ? 'inbound' : `inbound and ((${filter}) or ${sentinel})`;
 }
 
 /**
@@ -40,8 +88,9 @@ export interface TcpdumpArgs {
  * can never be read as one.
  */
 export function tcpdumpArgs(a: TcpdumpArgs): string[] {
-  const args = ['-i', a.iface, '-n', '-U', '-w', '-', '--immediate-mode', '-s', String(a.snaplen ?? DEFAULT_SNAPLEN), '-B', String(a.bufferKib ?? DEFAULT_BUFFER_KIB)];
-  if (a.filter !== undefined && a.filter.trim() !== '') args.push('--', a.filter);
+  const args = ['-i', a.iface, '-n', '-U', '-w', '-', '--immediate-mode', '-s', String(a.snaplen ?? defaultSnaplen(a.iface)), '-B', String(a.bufferKib ?? DEFAULT_BUFFER_KIB)];
+  const filter = a.loopbackSentinelPort !== undefined ? loopbackFilter(a.filter, a.loopbackSentinelPort) : a.filter;
+  if (filter !== undefined && filter.trim() !== '') args.push('--', filter);
   return args;
 }
 

@@ -1,19 +1,22 @@
 /**
  * The capture process (DESIGN §2, the way Wireshark runs dumpcap): tcpdump, privileged on its own
  * (root, or cap_net_raw+cap_net_admin on its binary), writes pcap into a pipe; llmtap reads the
- * pipe with no privilege at all. This module starts it, waits until it really captures, reads
- * its drop counters continuously (SIGUSR1, below) and stops it so that everything it captured
- * reaches the pipe.
+ * pipe with no privilege at all, from a thread of its own (live-tcpdump-thread.ts), so the pipe
+ * is drained while the pipeline decodes. This module starts it, waits until it really captures,
+ * reads its drop counters continuously (SIGUSR1, below) and stops it so that everything it
+ * captured reaches the pipe. On loopback the kernel filter keeps only received copies
+ * (loopbackFilter in live-tcpdump-text.ts, with its sentinel datagram).
  *
  * Drop counters: Linux tcpdump prints libpcap's pcap_stats on SIGUSR1 (tcpdump(8), "SIGUSR1";
  * BSDs use SIGINFO) and once more at exit. The counters are the kernel's own (PACKET_STATISTICS
  * of the capture socket, accumulated by libpcap), so this is what /proc or `ip -s link` cannot
  * give: drops of this capture, not of the interface. Asked once a second.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { accessSync, constants } from 'node:fs';
+import { createSocket, type Socket } from 'node:dgram';
+import { accessSync, constants, readFileSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { explainTcpdumpFailure, listeningLinkType, readCounters, tcpdumpArgs, type TcpdumpArgs, type TcpdumpCounters } from './live-tcpdump-text.js';
+import { spawnThreaded, type ChildExit, type ThreadedChild } from './live-tcpdump-thread.js';
 
 /** How long tcpdump may take to open the interface (a slow `-i any` on a host with many
  * interfaces takes ~1 s); beyond this it is reported as hanging. */
@@ -55,6 +58,39 @@ function isExecutable(p: string): boolean {
   }
 }
 
+/** ARPHRD_LOOPBACK, include/uapi/linux/if_arp.h: the `type` sysfs gives a loopback device. */
+const ARPHRD_LOOPBACK = '772';
+
+/** A Linux loopback device (`lo`, or whatever /sys/class/net says is one). */
+export function isLoopback(iface: string, sysfs = '/sys/class/net'): boolean {
+  if (process.platform !== 'linux') return false;
+  if (iface === 'lo') return true;
+  if (iface === '' || iface.includes('/') || iface.startsWith('.')) return false;
+  try {
+    return readFileSync(join(sysfs, iface, 'type'), 'utf8').trim() === ARPHRD_LOOPBACK;
+  } catch {
+    return false;
+  }
+}
+
+/** The UDP socket whose one datagram to itself is the frame libpcap's first-frame quirk drops
+ * (loopbackFilter in live-tcpdump-text.ts); null when it cannot be bound (no 127.0.0.1). */
+async function bindSentinel(): Promise<{ socket: Socket; port: number } | null> {
+  const socket = createSocket('udp4');
+  try {
+    await new Promise<void>((resolve, reject) => {
+      socket.once('error', reject);
+      socket.bind(0, '127.0.0.1', () => resolve());
+    });
+    socket.on('error', () => undefined);
+    socket.unref();
+    return { socket, port: socket.address().port };
+  } catch {
+    socket.close();
+    return null;
+  }
+}
+
 export interface LiveCaptureOptions extends TcpdumpArgs {
   /** The capture program (default: tcpdump on PATH). */
   tcpdump?: string;
@@ -85,14 +121,17 @@ export async function startLiveCapture(o: LiveCaptureOptions): Promise<LiveCaptu
   if (tcpdumpPath === null) {
     throw new LiveCaptureError('tcpdump not found: install it (apt install tcpdump, dnf install tcpdump) or put it on PATH (see `llmtap doctor`)');
   }
-  const child = spawn(tcpdumpPath, tcpdumpArgs(o), { stdio: ['ignore', 'pipe', 'pipe'], env });
+  // Run and read from a thread of its own: the pipe is drained while the main thread decodes
+  // (live-tcpdump-worker.ts says why).
+  const sentinel = o.loopbackSentinelPort === undefined && isLoopback(o.iface) ? await bindSentinel() : null;
+  const args = tcpdumpArgs(sentinel === null ? o : { ...o, loopbackSentinelPort: sentinel.port });
+  const child = spawnThreaded(tcpdumpPath, args, env);
   const counters: TcpdumpCounters = { captured: null, received: null, kernel: null, interface: null };
   let kept = '';
   let partial = '';
   let listening: string | null = null;
   let onListening: (() => void) | null = null;
-  child.stderr.setEncoding('utf8');
-  child.stderr.on('data', (text: string) => {
+  child.onStderr((text: string) => {
     partial += text;
     const lines = partial.split('\n');
     partial = lines.pop() ?? '';
@@ -109,23 +148,19 @@ export async function startLiveCapture(o: LiveCaptureOptions): Promise<LiveCaptu
   });
   let stopping = false;
   // tcpdump's last words (an error, the final counters) are read before its exit is reported.
-  // Not 'close': that waits for stdout too, which only the pipeline's reader consumes.
-  const stderrClosed = new Promise<void>((resolve) => child.stderr.once('close', () => resolve()));
-  const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null; spawnError: Error | null }>((resolve) => {
-    child.once('error', (err) => resolve({ code: null, signal: null, spawnError: err }));
-    child.once('exit', (code, signal) => resolve({ code, signal, spawnError: null }));
-  }).then(async (r) => {
-    await Promise.race([stderrClosed, sleep(STDERR_GRACE_MS)]);
+  // Not the end of stdout: only the pipeline's reader consumes that.
+  const exit = child.exit.then(async (r) => {
+    await Promise.race([child.stderrClosed, sleep(STDERR_GRACE_MS)]);
     return r;
   });
-  const failure = (r: { code: number | null; signal: NodeJS.Signals | null; spawnError: Error | null }): string => {
+  const failure = (r: ChildExit): string => {
     if (r.spawnError !== null) return `cannot run ${tcpdumpPath}: ${r.spawnError.message}`;
     const said = `${kept}${partial}`;
     if (said.trim() !== '') return explainTcpdumpFailure(said, { iface: o.iface, tcpdumpPath });
     return `tcpdump exited (${r.signal ?? `status ${String(r.code)}`}) without saying why`;
   };
 
-  await new Promise<void>((resolve, reject) => {
+  const started = new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
       reject(new LiveCaptureError(`tcpdump did not start capturing on ${o.iface} within ${START_TIMEOUT_MS / 1000} s`));
@@ -140,6 +175,12 @@ export async function startLiveCapture(o: LiveCaptureOptions): Promise<LiveCaptu
       reject(new LiveCaptureError(failure(r)));
     });
   });
+  try {
+    await started;
+  } finally {
+    // The filter is set by now ("listening on" comes after it): the sentinel is the first frame.
+    if (sentinel !== null) sentinel.socket.send(Uint8Array.of(0), sentinel.port, '127.0.0.1', () => sentinel.socket.close());
+  }
 
   // SIGUSR1 only once tcpdump announced it listens: its handler is installed by then (before,
   // the default action would kill it). Linux only: elsewhere the signal is not tcpdump's.
@@ -168,8 +209,8 @@ export async function startLiveCapture(o: LiveCaptureOptions): Promise<LiveCaptu
   };
 }
 
-async function terminate(child: ChildProcess, exited: Promise<unknown>, timeoutMs: number): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
+async function terminate(child: ThreadedChild, exited: Promise<unknown>, timeoutMs: number): Promise<void> {
+  if (child.exited) return;
   child.kill('SIGINT');
   let timer: NodeJS.Timeout | undefined;
   const late = await Promise.race([

@@ -7,7 +7,7 @@
  */
 import type { SourceHealth } from '../api/types.js';
 import { LiveCaptureError, startLiveCapture, type LiveCapture } from '../capture/live-tcpdump.js';
-import { DEFAULT_SNAPLEN, type TcpdumpCounters } from '../capture/live-tcpdump-text.js';
+import { defaultSnaplen, type TcpdumpCounters } from '../capture/live-tcpdump-text.js';
 import { PCAP_MAX_SNAPLEN } from '../capture/capture-parser.js';
 import type { Micros } from '../core/time.js';
 import { replayStream, type ReplaySummary } from '../pipeline/replay.js';
@@ -35,12 +35,13 @@ export interface CaptureCommandOptions extends Omit<OutputCommandOptions, 'exitA
  */
 const TICK_MS = 200;
 const IDLE_MS = 200;
-/** A wait on the pipeline longer than this is a stall: tcpdump's pipe filled meanwhile (64 KiB,
- * pipe(7)) and packets queued in the kernel ring; counted and shown. */
+/** A wait on the pipeline longer than this is a stall: the packets that came meanwhile waited in
+ * the reader thread (up to 64 MiB, live-tcpdump-worker.ts), then in tcpdump's pipe and the kernel
+ * ring; counted and shown. */
 const STALL_MS = 100;
 
 export async function runCapture(o: CaptureCommandOptions): Promise<void> {
-  const snaplen = intFlag(o.snaplen, '--snaplen', DEFAULT_SNAPLEN, 64, PCAP_MAX_SNAPLEN);
+  const snaplen = intFlag(o.snaplen, '--snaplen', defaultSnaplen(o.interface), 64, PCAP_MAX_SNAPLEN);
   const bufferKib = o.bufferSize === undefined ? undefined : intFlag(o.bufferSize, '--buffer-size', 0, 1, 4 * 1024 * 1024);
   const iface = o.interface;
   let live: LiveCapture;
@@ -179,7 +180,7 @@ function dropLines(c: TcpdumpCounters, b: { stalls: number; waitedMs: number }, 
     `  drops: kernel ${v(c.kernel)}, interface ${v(c.interface)}, llmtap ${v(stats.pipelineDrops)} (tcpdump: ${v(c.captured)} captured, ${v(c.received)} received by filter)`,
   ];
   if (b.stalls > 0) {
-    lines.push(`  the pipeline held tcpdump back ${b.stalls.toLocaleString('en-US')} times (${(b.waitedMs / 1000).toFixed(1)} s) while the store caught up: kernel drops come from there`);
+    lines.push(`  the pipeline held tcpdump back ${b.stalls.toLocaleString('en-US')} times (${(b.waitedMs / 1000).toFixed(1)} s) while the store caught up (packets waited in llmtap's reader, then in the kernel ring: kernel drops come from there)`);
   }
   return lines;
 }

@@ -74,7 +74,7 @@ withOutputOptions(
     .description('capture live on a network interface (through tcpdump, which holds the capture privilege) into LLM call records')
     .requiredOption('-i, --interface <iface>', 'interface to capture on (see `ip link`; "any" for all)')
     .option('--bpf-filter <expr>', 'capture only what this BPF filter passes (pcap-filter(7)), e.g. "tcp port 443 or tcp port 8000"')
-    .option('--snaplen <bytes>', 'bytes kept of each packet (default 262144: whole packets)')
+    .option('--snaplen <bytes>', 'bytes kept of each packet (default 262144, 65556 on -i any: whole packets)')
     .option('--buffer-size <KiB>', "tcpdump's kernel capture buffer in KiB (default 65536)"),
   { sourceDefault: 'the interface name', live: true, jsonlAlone: 'no database and no API' },
 )
@@ -156,7 +156,7 @@ program
   .requiredOption('-i, --interface <iface>', 'interface to capture on (see `ip link`; "any" for all)')
   .requiredOption('--send <endpoint>', 'the collector, tcp://HOST:PORT')
   .option('--bpf-filter <expr>', 'capture only what this BPF filter passes (pcap-filter(7)); the probe never captures its own batches')
-  .option('--snaplen <bytes>', 'bytes kept of each packet (default 262144: whole packets)')
+  .option('--snaplen <bytes>', 'bytes kept of each packet (default 262144, 65556 on -i any: whole packets)')
   .option('--buffer-size <KiB>', "tcpdump's kernel capture buffer in KiB (default 65536)")
   .option('--probe-id <uuid>', 'source id of this probe (default: a UUID made once, kept in $XDG_STATE_HOME/llmtap/probe-id)')
   .option('-q, --quiet', 'no summary on stderr')

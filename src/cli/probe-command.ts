@@ -14,7 +14,7 @@ import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { LiveCaptureError, startLiveCapture, type LiveCapture } from '../capture/live-tcpdump.js';
 import { PCAP_MAX_SNAPLEN } from '../capture/capture-parser.js';
-import { DEFAULT_SNAPLEN } from '../capture/live-tcpdump-text.js';
+import { defaultSnaplen } from '../capture/live-tcpdump-text.js';
 import { PROBE_MAX_FRAME, ProbeBatchEncoder, uuidBytes } from '../capture/probe-batch.js';
 import { EthernetRewriter } from '../capture/probe-ethernet.js';
 import { splitTcpFrame } from '../capture/probe-split.js';
@@ -45,7 +45,7 @@ export async function runProbe(o: ProbeCommandOptions): Promise<void> {
   }
   // Whole packets by default: an oversize TCP packet is re-segmented to fit a batch
   // (probe-split.ts), which needs all of it.
-  const snaplen = intFlag(o.snaplen, '--snaplen', DEFAULT_SNAPLEN, 64, PCAP_MAX_SNAPLEN);
+  const snaplen = intFlag(o.snaplen, '--snaplen', defaultSnaplen(o.interface), 64, PCAP_MAX_SNAPLEN);
   const bufferKib = o.bufferSize === undefined ? undefined : intFlag(o.bufferSize, '--buffer-size', 0, 1, 4 * 1024 * 1024);
   const idText = o.probeId ?? stableProbeId(defaultStateDir(process.env));
   const id = uuidBytes(idText);

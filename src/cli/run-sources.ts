@@ -5,7 +5,7 @@
  */
 import type { CaptureFileSummary } from '../capture/capture-parser.js';
 import { readCaptureFrames } from '../capture/file-reader.js';
-import { DEFAULT_SNAPLEN } from '../capture/live-tcpdump-text.js';
+import { defaultSnaplen } from '../capture/live-tcpdump-text.js';
 import type { CapturedFrame } from '../capture/types.js';
 import { readCaptureStream } from '../capture/stream-reader.js';
 import type { FilePipelineSource, InterfacePipelineSource, PipelineConfig, PipelineSourceConfig, ProbesPipelineSource } from '../config/types.js';
@@ -214,7 +214,7 @@ function interfaceSource(ctx: RunContext, p: PipelineRuntime, s: InterfacePipeli
       try {
         capture = await startLiveCapture({
           iface: s.iface,
-          snaplen: s.snaplen ?? DEFAULT_SNAPLEN,
+          snaplen: s.snaplen ?? defaultSnaplen(s.iface),
           ...(s.bpf_filter !== null ? { filter: s.bpf_filter } : {}),
           ...(s.buffer_size_kib !== null ? { bufferKib: s.buffer_size_kib } : {}),
         });

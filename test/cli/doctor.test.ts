@@ -4,7 +4,8 @@
  * machine can capture, a sample taken while real SDK calls run finds their port.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, symlinkSync } from 'node:fs';
+import { Agent, request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
@@ -78,6 +79,82 @@ describe('llmtap doctor', () => {
       expect(await exited).toBe(0);
       expect(out).toMatch(new RegExp(`info {2}LLM-looking traffic: .*127\\.0\\.0\\.1:${server.port}: anthropic\\.messages \\(HTTP`));
     } finally {
+      await server.close();
+    }
+  }, 60_000);
+});
+
+/** One Anthropic Messages call over `agent`; `beforeEnd` runs between the first half of the body
+ * and the rest (each half its own write, so its own segment). Resolves with the status. */
+function anthropicCall(port: number, agent: Agent, beforeEnd: () => Promise<void> = async () => undefined): Promise<number> {
+  // A JSON body: it ends without a newline, like every SDK's.
+  const body = Buffer.from(JSON.stringify({ model: 'claude-haiku-4-5', max_tokens: 64, messages: [{ role: 'user', content: `${'context '.repeat(2000)}Reply with 20 words.` }] }));
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port, agent, method: 'POST', path: '/v1/messages', headers: { 'content-type': 'application/json', 'content-length': body.length, 'x-api-key': 'sk-ant-test-doctor-0123456789abcdefghijKLMNOP', 'anthropic-version': '2023-06-01' } }, (res) => {
+      res.resume();
+      res.once('end', () => resolve(res.statusCode ?? 0));
+      res.once('error', reject);
+    });
+    req.once('error', reject);
+    const half = body.length >> 1;
+    req.write(body.subarray(0, half));
+    void beforeEnd().then(async () => {
+      req.write(body.subarray(half, half + 100));
+      await new Promise((r) => setTimeout(r, 100));
+      req.end(body.subarray(half + 100));
+    }, reject);
+  });
+}
+
+/** Resolves once a tcpdump started by process `parent` holds a packet socket (it then sets its
+ * filter and captures within milliseconds). */
+async function tcpdumpCapturing(parent: number): Promise<void> {
+  const packetInodes = (): Set<string> => new Set(readFileSync('/proc/net/packet', 'utf8').split('\n').slice(1).map((l) => l.trim().split(/\s+/)[8] ?? '').filter((i) => i !== ''));
+  for (;;) {
+    for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+      try {
+        const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+        if (!stat.includes('(tcpdump)') || Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) !== parent) continue;
+        const inodes = packetInodes();
+        for (const fd of readdirSync(`/proc/${pid}/fd`)) {
+          const m = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`));
+          if (m && inodes.has(m[1]!)) return;
+        }
+      } catch {
+        // a process that ended meanwhile
+      }
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+describe.skipIf(!canCapture)('llmtap doctor joining a keep-alive connection', () => {
+  test('a sample that starts in the middle of a request still finds the calls after it on that connection', async () => {
+    // An agent's client keeps one connection and writes each request right after the last
+    // response; a capture started while a request body is in flight sees its tail first.
+    ensureBuilt();
+    const server = await startLlmServer({ host: '127.0.0.1', port: 0 });
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    try {
+      expect(await anthropicCall(server.port, agent)).toBe(200); // the connection opens before the sample
+      const child = spawn(process.execPath, [cli, 'doctor', '-i', 'lo', '--sample', '3'], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let out = '';
+      child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+      const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+      let done = false;
+      void exited.then(() => (done = true));
+      // The rest of this request's body is the first the capture sees of the connection (0.3 s
+      // after tcpdump's socket exists: its filter is set by then).
+      const capturing = async (): Promise<void> => {
+        await tcpdumpCapturing(child.pid!);
+        await new Promise((r) => setTimeout(r, 300));
+      };
+      expect(await anthropicCall(server.port, agent, capturing)).toBe(200);
+      while (!done) expect(await anthropicCall(server.port, agent)).toBe(200);
+      expect(await exited).toBe(0);
+      expect(out).toMatch(new RegExp(`info {2}LLM-looking traffic: .*127\\.0\\.0\\.1:${server.port}: anthropic\\.messages \\(HTTP`));
+    } finally {
+      agent.destroy();
       await server.close();
     }
   }, 60_000);
