@@ -110,7 +110,10 @@ export async function openPipelineRun(o: OutputCommandOptions, setup: RunSetup):
   // Metrics, OTLP, alerts and budgets see each record as it is written (DESIGN §1, main thread).
   // A pure conversion has no API to show metrics on: only what the configuration sends out.
   const log = (line: string): void => void process.stderr.write(`llmtap: ${line}\n`);
-  const needed = !pureConversion || config.otlp !== null || config.alerts.length > 0 || config.budgets.length > 0;
+  // Without --listen (replay --db --exit-after-drain) nothing reads the live aggregates and
+  // instruments either: only configured exports, alert rules and budgets need the observers.
+  const listen = pureConversion ? false : (config.listen ?? (o.exitAfterDrain ? false : '127.0.0.1:3000'));
+  const needed = listen !== false || config.otlp !== null || config.alerts.length > 0 || config.budgets.length > 0;
   // Loaded only when used: the OpenTelemetry SDK costs a pure conversion ~0.2 s of start-up.
   let sink: StoreSink | null = null;
   let serving: Serving | null = null;
@@ -133,7 +136,6 @@ export async function openPipelineRun(o: OutputCommandOptions, setup: RunSetup):
   const telemetry: Telemetry | null = needed ? (await import('./telemetry.js')).openTelemetry(config, { stats, log, onAlert }) : null;
   const observers = telemetry?.observers ?? new Observers([]);
   if (!pureConversion) {
-    const listen = config.listen ?? (o.exitAfterDrain ? false : '127.0.0.1:3000');
     const { openServing } = await import('./serving.js');
     const describe = setup.describeSource;
     serving = await openServing({

@@ -6,7 +6,10 @@ import { existsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { LiveFeed } from '../api/live-feed.js';
-import { createServer, ServerConfigError, type ApiServer } from '../api/server.js';
+// The API server (fastify, zod, every route) loads only when it listens: a replay into the
+// database without --listen loaded ~140 files of it (and run-pipeline the OpenTelemetry SDK,
+// ~270 more) that nothing served, ~0.15 s of CPU at every start.
+import type { ApiServer } from '../api/server.js';
 import type { MetricsRouteDeps } from '../api/routes/metrics.js';
 import type { HealthInfo } from '../api/types.js';
 import type { AnnotationRecord } from '../core/record.js';
@@ -57,6 +60,7 @@ export async function openServing(o: ServingOptions): Promise<Serving> {
   let url: string | null = null;
   if (o.listen !== false) {
     const { host, port } = parseListen(o.listen);
+    const { createServer, ServerConfigError } = await import('../api/server.js');
     server = createServer({
       store,
       liveFeed,

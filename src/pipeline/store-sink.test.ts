@@ -191,4 +191,35 @@ describe('StoreSink with turns', () => {
     expect(stored.items.map((a) => [a.id, a.state, a.resolved_at])).toEqual([[firing.id, 'resolved', '2026-11-01T00:01:02.000000Z']]);
     await db.close();
   });
+
+  test('an exchange batch holds at most its text cap: reaching it writes, and a bigger queue is split', async () => {
+    const db = await openStore({ path: tempDbPath(), retention: false });
+    const batches: number[][] = [];
+    const store: Store = Object.create(db) as Store;
+    store.insertExchanges = (xs) => {
+      batches.push(xs.map((x) => (x.request_body ?? '').length + (x.response_body ?? '').length));
+      return db.insertExchanges(xs);
+    };
+    const cap = 10_000;
+    const sink = new StoreSink(store, undefined, undefined, () => 0, cap);
+    const calls = Array.from({ length: 12 }, (_, i) => syntheticCall(i, OPTS));
+    const withBody = (c: LlmCallRecord): HttpExchange => {
+      const ex = exchangeOf(c);
+      return { ...ex, request: { ...ex.request, body: body(`{"pad":"${'x'.repeat(2990)}"}`) } };
+    };
+    // 3,002 characters each (request 3,000, response 2): three stay below the cap, a fourth reaches it.
+    for (const c of calls.slice(0, 3)) sink.addCall(c, withBody(c));
+    await sink.drain();
+    expect(batches).toEqual([]);
+    sink.addCall(calls[3]!, withBody(calls[3]!));
+    await sink.drain();
+    expect(batches).toEqual([[3002, 3002, 3002], [3002]]);
+    // Eight at once are written in batches within the cap, in order, all of them.
+    for (const c of calls.slice(4)) sink.addCall(c, withBody(c));
+    await sink.flush();
+    expect(batches.slice(2)).toEqual([[3002, 3002, 3002], [3002, 3002, 3002], [3002, 3002]]);
+    expect(sink.exchangesInserted).toBe(12);
+    expect((await db.listExchanges({}, { limit: 20 })).items).toHaveLength(12);
+    await db.close();
+  });
 });

@@ -20,6 +20,20 @@ import { buildStoredExchange } from './stored-exchange.js';
 const BATCH_CALLS = 2_000;
 /** Exchanges carry bodies (up to ~320 KiB each after capping): fewer per batch bounds memory. */
 const BATCH_EXCHANGES = 500;
+/**
+ * And at most this much text (UTF-16 code units of bodies and event data) per batch: a batch is
+ * held here, then again in DuckDB's transaction until it commits, so its size is what a fast
+ * replay of big bodies holds twice. 500 exchanges of capped bodies and events could be ~1 GB;
+ * 32 Mi characters is about a sixth of the text in the 200 MB bench mix.
+ */
+export const BATCH_EXCHANGE_CHARS = 32 * 1024 * 1024;
+
+/** What an exchange holds in text (bodies and event data), the measure of a batch's memory. */
+function storedChars(x: StoredExchange): number {
+  let n = (x.request_body?.length ?? 0) + (x.response_body?.length ?? 0);
+  if (x.response_events !== null) for (const e of x.response_events) n += e.data.length;
+  return n;
+}
 /** Turns carry their steps (~250 bytes a call): 500 turns of even 100 calls is ~12 MB at most. */
 const BATCH_TURNS = 500;
 /** A record waits at most this long (wall clock) for its batch to fill: a slow capture still shows
@@ -50,6 +64,9 @@ function redactTurn(t: AgentTurnRecord): AgentTurnRecord {
 export class StoreSink {
   private calls: LlmCallRecord[] = [];
   private exchanges: StoredExchange[] = [];
+  /** storedChars of each queued exchange, and their sum. */
+  private exchangeSizes: number[] = [];
+  private exchangeChars = 0;
   /** Latest snapshot per turn id, in the order they last arrived. */
   private turns = new Map<string, PendingTurn>();
   /** Latest state of each alert incident or notice (a resolution replaces its firing). */
@@ -77,6 +94,8 @@ export class StoreSink {
     private readonly onTurnsCommitted?: (turns: AgentTurnRecord[]) => void,
     /** Wall clock in ms, for the one-second bound (tests pass their own). */
     private readonly now: () => number = () => performance.now(),
+    /** Text per exchange batch (tests pass a small one). */
+    private readonly batchChars: number = BATCH_EXCHANGE_CHARS,
   ) {}
 
   /** Wall-clock time the oldest waiting record arrived, null when nothing waits. */
@@ -96,12 +115,35 @@ export class StoreSink {
     this.oldestWaiting ??= this.now();
     this.calls.push(record);
     this.callsQueued++;
-    this.exchanges.push(stored);
+    this.queueExchange(stored);
   }
 
   addStoredOther(stored: StoredExchange): void {
     this.oldestWaiting ??= this.now();
+    this.queueExchange(stored);
+  }
+
+  private queueExchange(stored: StoredExchange): void {
+    const n = storedChars(stored);
     this.exchanges.push(stored);
+    this.exchangeSizes.push(n);
+    this.exchangeChars += n;
+  }
+
+  /** The next batch of exchanges, taken off the queue: up to BATCH_EXCHANGES of them and the text
+   * cap (always at least one, whatever its size). */
+  private takeExchanges(): StoredExchange[] {
+    let count = 0;
+    let chars = 0;
+    while (count < this.exchanges.length && count < BATCH_EXCHANGES) {
+      const n = this.exchangeSizes[count]!;
+      if (count > 0 && chars + n > this.batchChars) break;
+      chars += n;
+      count++;
+    }
+    this.exchangeSizes.splice(0, count);
+    this.exchangeChars -= chars;
+    return this.exchanges.splice(0, count);
   }
 
   /** A turn snapshot; a later snapshot of the same turn id replaces it if both are still waiting. */
@@ -124,7 +166,11 @@ export class StoreSink {
 
   /** Write a batch when one is full, or when its oldest record has waited long enough. */
   async drain(): Promise<void> {
-    const full = this.calls.length >= BATCH_CALLS || this.exchanges.length >= BATCH_EXCHANGES || this.turns.size >= BATCH_TURNS;
+    const full =
+      this.calls.length >= BATCH_CALLS ||
+      this.exchanges.length >= BATCH_EXCHANGES ||
+      this.exchangeChars >= this.batchChars ||
+      this.turns.size >= BATCH_TURNS;
     if (full || (this.oldestWaiting !== null && this.now() - this.oldestWaiting >= MAX_WAIT_MS)) {
       await this.flush();
     }
@@ -151,7 +197,7 @@ export class StoreSink {
       }
       this.batches++;
       const calls = this.calls.splice(0, BATCH_CALLS);
-      const exchanges = this.exchanges.splice(0, BATCH_EXCHANGES);
+      const exchanges = this.takeExchanges();
       if (calls.length > 0) {
         const ids = new Set(await this.store.insertCallsReturningIds(calls));
         this.callsCommitted += calls.length;
