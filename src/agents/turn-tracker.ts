@@ -17,12 +17,18 @@
  *   and the client's notification that they finished continues it (design-notes, "Agent turns").
  * Memory is bounded: sessions are capped (the least recently active is evicted, its open turn
  * closed as incomplete) and every list in a turn is capped (turn-state.ts).
+ *
+ * Time is capture time with a watermark per source (DESIGN §1): a call moves only its own
+ * source's clock, and a session's grace and idle deadlines are read on its source's clock, so a
+ * source whose clock runs ahead (a live interface beside an old capture file, a probe host 30 s
+ * fast) does not close the turns of the others (source-clocks.ts).
  */
 import type { AnomalySink } from '../core/anomalies.js';
 import type { AgentTurnRecord, LlmCallRecord } from '../core/record.js';
 import type { Micros } from '../core/time.js';
 import { identifyAgent, PROFILES, type AgentCallInput, type AgentIdentity, type AgentProfile } from './profiles.js';
 import { SessionNamer } from './session-ids.js';
+import { DEFAULT_MAX_SOURCES, SourceClocks, type ClosingEntry, type SourceClock } from './source-clocks.js';
 import { terminalOf, TurnState, type TurnThresholds } from './turn-state.js';
 
 export interface TurnTrackerOptions {
@@ -39,6 +45,8 @@ export interface TurnTrackerOptions {
   stallMs?: number;
   loopCount?: number;
   maxSessions?: number;
+  /** Sources with a clock of their own; calls of further sources share the newest clock. */
+  maxSources?: number;
   profiles?: readonly AgentProfile[];
 }
 
@@ -65,6 +73,8 @@ const SWEEP_EVERY_US = 1_000_000;
 
 interface Session {
   key: string;
+  /** Its source's clock: its deadlines are read on it (fixed at creation). */
+  clock: SourceClock<Session>;
   id: string;
   agent: string;
   open: TurnState | null;
@@ -92,22 +102,18 @@ export function isTerminalCall(r: LlmCallRecord): boolean {
 export class TurnTracker {
   /** Final turn records emitted. */
   turns = 0;
-  private readonly o: Required<Omit<TurnTrackerOptions, 'anomalies' | 'profiles'>>;
+  private readonly o: Required<Omit<TurnTrackerOptions, 'anomalies' | 'profiles' | 'maxSources'>>;
   private readonly profiles: readonly AgentProfile[];
   private readonly anomalies: AnomalySink | null;
   private readonly thresholds: TurnThresholds;
-  /** Sessions in order of last activity (re-inserted on each call): the oldest come first. */
+  /** Sessions of every source in order of last activity (re-inserted on each call): the oldest
+   * come first (eviction). Each source's clock lists its own in the same order (idle sweep). */
   private readonly sessions = new Map<string, Session>();
-  private readonly closingQueue: { turn: TurnState; session: Session }[] = [];
-  /** Turns past their grace kept for sub-agents still at work (each is also in its session's
-   * `closing`, so there are at most CLOSING_PER_SESSION per session). */
-  private readonly held = new Map<TurnState, Session>();
-  private closingHead = 0;
+  /** Each source's watermark, closing queue, sessions and held turns. */
+  private readonly clocks: SourceClocks<Session>;
   private readonly names = new SessionNamer();
   private readonly sessionIds = new Set<string>();
   private extraSessions = 0;
-  private watermark: Micros = 0;
-  private nextSweep: Micros = 0;
   private readonly pending: { turn: TurnState; final: boolean }[] = [];
 
   constructor(opts: TurnTrackerOptions) {
@@ -122,6 +128,7 @@ export class TurnTracker {
     };
     this.profiles = opts.profiles ?? PROFILES;
     this.anomalies = opts.anomalies ?? null;
+    this.clocks = new SourceClocks<Session>(opts.maxSources ?? DEFAULT_MAX_SOURCES, SWEEP_EVERY_US, () => this.anomalies?.add('agent_sources_capped'));
     this.thresholds = { stallMs: this.o.stallMs, loopCount: this.o.loopCount };
   }
 
@@ -133,9 +140,11 @@ export class TurnTracker {
   /** Annotates the call, lets `write` write it, then emits what changed (its turn's snapshot,
    * turns made final by the time the call carries). */
   add(c: AgentCallInput, write: () => void): void {
-    // The call's own times are capture time already reached: a turn it closes waits from here.
+    // The call's own times are capture time already reached on its source's clock: a turn it
+    // closes waits from here.
     const now = Math.max(c.requestStart, c.responseEnd ?? 0);
-    if (now > this.watermark) this.watermark = now;
+    const clock = this.clocks.forCall(c.record.source);
+    this.clocks.move(clock, now);
     try {
       this.route(c);
     } catch {
@@ -144,30 +153,55 @@ export class TurnTracker {
       this.anomalies?.add('agent_tracker_failed');
     }
     write();
-    this.advance(now);
+    this.settle(clock);
+    this.drain();
   }
 
-  /** Capture time moves on (a packet's time): turns past their grace or idle timeout close. */
-  advance(now: Micros): void {
-    if (now > this.watermark) this.watermark = now;
-    this.finalizeClosed();
-    if (this.watermark >= this.nextSweep) {
-      this.sweepIdle();
-      this.nextSweep = this.watermark + SWEEP_EVERY_US;
+  /**
+   * Capture time moves on (a packet's time): turns past their grace or idle timeout close.
+   * `source`: that source's clock moves (several sources, each on its own clock); without one
+   * (one-source commands, an idle tick of the whole run) every source's clock moves to at least
+   * `now`, and sources seen later start there.
+   */
+  advance(now: Micros, source?: string): void {
+    if (source !== undefined) {
+      const clock = this.clocks.clockOf(source);
+      this.clocks.move(clock, now);
+      this.settle(clock);
+    } else {
+      this.clocks.moveAll(now);
+      for (const clock of this.clocks.all()) this.settle(clock);
     }
     this.drain();
   }
 
   /** End of input: every turn becomes final; open ones are incomplete. */
   flush(): void {
-    this.finalizeClosed(Number.POSITIVE_INFINITY);
+    for (const clock of this.clocks.all()) this.finalizeClosed(clock, Number.POSITIVE_INFINITY);
     for (const s of this.sessions.values()) {
       if (s.open !== null) this.finalize(s, s.open, 'agent_turn_input_ended');
       // Turns held for their sub-agents are not in the closing queue any more.
       for (const k of [...s.closing]) this.finalize(s, k, null);
     }
     this.sessions.clear();
+    for (const clock of this.clocks.all()) clock.sessions.clear();
     this.drain();
+  }
+
+  /** A clock moved: its due turns become final and its idle sessions close (once per second of
+   * its time); the shared clock of sources past the cap follows the newest clock. */
+  private settle(clock: SourceClock<Session>): void {
+    this.process(clock);
+    const shared = this.clocks.followNewest();
+    if (shared !== null && shared !== clock) this.process(shared);
+  }
+
+  private process(clock: SourceClock<Session>): void {
+    this.finalizeClosed(clock);
+    if (clock.watermark >= clock.nextSweep) {
+      this.sweepIdle(clock);
+      clock.nextSweep = clock.watermark + SWEEP_EVERY_US;
+    }
   }
 
   // --- routing -------------------------------------------------------------------------------
@@ -381,7 +415,8 @@ export class TurnTracker {
     if (this.o.snapshots) this.queue(turn, false);
     // Its last sub-agent done, a held turn waits one more grace period (for the notification call).
     if (turn.held && !turn.subagentsPending()) {
-      const s = this.held.get(turn);
+      // Held turns are listed on their source's clock (clocks are never dropped: it is there).
+      const s = this.clocks.clockOf(turn.source).held.get(turn);
       if (s !== undefined) this.rearm(s, turn);
     }
   }
@@ -424,7 +459,7 @@ export class TurnTracker {
   private reopen(s: Session, turn: TurnState): void {
     const i = s.closing.indexOf(turn);
     if (i >= 0) s.closing.splice(i, 1);
-    this.unhold(turn);
+    this.unhold(s, turn);
     turn.closing = false;
     turn.terminal = null;
     s.open = turn;
@@ -432,14 +467,14 @@ export class TurnTracker {
 
   /** A closing turn waits a (new) grace period from now. */
   private rearm(s: Session, turn: TurnState): void {
-    this.unhold(turn);
-    turn.closeAt = this.watermark + this.o.graceMs * 1000;
-    this.closingQueue.push({ turn, session: s });
+    this.unhold(s, turn);
+    turn.closeAt = s.clock.watermark + this.o.graceMs * 1000;
+    s.clock.queue.push({ turn, session: s });
   }
 
-  private unhold(turn: TurnState): void {
+  private unhold(s: Session, turn: TurnState): void {
     turn.held = false;
-    this.held.delete(turn);
+    s.clock.held.delete(turn);
   }
 
   // --- sessions ------------------------------------------------------------------------------
@@ -451,8 +486,11 @@ export class TurnTracker {
     const found = this.sessions.get(key);
     if (found !== undefined) return found;
     if (this.sessions.size >= this.o.maxSessions) this.evictOldest();
-    const s: Session = { key, id, agent, open: null, closing: [], lastSeen: 0, finalizedUntil: 0, marksSubagents: false };
+    // The call's clock (add() made it, or counted its source past the cap).
+    const clock = this.clocks.clockOf(source);
+    const s: Session = { key, clock, id, agent, open: null, closing: [], lastSeen: 0, finalizedUntil: 0, marksSubagents: false };
     this.sessions.set(key, s);
+    clock.sessions.set(key, s);
     if (this.sessionIds.size < SESSION_COUNT_CAP) this.sessionIds.add(key);
     else if (!this.sessionIds.has(key)) this.extraSessions++;
     return s;
@@ -464,6 +502,8 @@ export class TurnTracker {
     if (t > s.lastSeen) s.lastSeen = t;
     this.sessions.delete(s.key);
     this.sessions.set(s.key, s);
+    s.clock.sessions.delete(s.key);
+    s.clock.sessions.set(s.key, s);
   }
 
   private evictOldest(): void {
@@ -473,6 +513,7 @@ export class TurnTracker {
     if (oldest.open !== null) this.finalize(oldest, oldest.open, 'agent_session_evicted');
     for (const k of [...oldest.closing]) this.finalize(oldest, k, null);
     this.sessions.delete(oldest.key);
+    oldest.clock.sessions.delete(oldest.key);
   }
 
   // --- closing -------------------------------------------------------------------------------
@@ -482,41 +523,43 @@ export class TurnTracker {
     if (s.open === turn) s.open = null;
     if (reason !== null) turn.addAnomaly(reason);
     turn.closing = true;
-    turn.closeAt = this.watermark + this.o.graceMs * 1000;
+    turn.closeAt = s.clock.watermark + this.o.graceMs * 1000;
     s.closing.push(turn);
-    this.closingQueue.push({ turn, session: s });
+    s.clock.queue.push({ turn, session: s });
     if (s.closing.length > CLOSING_PER_SESSION) this.finalize(s, s.closing[0]!, null);
   }
 
-  private finalizeClosed(until: Micros = this.watermark): void {
-    const q = this.closingQueue;
-    while (this.closingHead < q.length) {
-      const e = q[this.closingHead]!;
+  /** A clock's closing queue is in deadline order (its watermark only grows), so due turns are
+   * at its head: a due turn never waits behind a turn of another source. */
+  private finalizeClosed(clock: SourceClock<Session>, until: Micros = clock.watermark): void {
+    const q: ClosingEntry<Session>[] = clock.queue;
+    while (clock.head < q.length) {
+      const e = q[clock.head]!;
       // Entries of turns made final early or reopened are stale: skip them.
       const live = !e.turn.final && e.turn.closing && !e.turn.held;
       if (live && e.turn.closeAt > until) break;
-      this.closingHead++;
+      clock.head++;
       if (!live) continue;
       if (until !== Number.POSITIVE_INFINITY && e.turn.subagentsPending()) {
         // A background sub-agent of the turn is still at work: its calls and the notification
         // call that reports it belong to this turn (design-notes, "Agent turns").
         e.turn.held = true;
-        this.held.set(e.turn, e.session);
+        clock.held.set(e.turn, e.session);
         continue;
       }
       this.finalize(e.session, e.turn, null);
     }
     // Drop the consumed head now and then: the queue holds only turns still in their grace.
-    if (this.closingHead > 1024 && this.closingHead * 2 > q.length) {
-      q.splice(0, this.closingHead);
-      this.closingHead = 0;
+    if (clock.head > 1024 && clock.head * 2 > q.length) {
+      q.splice(0, clock.head);
+      clock.head = 0;
     }
   }
 
   private finalize(s: Session, turn: TurnState, reason: string | null): void {
     if (turn.final) return;
     turn.final = true;
-    this.unhold(turn);
+    this.unhold(s, turn);
     if (reason !== null) turn.addAnomaly(reason);
     if (turn.subagentsPending()) turn.addAnomaly('agent_turn_subagent_unfinished');
     if (s.open === turn) s.open = null;
@@ -526,17 +569,19 @@ export class TurnTracker {
     this.queue(turn, true);
   }
 
-  /** Sessions silent for the idle timeout: the open turn closes as incomplete, the state goes. */
-  private sweepIdle(): void {
-    const limit = this.watermark - this.o.idleTimeoutMs * 1000;
+  /** A source's sessions silent for the idle timeout on its clock: the open turn closes as
+   * incomplete, the state goes. */
+  private sweepIdle(clock: SourceClock<Session>): void {
+    const limit = clock.watermark - this.o.idleTimeoutMs * 1000;
     // A held turn whose sub-agents went silent for the idle timeout (its session may be busy
     // with later turns) waits no longer.
-    for (const [turn, s] of [...this.held]) if (turn.lastActivity <= limit) this.finalize(s, turn, null);
-    for (const s of this.sessions.values()) {
+    for (const [turn, s] of [...clock.held]) if (turn.lastActivity <= limit) this.finalize(s, turn, null);
+    for (const s of clock.sessions.values()) {
       if (s.lastSeen > limit) break;
       if (s.open !== null) this.finalize(s, s.open, 'agent_turn_idle_timeout');
       for (const k of [...s.closing]) this.finalize(s, k, null);
       this.sessions.delete(s.key);
+      clock.sessions.delete(s.key);
     }
   }
 

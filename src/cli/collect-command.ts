@@ -11,6 +11,9 @@
  * One pipeline per probe (created at its first batch): a probe's flows are its own, so each has
  * its own FlowTable (two probes seeing identical 5-tuples, e.g. NATed hosts, stay apart) and its
  * own capture clock (probes' clocks differ), and its records carry `source` = the probe uuid.
+ * The turn tracker is ticked with each probe's own clock (a watermark per source, DESIGN §1), so a
+ * probe host whose clock runs ahead does not close the other probes' turns; the metric windows
+ * and alert rules follow the newest clock of all probes.
  * The pipelines share the run's counters, so health and the summary show totals; the per-probe
  * view is `probes` below.
  *
@@ -163,14 +166,18 @@ export async function runCollect(o: CollectCommandOptions): Promise<void> {
       return;
     }
     const now = performance.now();
+    let ticked: Promise<void> | null = null;
     for (const p of probes.values()) {
       const idleMs = now - p.arrivedAt;
       if (idleMs >= PROBE_IDLE_MS && p.clockAtArrival !== null) {
         const to = p.clockAtArrival + Math.floor((idleMs - PROBE_IDLE_MS) * 1000);
         withProbe(p, () => p.pipeline.advanceTo(to));
+        // Its turns on its own clock; the first tick starts the store's flush, the others join it.
+        const t = p.pipeline.clock;
+        if (t !== null) ticked = run.tick(t, { flush: true, source: p.id });
       }
     }
-    run.tick(clock(), { flush: true }).catch((err: unknown) => {
+    (ticked ?? run.tick(null, { flush: true })).catch((err: unknown) => {
       // The store failed (disk full): stop collecting; what was committed stays.
       failure ??= err;
       stop();
@@ -190,17 +197,19 @@ export async function runCollect(o: CollectCommandOptions): Promise<void> {
       withProbe(p, () => forEachProbeFrame(batch, header.count, p.pipeline.onFrame));
       p.arrivedAt = performance.now();
       p.clockAtArrival = p.pipeline.clock;
-      const now = clock();
-      stats.lastTs = now;
+      // The run's clock is the newest of all probes'; the turn tracker moves on this probe's own.
+      stats.lastTs = clock();
+      const now = p.pipeline.clock;
+      const own = { source: p.id };
       // Backpressure: while the store catches up the socket is not read; ZeroMQ's queues fill,
       // then the probes drop and count.
       if (parallel !== null) {
         // The clock moves where this batch's records end; the workers never hold the socket back
         // (a full queue drops, counted as pipeline_queue_full).
-        parallel.chunkEnd(() => run.tick(now));
+        parallel.chunkEnd(() => run.tick(now, own));
         await parallel.afterChunk();
         await run.tick(null);
-      } else await run.tick(now);
+      } else await run.tick(now, own);
     }
     clearInterval(timer);
     if (failure !== null) throw failure;

@@ -17,9 +17,12 @@
  * writer): docs/live.md gives the measured delay. A pipeline with `workers: 1` runs on the main
  * thread and has no queue of its own.
  *
- * One capture clock: the turn tracker and the live windows move with the newest clock of all
- * sources (as `collect` does across probes). Pipelines whose clocks disagree (an old capture
- * beside a live interface) close each other's turns early: run them in separate processes.
+ * A capture clock per source for agent turns (DESIGN §1 "a watermark per source"): each source
+ * (a file, an interface, each probe of a probes source) ticks the turn tracker with its own
+ * clock, so pipelines whose clocks disagree (an old capture beside a live interface, probe hosts
+ * whose clocks drift) do not close each other's turns (agents/source-clocks.ts). The metric
+ * windows and alert rules stay on one clock, the newest of all sources: a source far behind it
+ * has its calls counted as late by the windows (docs/live.md).
  */
 import type { PipelineConfig } from '../config/types.js';
 import type { Micros } from '../core/time.js';
@@ -116,14 +119,11 @@ export async function runPipelines(o: RunCommandOptions, paceClock?: PaceClock):
   process.once('SIGTERM', stopAll);
   const timer = setInterval(() => {
     if (failure !== null) return;
-    let now: Micros | null = null;
+    const moved: { source: string; clock: Micros }[] = [];
     try {
       for (const p of pipelines) {
         p.parallel?.flushPending();
-        for (const s of p.sources) {
-          const t = s.idle?.() ?? null;
-          if (t !== null && (now === null || t > now)) now = t;
-        }
+        for (const s of p.sources) s.idle?.((source, clock) => moved.push({ source, clock }));
       }
     } catch (err) {
       // A worker failed: stop everything; the sources' loops end and the run reports it.
@@ -131,7 +131,11 @@ export async function runPipelines(o: RunCommandOptions, paceClock?: PaceClock):
       return;
     }
     syncAll();
-    run.tick(now, { flush: true }).catch(fail);
+    // Each idle source's clock moves its own turns; the first tick starts the store's flush and
+    // the others join it (turns they close are written at the next tick).
+    let ticked: Promise<void> | null = null;
+    for (const m of moved) ticked = run.tick(m.clock, { flush: true, source: m.source });
+    (ticked ?? run.tick(null, { flush: true })).catch(fail);
   }, TICK_MS);
 
   try {

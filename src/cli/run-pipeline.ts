@@ -80,9 +80,11 @@ export interface PipelineRun {
    * The capture clock moved to `now` (null: unknown yet): idle sessions close and windows slide
    * on it, then the store and the span queue get room. Serialised: a call made while the last
    * one is still writing joins it. `flush` writes whatever waits (an idle live source shows its
-   * calls at once instead of after the store's 1 s batch bound).
+   * calls at once instead of after the store's 1 s batch bound). `source`: the clock of that
+   * source moved (the turn tracker keeps a clock per source; without one every source's clock
+   * moves); the metric windows and alert rules stay on the newest clock of all.
    */
-  tick(now: Micros | null, o?: { flush?: boolean }): Promise<void>;
+  tick(now: Micros | null, o?: { flush?: boolean; source?: string }): Promise<void>;
   /** End of input: every turn, the last store batch, pending exports (DESIGN §5). */
   endOfInput(lastTs: Micros | null): Promise<void>;
   /** The run failed: close what is open, keep what was committed, rethrow as one clear line. */
@@ -178,11 +180,12 @@ export async function openPipelineRun(o: OutputCommandOptions, setup: RunSetup):
   };
   const tracker = turnSettings === null ? null : openTracker(stats, turnSettings, writer, sink, observers);
   let ticking: Promise<void> | null = null;
-  const tick = (now: Micros | null, t: { flush?: boolean } = {}): Promise<void> => {
+  const tick = (now: Micros | null, t: { flush?: boolean; source?: string } = {}): Promise<void> => {
     // Capture time moves on between calls too: idle sessions close and windows slide on the
-    // packet clock.
+    // packet clock. Turns on their source's clock (DESIGN §1); windows and rules ignore a clock
+    // behind the newest.
     if (now !== null) {
-      tracker?.advance(now);
+      tracker?.advance(now, t.source);
       observers.onTime(now);
     }
     if (ticking !== null) return ticking;

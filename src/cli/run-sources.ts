@@ -56,8 +56,9 @@ export interface SourceRuntime {
   /** Reads the source to its end (a file) or until stopped (live). */
   run(): Promise<void>;
   stop(): void;
-  /** A live source's idle tick: moves its clock by the wall clock; its clock. */
-  idle?(): Micros | null;
+  /** A live source's idle tick: moves its clocks by the wall clock and reports each (a probes
+   * source has one per probe, named by the probe's uuid, the `source` of its records). */
+  idle?(moved: (source: string, clock: Micros) => void): void;
   /** Copies the in-thread pipeline's counters into `counters`. */
   sync(): void;
   /** The summary's extra words (drops). */
@@ -128,7 +129,8 @@ function fileSource(ctx: RunContext, p: PipelineRuntime, s: FilePipelineSource):
           ...(pacer ? { pacer } : {}),
           afterChunk: async () => {
             if (stopping) throw new StopRequested('stopped');
-            await ctx.run.tick(own.stats.lastTs);
+            // This file's clock: turns of the other sources wait on theirs.
+            await ctx.run.tick(own.stats.lastTs, { source: s.id });
           },
         });
       },
@@ -155,7 +157,7 @@ function fileSource(ctx: RunContext, p: PipelineRuntime, s: FilePipelineSource):
           // As replayFileParallel: the clock moves where this read's records end; the store and
           // this pipeline's own queue hold the reader back.
           const now = c.lastTs;
-          parallel.chunkEnd(() => ctx.run.tick(now));
+          parallel.chunkEnd(() => ctx.run.tick(now, { source: s.id }));
           await parallel.afterChunk();
           await ctx.run.tick(null);
         },
@@ -189,7 +191,7 @@ function interfaceSource(ctx: RunContext, p: PipelineRuntime, s: InterfacePipeli
   }
   const waitForStore = async (now: Micros | null): Promise<void> => {
     lastChunkAt = performance.now();
-    await ctx.run.tick(now);
+    await ctx.run.tick(now, { source: s.id });
     if (performance.now() - lastChunkAt >= STALL_MS) backpressure.stalls++;
   };
   return {
@@ -204,10 +206,10 @@ function interfaceSource(ctx: RunContext, p: PipelineRuntime, s: InterfacePipeli
       stopped = true;
       void capture?.stop();
     },
-    idle: () => {
-      if (clocked === null || performance.now() - lastChunkAt < IDLE_MS) return null;
+    idle: (moved) => {
+      if (clocked === null || performance.now() - lastChunkAt < IDLE_MS) return;
       clocked.advanceTo((Date.now() - IDLE_MS) * 1000);
-      return clocked.clock;
+      if (clocked.clock !== null) moved(s.id, clocked.clock);
     },
     run: async () => {
       const { startLiveCapture, LiveCaptureError } = await import('../capture/live-tcpdump.js');
@@ -249,7 +251,7 @@ function interfaceSource(ctx: RunContext, p: PipelineRuntime, s: InterfacePipeli
           afterChunk: async () => {
             const now = c.lastTs;
             // A full queue drops (counted), it never holds tcpdump back; the store may.
-            parallel.chunkEnd(() => ctx.run.tick(now));
+            parallel.chunkEnd(() => ctx.run.tick(now, { source: s.id }));
             await parallel.afterChunk();
             await waitForStore(null);
           },
@@ -297,16 +299,16 @@ function probesSource(ctx: RunContext, p: PipelineRuntime, s: ProbesPipelineSour
       stopped = true;
       listener?.close();
     },
-    idle: () => {
+    idle: (moved) => {
       const now = performance.now();
-      let max: Micros | null = null;
-      for (const e of probes.values()) {
+      for (const [id, e] of probes) {
         const idleMs = now - e.arrivedAt;
-        if (idleMs >= PROBE_IDLE_MS && e.clockAtArrival !== null) e.pipeline.advanceTo(e.clockAtArrival + Math.floor((idleMs - PROBE_IDLE_MS) * 1000));
+        if (idleMs < PROBE_IDLE_MS || e.clockAtArrival === null) continue;
+        e.pipeline.advanceTo(e.clockAtArrival + Math.floor((idleMs - PROBE_IDLE_MS) * 1000));
+        // Each probe on its own clock: probe hosts' clocks need not agree.
         const t = e.pipeline.clock;
-        if (t !== null && (max === null || t > max)) max = t;
+        if (t !== null) moved(id, t);
       }
-      return max;
     },
     run: async () => {
       const { listenForProbes, checkProbeEndpoint, ProbeListenError } = await import('../capture/probe-source.js');
@@ -360,11 +362,13 @@ function probesSource(ctx: RunContext, p: PipelineRuntime, s: ProbesPipelineSour
         e.arrivedAt = performance.now();
         e.clockAtArrival = e.pipeline.clock;
         const now = e.pipeline.clock;
+        // The probe's own clock (its uuid is its records' source).
+        const clock = { source: header.probeId };
         if (p.parallel !== null) {
-          p.parallel.chunkEnd(() => ctx.run.tick(now));
+          p.parallel.chunkEnd(() => ctx.run.tick(now, clock));
           await p.parallel.afterChunk();
           await ctx.run.tick(null);
-        } else await ctx.run.tick(now);
+        } else await ctx.run.tick(now, clock);
       }
       const empty: CaptureFileSummary = { format: 'pcap', packets: 0, bytes: 0, truncatedAt: null, stoppedAt: null, interfaces: [] };
       for (const e of probes.values()) e.finish?.(empty);

@@ -1,0 +1,93 @@
+/**
+ * `llmtap run` with two file pipelines whose captures are an hour apart (the demo capture, and a
+ * copy of it shifted an hour later, as `editcap -t 3600` makes): each source's agent turns, and
+ * its calls' turn annotations, are the ones replaying that file alone gives (DESIGN §1: a
+ * watermark per source). With one clock for all sources, the later capture's clock closed the
+ * earlier one's open turns as idle (`agent_turn_idle_timeout` instead of `agent_turn_input_ended`).
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { repoRoot } from '../corpus.js';
+import { runCli } from './cli-process.js';
+
+const demo = join(repoRoot, 'examples', 'demo.pcap');
+let dir: string;
+
+/** A classic little-endian pcap with every packet `seconds` later (editcap -t). */
+function shifted(src: string, seconds: number): Buffer {
+  const b = Buffer.from(readFileSync(src));
+  if (b.readUInt32LE(0) !== 0xa1b2c3d4) throw new Error(`${src}: not a little-endian microsecond pcap`);
+  for (let at = 24; at + 16 <= b.length; at += 16 + b.readUInt32LE(at + 8)) b.writeUInt32LE(b.readUInt32LE(at) + seconds, at);
+  return b;
+}
+
+type Row = Record<string, unknown> & { kind: string; source: string };
+
+function rows(path: string): Row[] {
+  return readFileSync(path, 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as Row);
+}
+
+/** What the tracker decides for a source: its final turns, and each call's turn annotations. */
+function turnsOf(all: Row[], source: string): { turns: Row[]; calls: unknown[] } {
+  const mine = all.filter((r) => r.source === source);
+  const byId = (a: Row, b: Row): number => String(a['id']).localeCompare(String(b['id']));
+  return {
+    turns: mine.filter((r) => r.kind === 'agent_turn').sort(byId),
+    calls: mine
+      .filter((r) => r.kind === 'llm_call')
+      .sort(byId)
+      .map((r) => ({ id: r['id'], agent: r['agent'], session: r['session_id'], turn: r['turn_id'], role: r['agent_role'], anomalies: r['anomalies'] })),
+  };
+}
+
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'llmtap-clocks-'));
+  const tsc = spawnSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: repoRoot, encoding: 'utf8' });
+  if (tsc.status !== 0) throw new Error(`tsc failed: ${tsc.stdout}${tsc.stderr}`);
+  writeFileSync(join(dir, 'later.pcap'), shifted(demo, 3600));
+}, 300_000);
+
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('llmtap run: sources whose clocks are an hour apart', () => {
+  it.each([1, 2])('each file gets the turns it gets alone (workers: %i)', (workers) => {
+    const later = join(dir, 'later.pcap');
+    const config = join(dir, `two-${workers}.yaml`);
+    // The earlier capture first: its turns are still open when the later capture's clock moves.
+    writeFileSync(
+      config,
+      [
+        'pipelines:',
+        '  - name: earlier',
+        `    workers: ${workers}`,
+        '    sources:',
+        `      - {kind: file, path: ${JSON.stringify(demo)}, id: earlier}`,
+        '  - name: later',
+        `    workers: ${workers}`,
+        '    sources:',
+        `      - {kind: file, path: ${JSON.stringify(later)}, id: later}`,
+        '',
+      ].join('\n'),
+    );
+    const together = join(dir, `together-${workers}.jsonl`);
+    const r = runCli(['run', '--config', config, '--jsonl', together, '--exit-after-drain', '-q']);
+    expect(r.code, r.stderr).toBe(0);
+    const all = rows(together);
+    for (const [source, file] of [['earlier', demo], ['later', later]] as const) {
+      const out = join(dir, `${source}-alone.jsonl`);
+      const a = runCli(['replay', file, '--source', source, '--jsonl', out, '-q']);
+      expect(a.code, a.stderr).toBe(0);
+      const alone = turnsOf(rows(out), source);
+      // The demo holds agent turns, some left open at its end: the check is not vacuous.
+      expect(alone.turns.length).toBeGreaterThan(5);
+      expect(alone.turns.some((t) => (t['anomalies'] as string[]).includes('agent_turn_input_ended'))).toBe(true);
+      expect(turnsOf(all, source), source).toEqual(alone);
+    }
+  });
+});
