@@ -26,7 +26,7 @@ import { forEachProbeFrame, wellFormedProbeBatches, type ProbeBatchProblem } fro
 import { isLoopbackHost, checkProbeEndpoint, listenForProbes, ProbeListenError, type ProbeListener } from '../capture/probe-source.js';
 import type { CaptureFileSummary } from '../capture/capture-parser.js';
 import type { Micros } from '../core/time.js';
-import { createCapturePipeline, type ReplaySummary } from '../pipeline/replay.js';
+import { createCapturePipeline, summaryOf, type ReplaySummary } from '../pipeline/replay.js';
 import type { CapturedFrame } from '../capture/types.js';
 import type { ParallelCapture } from '../workers/parallel-pipeline.js';
 import { resolveWorkers } from '../workers/worker-count.js';
@@ -252,20 +252,7 @@ function totals(run: PipelineRun, probes: Map<string, ProbeState>, started: numb
     packets += p.packets;
     bytes += p.bytes;
   }
-  return {
-    capture: captureSummary(packets, bytes),
-    packets: s.packets,
-    captureBytes: s.captureBytes,
-    tcpSegments: s.tcpSegments,
-    connections: s.connections,
-    exchanges: s.exchanges,
-    calls: s.calls,
-    otherExchanges: s.otherExchanges,
-    anomalies: s.anomalies.entries(),
-    elapsedMs: performance.now() - started,
-    firstPacketTs: s.firstTs,
-    lastPacketTs: s.lastTs,
-  };
+  return summaryOf(captureSummary(packets, bytes), s, started, s.lastTs, undefined, { packets: s.packets, bytes: s.captureBytes });
 }
 
 /** The health API's one source entry: the collector (one entry per probe needs healthOf to list

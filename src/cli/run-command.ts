@@ -27,7 +27,7 @@
 import type { PipelineConfig } from '../config/types.js';
 import type { Micros } from '../core/time.js';
 import { type PaceClock } from '../pipeline/pacing.js';
-import { type ReplaySummary } from '../pipeline/replay.js';
+import { summaryOf } from '../pipeline/replay.js';
 import { PipelineStats } from '../pipeline/stats.js';
 import type { ParallelCapture } from '../workers/parallel-pipeline.js';
 import { resolveWorkers } from '../workers/worker-count.js';
@@ -224,20 +224,8 @@ function summaryText(configPath: string, run: PipelineRun, pipelines: PipelineRu
   const s = run.stats;
   const n = (x: number): string => x.toLocaleString('en-US');
   const sources = pipelines.reduce((k, p) => k + p.sources.length, 0);
-  const totals: ReplaySummary = {
-    capture: { format: 'pcap', packets: s.packets, bytes: s.captureBytes, truncatedAt: null, stoppedAt: null, interfaces: [] },
-    packets: s.packets,
-    captureBytes: s.captureBytes,
-    tcpSegments: s.tcpSegments,
-    connections: s.connections,
-    exchanges: s.exchanges,
-    calls: s.calls,
-    otherExchanges: s.otherExchanges,
-    anomalies: s.anomalies.entries(),
-    elapsedMs: performance.now() - started,
-    firstPacketTs: s.firstTs,
-    lastPacketTs: s.lastTs,
-  };
+  const capture = { format: 'pcap' as const, packets: s.packets, bytes: s.captureBytes, truncatedAt: null, stoppedAt: null, interfaces: [] };
+  const totals = summaryOf(capture, s, started, s.lastTs);
   const lines: string[] = [];
   for (const p of pipelines) {
     lines.push(`  pipeline ${p.config.name} (${describePool(p)}):`);

@@ -72,6 +72,49 @@ export interface ReplaySummary {
   lastPacketTs: Micros | null;
 }
 
+/** Counters of shared stats at an input's start: the summary speaks of that input only. */
+export interface StatsBaseline {
+  tcpSegments: number;
+  exchanges: number;
+  calls: number;
+  other: number;
+}
+
+export function statsBaseline(s: PipelineStats): StatsBaseline {
+  return { tcpSegments: s.tcpSegments, exchanges: s.exchanges, calls: s.calls, other: s.otherExchanges };
+}
+
+const NO_BASELINE: StatsBaseline = { tcpSegments: 0, exchanges: 0, calls: 0, other: 0 };
+
+/**
+ * The summary of an input read into `stats` (counters since `at`; none for a run's own stats).
+ * Packets and bytes are the capture's, unless `read` says otherwise (collect counts the frames it
+ * decoded, not the packets its probes announced).
+ */
+export function summaryOf(
+  capture: CaptureFileSummary,
+  stats: PipelineStats,
+  started: number,
+  lastTs: Micros | null,
+  at: StatsBaseline = NO_BASELINE,
+  read: { packets: number; bytes: number } = capture,
+): ReplaySummary {
+  return {
+    capture,
+    packets: read.packets,
+    captureBytes: read.bytes,
+    tcpSegments: stats.tcpSegments - at.tcpSegments,
+    connections: stats.connections,
+    exchanges: stats.exchanges - at.exchanges,
+    calls: stats.calls - at.calls,
+    otherExchanges: stats.otherExchanges - at.other,
+    anomalies: stats.anomalies.entries(),
+    elapsedMs: performance.now() - started,
+    firstPacketTs: stats.firstTs,
+    lastPacketTs: lastTs,
+  };
+}
+
 /** Idle-flow expiry is checked at most once per second of capture time: cheap on the hot path.
  * The workers' dispatcher (src/workers) makes the same check, so both run it at the same frames. */
 export const ADVANCE_EVERY_US = 1_000_000;
@@ -115,7 +158,7 @@ export function createCapturePipeline(opts: PipelineOptions): CapturePipeline {
   const stats = opts.stats ?? new PipelineStats();
   const anomalies = stats.anomalies;
   // Shared stats add up across files (a pipeline's health); the summary speaks of this input only.
-  const at = { tcpSegments: stats.tcpSegments, exchanges: stats.exchanges, calls: stats.calls, other: stats.otherExchanges };
+  const at = statsBaseline(stats);
 
   const onExchange = (ex: HttpExchange): void => {
     stats.exchanges++;
@@ -237,20 +280,7 @@ export function createCapturePipeline(opts: PipelineOptions): CapturePipeline {
       // End of input flushes everything (DESIGN §5): open connections close as 'eof'.
       flows.flush(clock ?? 0);
       stats.connections = flows.stats.connections + streamConnections;
-      return {
-        capture,
-        packets: capture.packets,
-        captureBytes: capture.bytes,
-        tcpSegments: stats.tcpSegments - at.tcpSegments,
-        connections: flows.stats.connections + streamConnections,
-        exchanges: stats.exchanges - at.exchanges,
-        calls: stats.calls - at.calls,
-        otherExchanges: stats.otherExchanges - at.other,
-        anomalies: anomalies.entries(),
-        elapsedMs: performance.now() - started,
-        firstPacketTs: stats.firstTs,
-        lastPacketTs: lastTs,
-      };
+      return summaryOf(capture, stats, started, lastTs, at);
     },
   };
 }

@@ -7,8 +7,7 @@ import { readCaptureStream } from '../capture/stream-reader.js';
 import type { CaptureFileSummary } from '../capture/capture-parser.js';
 import type { Micros } from '../core/time.js';
 import type { Pacer } from '../pipeline/pacing.js';
-import type { ReplaySummary } from '../pipeline/replay.js';
-import type { PipelineStats } from '../pipeline/stats.js';
+import { statsBaseline, summaryOf, type ReplaySummary } from '../pipeline/replay.js';
 import { ParallelCapture, type ParallelOptions, type ParallelSource } from './parallel-pipeline.js';
 
 export interface ParallelReplayOptions extends ParallelOptions {
@@ -26,35 +25,6 @@ export interface ParallelReplayOptions extends ParallelOptions {
   onParallel?(p: ParallelCapture, source: ParallelSource): void;
 }
 
-interface Baseline {
-  tcpSegments: number;
-  exchanges: number;
-  calls: number;
-  other: number;
-}
-
-function baseline(s: PipelineStats): Baseline {
-  return { tcpSegments: s.tcpSegments, exchanges: s.exchanges, calls: s.calls, other: s.otherExchanges };
-}
-
-/** The summary a single pipeline's finish() gives, from the run's counters. */
-export function summaryOf(capture: CaptureFileSummary, s: PipelineStats, at: Baseline, started: number, lastTs: number | null): ReplaySummary {
-  return {
-    capture,
-    packets: capture.packets,
-    captureBytes: capture.bytes,
-    tcpSegments: s.tcpSegments - at.tcpSegments,
-    connections: s.connections,
-    exchanges: s.exchanges - at.exchanges,
-    calls: s.calls - at.calls,
-    otherExchanges: s.otherExchanges - at.other,
-    anomalies: s.anomalies.entries(),
-    elapsedMs: performance.now() - started,
-    firstPacketTs: s.firstTs,
-    lastPacketTs: lastTs,
-  };
-}
-
 function chunkEnd(p: ParallelCapture, opts: ParallelReplayOptions): void {
   const at = opts.atChunkEnd;
   if (at === undefined) return;
@@ -63,14 +33,9 @@ function chunkEnd(p: ParallelCapture, opts: ParallelReplayOptions): void {
 }
 
 export async function replayFileParallel(path: string, opts: ParallelReplayOptions): Promise<ReplaySummary> {
-  const started = performance.now();
-  const p = new ParallelCapture({ ...opts, ...(opts.pacer ? { paced: true } : {}) });
-  const at = baseline(p.stats);
-  const src = p.source(opts.source);
-  opts.onParallel?.(p, src);
   const pacer = opts.pacer;
-  try {
-    const capture = await readCaptureFrames(path, pacer ? pacer.wrap(src.onFrame, p.stats.anomalies) : src.onFrame, {
+  return runParallel({ ...opts, ...(pacer ? { paced: true } : {}) }, (p, src) =>
+    readCaptureFrames(path, pacer ? pacer.wrap(src.onFrame, p.stats.anomalies) : src.onFrame, {
       anomalies: p.stats.anomalies,
       onInterface: src.onInterface,
       onProgress: (done, total) => {
@@ -80,17 +45,38 @@ export async function replayFileParallel(path: string, opts: ParallelReplayOptio
       },
       afterChunk: async () => {
         if (pacer) await pacer.drain();
-        chunkEnd(p, opts);
-        await p.afterChunk();
-        await opts.afterChunk?.();
+        await afterRead(p, opts);
       },
       onSecrets: src.onSecrets,
-    });
+    }),
+  );
+}
+
+/** One source on its own dispatcher and pool: `read` reads the input into it; the summary speaks
+ * of that input. */
+async function runParallel(
+  opts: ParallelReplayOptions,
+  read: (p: ParallelCapture, src: ParallelSource) => Promise<CaptureFileSummary>,
+): Promise<ReplaySummary> {
+  const started = performance.now();
+  const p = new ParallelCapture(opts);
+  const at = statsBaseline(p.stats);
+  const src = p.source(opts.source);
+  opts.onParallel?.(p, src);
+  try {
+    const capture = await read(p, src);
     await p.finish(new Map([[src, capture]]));
-    return summaryOf(capture, p.stats, at, started, p.stats.lastTs);
+    return summaryOf(capture, p.stats, started, p.stats.lastTs, at);
   } finally {
     await p.close();
   }
+}
+
+/** After each read: the records so far are released, then the pool and the caller get room. */
+async function afterRead(p: ParallelCapture, opts: ParallelReplayOptions): Promise<void> {
+  chunkEnd(p, opts);
+  await p.afterChunk();
+  await opts.afterChunk?.();
 }
 
 export interface ParallelStreamOptions extends ParallelReplayOptions {
@@ -98,29 +84,16 @@ export interface ParallelStreamOptions extends ParallelReplayOptions {
 }
 
 export async function replayStreamParallel(chunks: AsyncIterable<Uint8Array>, opts: ParallelStreamOptions): Promise<ReplaySummary> {
-  const started = performance.now();
-  const p = new ParallelCapture(opts);
-  const at = baseline(p.stats);
-  const src = p.source(opts.source);
-  opts.onParallel?.(p, src);
-  try {
-    const capture = await readCaptureStream(chunks, src.onFrame, {
+  return runParallel(opts, (p, src) =>
+    readCaptureStream(chunks, src.onFrame, {
       name: opts.name,
       anomalies: p.stats.anomalies,
       onInterface: src.onInterface,
       onBytes: (done) => {
         p.stats.bytesRead = done;
       },
-      afterChunk: async () => {
-        chunkEnd(p, opts);
-        await p.afterChunk();
-        await opts.afterChunk?.();
-      },
+      afterChunk: () => afterRead(p, opts),
       onSecrets: src.onSecrets,
-    });
-    await p.finish(new Map([[src, capture]]));
-    return summaryOf(capture, p.stats, at, started, p.stats.lastTs);
-  } finally {
-    await p.close();
-  }
+    }),
+  );
 }

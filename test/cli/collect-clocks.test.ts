@@ -14,6 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readCaptureFrames } from '../../src/capture/file-reader.js';
 import { ProbeBatchEncoder, uuidBytes } from '../../src/capture/probe-batch.js';
 import { repoRoot } from '../corpus.js';
+import { rows, turnsOf } from './turns-by-source.js';
 import { CliProcess, runCli } from './cli-process.js';
 
 const demo = join(repoRoot, 'examples', 'demo.pcap');
@@ -21,29 +22,6 @@ const EARLIER = '7a0c1e52-3b4d-4e6f-8a9b-0c1d2e3f4a5b';
 const LATER = '1f2e3d4c-5b6a-4798-8a7b-6c5d4e3f2a1b';
 const HOUR_US = 3_600_000_000;
 let dir: string;
-
-type Row = Record<string, unknown> & { kind: string; source: string };
-
-function rows(text: string): Row[] {
-  return text
-    .trim()
-    .split('\n')
-    .filter((l) => l !== '')
-    .map((l) => JSON.parse(l) as Row);
-}
-
-/** What the tracker decides for a source: its final turns, and each call's turn annotations. */
-function turnsOf(all: Row[], source: string): { turns: Row[]; calls: unknown[] } {
-  const mine = all.filter((r) => r.source === source);
-  const byId = (a: Row, b: Row): number => String(a['id']).localeCompare(String(b['id']));
-  return {
-    turns: mine.filter((r) => r.kind === 'agent_turn').sort(byId),
-    calls: mine
-      .filter((r) => r.kind === 'llm_call')
-      .sort(byId)
-      .map((r) => ({ id: r['id'], agent: r['agent'], session: r['session_id'], turn: r['turn_id'], role: r['agent_role'], anomalies: r['anomalies'] })),
-  };
-}
 
 /** A probe's batches of the demo capture, its packet times moved by `shiftUs`. */
 async function batches(probeId: string, shiftUs: number): Promise<Uint8Array[]> {

@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { repoRoot } from '../corpus.js';
+import { rows, turnsOf } from './turns-by-source.js';
 import { runCli } from './cli-process.js';
 
 const demo = join(repoRoot, 'examples', 'demo.pcap');
@@ -22,28 +23,6 @@ function shifted(src: string, seconds: number): Buffer {
   if (b.readUInt32LE(0) !== 0xa1b2c3d4) throw new Error(`${src}: not a little-endian microsecond pcap`);
   for (let at = 24; at + 16 <= b.length; at += 16 + b.readUInt32LE(at + 8)) b.writeUInt32LE(b.readUInt32LE(at) + seconds, at);
   return b;
-}
-
-type Row = Record<string, unknown> & { kind: string; source: string };
-
-function rows(path: string): Row[] {
-  return readFileSync(path, 'utf8')
-    .trim()
-    .split('\n')
-    .map((l) => JSON.parse(l) as Row);
-}
-
-/** What the tracker decides for a source: its final turns, and each call's turn annotations. */
-function turnsOf(all: Row[], source: string): { turns: Row[]; calls: unknown[] } {
-  const mine = all.filter((r) => r.source === source);
-  const byId = (a: Row, b: Row): number => String(a['id']).localeCompare(String(b['id']));
-  return {
-    turns: mine.filter((r) => r.kind === 'agent_turn').sort(byId),
-    calls: mine
-      .filter((r) => r.kind === 'llm_call')
-      .sort(byId)
-      .map((r) => ({ id: r['id'], agent: r['agent'], session: r['session_id'], turn: r['turn_id'], role: r['agent_role'], anomalies: r['anomalies'] })),
-  };
 }
 
 beforeAll(() => {
@@ -78,12 +57,12 @@ describe('llmtap run: sources whose clocks are an hour apart', () => {
     const together = join(dir, `together-${workers}.jsonl`);
     const r = runCli(['run', '--config', config, '--jsonl', together, '--exit-after-drain', '-q']);
     expect(r.code, r.stderr).toBe(0);
-    const all = rows(together);
+    const all = rows(readFileSync(together, 'utf8'));
     for (const [source, file] of [['earlier', demo], ['later', later]] as const) {
       const out = join(dir, `${source}-alone.jsonl`);
       const a = runCli(['replay', file, '--source', source, '--jsonl', out, '-q']);
       expect(a.code, a.stderr).toBe(0);
-      const alone = turnsOf(rows(out), source);
+      const alone = turnsOf(rows(readFileSync(out, 'utf8')), source);
       // The demo holds agent turns, some left open at its end: the check is not vacuous.
       expect(alone.turns.length).toBeGreaterThan(5);
       expect(alone.turns.some((t) => (t['anomalies'] as string[]).includes('agent_turn_input_ended'))).toBe(true);
