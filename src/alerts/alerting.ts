@@ -15,6 +15,8 @@ export interface AlertingDeps extends DeliveryDeps {
   /** Every AlertRecord, as made (the lead wires the store here). A firing and its resolution
    * share an id: the resolution replaces the firing. */
   onAlert(alert: AlertRecord): void;
+  /** A call of a source past the cap on clocks (it shares the newest clock: rule-engine.ts). */
+  onSourceCapped?(): void;
 }
 
 export interface AlertingStats {
@@ -28,7 +30,8 @@ export interface AlertingStats {
 export interface Alerting extends RecordObserver {
   onCall(call: LlmCallRecord): void;
   onAnnotation(a: AnnotationRecord): void;
-  onTime(now: Micros): void;
+  /** Capture time reached `now` on `source` (without one: on every source). */
+  onTime(now: Micros, source?: string): void;
   close(): Promise<void>;
   /** Restart safety: notices already sent (and spend so far) from the store; call before the first record. */
   seed(notices: readonly AlertRecord[], spend?: readonly BudgetSpendSeed[]): void;
@@ -50,8 +53,9 @@ export function createAlerting(config: Pick<LlmtapConfig, 'alerts' | 'budgets' |
     }
     delivery.deliver(a, from.notify);
   };
-  const rules = new RuleEngine(config.alerts, emit);
-  const budgets = new BudgetTracker(config.budgets, emit);
+  const capped = deps.onSourceCapped ? { onSourceCapped: () => deps.onSourceCapped?.() } : {};
+  const rules = new RuleEngine(config.alerts, emit, capped);
+  const budgets = new BudgetTracker(config.budgets, emit, capped);
 
   return {
     onCall(call) {
@@ -61,8 +65,8 @@ export function createAlerting(config: Pick<LlmtapConfig, 'alerts' | 'budgets' |
     onAnnotation(a) {
       rules.onAnnotation(a);
     },
-    onTime(now) {
-      rules.onTime(now);
+    onTime(now, source) {
+      rules.onTime(now, source);
     },
     async close() {
       await delivery.close();

@@ -10,6 +10,14 @@
  *   src/metrics/record-time.ts): that is when its cost became known.
  * - A call with no value for the scope (no `team` header, no agent) is outside every per-value
  *   budget of that scope: counted as `unscoped_calls`.
+ * - Sources' clocks (DESIGN §1, a watermark per source): spend is one total over all sources (a
+ *   budget is money; `scope: source` gives one per source), but each source has its own current
+ *   period, so a call is late only when its source has moved on to a later period. With one
+ *   period for all, last month's capture replayed beside a live interface lost every call as
+ *   late. Spend is kept for the periods some source is in; older ones are let go, so a source
+ *   seen only later with calls in such a period starts its spend there from zero (notices may
+ *   come again). At most DEFAULT_MAX_SOURCES clocks, then sources share one that follows the
+ *   newest period (`alert_sources_capped`).
  * - Restart safety: `seed` takes the notices already sent (from the store) and optionally the
  *   spend so far, so a restarted process neither sends a notice twice nor starts from zero.
  */
@@ -20,6 +28,7 @@ import { isoMicros, type Micros } from '../core/time.js';
 import { dimensionValue } from '../metrics/dimensions.js';
 import { completionMicros, isoToMicros } from '../metrics/record-time.js';
 import type { RecordObserver } from '../pipeline/observers.js';
+import { DEFAULT_MAX_SOURCES, SourceClockMap, type Watermarked } from '../agents/source-clocks.js';
 import { alertId } from './alert-id.js';
 import { usd } from './alert-text.js';
 import { periodName, periodStart } from './periods.js';
@@ -27,7 +36,8 @@ import { periodName, periodStart } from './periods.js';
 /**
  * Scope values tracked per budget. Scopes are teams, users, projects, agents, key fingerprints:
  * 10,000 is beyond any one organisation's count of those and equals the turn tracker's session
- * cap (docs/design-notes.md); an entry is ~200 bytes, so ≤ 2 MB per budget. Past it, calls of new
+ * cap (docs/design-notes.md); an entry is ~200 bytes, so ≤ 2 MB per budget (the cap counts the
+ * entries of every period kept, so sources in different periods share it). Past it, calls of new
  * values are not tracked (counted in `scope_values_capped`) rather than evicting a tracked value,
  * which would forget its spend and the notices it was sent.
  */
@@ -82,8 +92,39 @@ interface ScopeSpend {
 interface BudgetState {
   cfg: BudgetConfig;
   fractions: number[];
-  periodStart: Micros | null;
-  values: Map<string, ScopeSpend>;
+  /** Spend by period start, then by scope value: the periods some source's clock is in. */
+  periods: Map<Micros, Map<string, ScopeSpend>>;
+  /** Scope values tracked over all kept periods (capped at MAX_SCOPE_VALUES). */
+  entries: number;
+  /** The period restored by `seed`: sources start there. */
+  seeded: Micros | null;
+  /** The latest period any source entered (the shared clock of sources past the cap follows it). */
+  newest: Micros | null;
+}
+
+/** A source's current period of each budget (by the budget's index), null before its first call. */
+interface BudgetClock extends Watermarked {
+  readonly periods: (Micros | null)[];
+}
+
+class BudgetClocks extends SourceClockMap<BudgetClock> {
+  constructor(
+    max: number,
+    onCapped: () => void,
+    private readonly starts: (shared: boolean) => (Micros | null)[],
+  ) {
+    super(max, onCapped);
+  }
+
+  protected make(source: string | null, watermark: Micros): BudgetClock {
+    return { source, watermark, periods: this.starts(source === null) };
+  }
+}
+
+export interface BudgetTrackerOptions {
+  /** A call of a source past the clock cap (it shares the newest period). */
+  onSourceCapped?: () => void;
+  maxSources?: number;
 }
 
 function severityOf(fraction: number): AlertRecord['severity'] {
@@ -93,16 +134,27 @@ function severityOf(fraction: number): AlertRecord['severity'] {
 export class BudgetTracker implements RecordObserver {
   private readonly states: BudgetState[];
   private readonly counters: BudgetStats;
+  private readonly clocks: BudgetClocks;
 
-  constructor(budgets: readonly BudgetConfig[], private readonly emit: EmitBudgetNotice) {
+  constructor(
+    budgets: readonly BudgetConfig[],
+    private readonly emit: EmitBudgetNotice,
+    o: BudgetTrackerOptions = {},
+  ) {
     this.states = budgets
       .filter((b) => Number.isFinite(b.limit_usd) && b.limit_usd > 0)
       .map((cfg) => ({
         cfg,
         fractions: [...new Set(cfg.notify_at.filter((f) => Number.isFinite(f) && f > 0))].sort((a, b) => a - b),
-        periodStart: null,
-        values: new Map(),
+        periods: new Map(),
+        entries: 0,
+        seeded: null,
+        newest: null,
       }));
+    // A source starts at the seeded period, as one clock for all did; the shared clock at the newest.
+    this.clocks = new BudgetClocks(o.maxSources ?? DEFAULT_MAX_SOURCES, o.onSourceCapped ?? (() => undefined), (shared) =>
+      this.states.map((s) => (shared ? s.newest : s.seeded)),
+    );
     this.counters = {
       budgets: this.states.length,
       notices: 0,
@@ -127,7 +179,8 @@ export class BudgetTracker implements RecordObserver {
     const cost = call.cost_usd;
     const priced = cost !== null && Number.isFinite(cost) && cost >= 0;
     if (!priced) this.counters.unpriced_calls++;
-    for (const s of this.states) {
+    const clock = this.clocks.forCall(call.source);
+    for (const [i, s] of this.states.entries()) {
       const key = s.cfg.scope === 'all' ? 'all' : dimensionValue(call, s.cfg.scope);
       if (key === null) {
         this.counters.unscoped_calls++;
@@ -135,11 +188,11 @@ export class BudgetTracker implements RecordObserver {
       }
       if (s.cfg.value !== null && key !== s.cfg.value) continue;
       const ps = periodStart(t, s.cfg.period);
-      if (!this.enterPeriod(s, ps)) {
+      if (!this.enterPeriod(clock, i, ps)) {
         this.counters.late_calls++;
         continue;
       }
-      const entry = this.entry(s, key);
+      const entry = this.entry(s, ps, key);
       if (entry === null) continue;
       if (!priced) {
         entry.unpriced++;
@@ -151,7 +204,7 @@ export class BudgetTracker implements RecordObserver {
         if (entry.sent.has(f) || entry.spent < f * s.cfg.limit_usd) continue;
         entry.sent.add(f);
         this.counters.notices++;
-        this.emit(this.notice(s, key, entry, f, t), s.cfg);
+        this.emit(this.notice(s, ps, key, entry, f, t), s.cfg);
       }
     }
   }
@@ -170,11 +223,14 @@ export class BudgetTracker implements RecordObserver {
       );
       if (starts.length === 0) continue;
       const latest = Math.max(...starts);
-      if (!this.enterPeriod(s, latest) || s.periodStart !== latest) continue;
+      if (s.seeded !== null && latest < s.seeded) continue;
+      if (s.seeded !== latest) this.forget(s, (p) => p !== latest);
+      s.seeded = latest;
+      if (s.newest === null || latest > s.newest) s.newest = latest;
       for (const n of mine) {
         const b = n.budget!;
         if (isoToMicros(b.period_start) !== latest) continue;
-        const entry = this.entry(s, b.scope_value);
+        const entry = this.entry(s, latest, b.scope_value);
         if (entry === null) continue;
         entry.sent.add(b.fraction);
         if (Number.isFinite(b.spent_usd)) entry.spent = Math.max(entry.spent, b.spent_usd);
@@ -182,7 +238,7 @@ export class BudgetTracker implements RecordObserver {
       }
       for (const x of spends) {
         if (isoToMicros(x.period_start) !== latest) continue;
-        const entry = this.entry(s, x.scope_value);
+        const entry = this.entry(s, latest, x.scope_value);
         if (entry === null) continue;
         if (Number.isFinite(x.spent_usd)) entry.spent = Math.max(entry.spent, x.spent_usd);
         if (x.unpriced_calls !== undefined && Number.isFinite(x.unpriced_calls)) entry.unpriced = Math.max(entry.unpriced, x.unpriced_calls);
@@ -190,54 +246,94 @@ export class BudgetTracker implements RecordObserver {
     }
   }
 
-  /** Spend of every tracked scope value in each budget's current period. */
+  /** Spend of every tracked scope value in each budget's current periods (one per source's
+   * clock; one in all when the sources' clocks agree). */
   spend(): BudgetSpend[] {
-    return this.states.flatMap((s) =>
-      s.periodStart === null
-        ? []
-        : [...s.values].map(([value, e]) => ({
-            budget: s.cfg.name,
-            period: s.cfg.period,
-            period_start: isoMicros(s.periodStart!),
-            scope: s.cfg.scope,
-            scope_value: value,
-            spent_usd: e.spent,
-            limit_usd: s.cfg.limit_usd,
-            unpriced_calls: e.unpriced,
-            notified: [...e.sent].sort((a, b) => a - b),
-          })),
-    );
+    return this.states.flatMap((s, i) => {
+      const current = new Set<Micros>();
+      for (const c of this.clocks.all()) if (c.periods[i] !== null && c.periods[i] !== undefined) current.add(c.periods[i]!);
+      if (current.size === 0 && s.seeded !== null) current.add(s.seeded);
+      return [...s.periods].filter(([ps]) => current.has(ps)).flatMap(([ps, values]) => this.spendOf(s, ps, values));
+    });
+  }
+
+  private spendOf(s: BudgetState, ps: Micros, values: Map<string, ScopeSpend>): BudgetSpend[] {
+    return [...values].map(([value, e]) => ({
+      budget: s.cfg.name,
+      period: s.cfg.period,
+      period_start: isoMicros(ps),
+      scope: s.cfg.scope,
+      scope_value: value,
+      spent_usd: e.spent,
+      limit_usd: s.cfg.limit_usd,
+      unpriced_calls: e.unpriced,
+      notified: [...e.sent].sort((a, b) => a - b),
+    }));
   }
 
   stats(): BudgetStats {
     return { ...this.counters };
   }
 
-  /** Moves the budget to period `ps` (a new period forgets the last); false when `ps` is over. */
-  private enterPeriod(s: BudgetState, ps: Micros): boolean {
-    if (s.periodStart === null || ps > s.periodStart) {
-      s.periodStart = ps;
-      s.values.clear();
+  /**
+   * Moves the clock's period of budget `i` to `ps`; false when its source is past `ps` already.
+   * Periods no source is in any more are let go (with one source: a new period forgets the last).
+   */
+  private enterPeriod(clock: BudgetClock, i: number, ps: Micros): boolean {
+    const s = this.states[i]!;
+    // The clock of sources past the cap follows the newest period.
+    if (clock.source === null && s.newest !== null && (clock.periods[i] === null || s.newest > clock.periods[i]!)) clock.periods[i] = s.newest;
+    const cur = clock.periods[i] ?? null;
+    if (cur !== null && ps < cur) return false;
+    if (cur === null || ps > cur) {
+      clock.periods[i] = ps;
+      if (s.newest === null || ps > s.newest) s.newest = ps;
+      const oldest = this.oldestCurrent(i);
+      if (oldest !== null) this.forget(s, (p) => p < oldest);
     }
-    return ps === s.periodStart;
+    return true;
   }
 
-  private entry(s: BudgetState, key: string): ScopeSpend | null {
-    let e = s.values.get(key);
+  /** The oldest period of budget `i` that a source's clock is in (null: none yet). */
+  private oldestCurrent(i: number): Micros | null {
+    let oldest: Micros | null = null;
+    for (const c of this.clocks.all()) {
+      const p = c.periods[i] ?? null;
+      if (p !== null && (oldest === null || p < oldest)) oldest = p;
+    }
+    return oldest;
+  }
+
+  /** Lets go of the spend of the periods `gone` picks. */
+  private forget(s: BudgetState, gone: (ps: Micros) => boolean): void {
+    for (const [ps, values] of s.periods) {
+      if (!gone(ps)) continue;
+      s.entries -= values.size;
+      s.periods.delete(ps);
+    }
+  }
+
+  private entry(s: BudgetState, ps: Micros, key: string): ScopeSpend | null {
+    let values = s.periods.get(ps);
+    let e = values?.get(key);
     if (e === undefined) {
-      if (s.values.size >= MAX_SCOPE_VALUES) {
+      if (s.entries >= MAX_SCOPE_VALUES) {
         this.counters.scope_values_capped++;
         return null;
       }
+      if (values === undefined) {
+        values = new Map();
+        s.periods.set(ps, values);
+      }
       e = { spent: 0, unpriced: 0, sent: new Set() };
-      s.values.set(key, e);
+      values.set(key, e);
+      s.entries++;
     }
     return e;
   }
 
-  private notice(s: BudgetState, key: string, e: ScopeSpend, fraction: number, t: Micros): AlertRecord {
+  private notice(s: BudgetState, ps: Micros, key: string, e: ScopeSpend, fraction: number, t: Micros): AlertRecord {
     const cfg = s.cfg;
-    const ps = s.periodStart!;
     const who = cfg.scope === 'all' ? 'total spend' : `${cfg.scope}=${key}`;
     const pct = (x: number): string => `${Number((x * 100).toFixed(1))} %`;
     const unpriced = e.unpriced === 0 ? '' : `; ${e.unpriced} unpriced call${e.unpriced === 1 ? '' : 's'} not counted`;

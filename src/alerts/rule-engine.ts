@@ -18,6 +18,18 @@
  * resolution the rule stays quiet for `cooldown_ms` of capture time. An incident still firing at
  * end of input stays firing: the capture ended, the condition did not.
  *
+ * Clocks: a watermark per source (DESIGN §1). A rule on calls watches each source on its own:
+ * one runner (window, incident, cooldown) per rule and source, fed with that source's calls and
+ * moved by that source's clock, so each source raises the alerts it raises alone, at times on its
+ * own clock. Why not one window over all sources: when their clocks differ (last week's capture
+ * beside a live interface, a probe host an hour off), "the last 5 minutes" has no common
+ * meaning; on the newest clock a source behind had its calls dropped as too old, and its
+ * incidents opened and cleared on the other source's clock. (A rule over the sum of several
+ * sources whose clocks agree, e.g. a fleet of probes, is the thing this gives up: each probe is
+ * judged alone.) At most DEFAULT_MAX_SOURCES clocks, then sources share one clock that follows
+ * the newest (`alert_sources_capped`). Rules on scores keep the newest clock of all: a score has
+ * no source (it is posted through the API) and never moves a clock.
+ *
  * Cost: per call, rules × one window add + one read (O(buckets), see rule-window.ts); each
  * bucket leaves once, so departures add at most one more read per filled bucket.
  */
@@ -28,6 +40,7 @@ import { DEFAULT_BUCKETS, ValueWindow } from '../metrics/call-window.js';
 import { matchesFilters } from '../metrics/dimensions.js';
 import { completionMicros, isoToMicros } from '../metrics/record-time.js';
 import type { RecordObserver } from '../pipeline/observers.js';
+import { DEFAULT_MAX_SOURCES, SourceClockMap, type Watermarked } from '../agents/source-clocks.js';
 import { alertId } from './alert-id.js';
 import { duration, filtersText, num } from './alert-text.js';
 import { compare, parseRuleMetric, scoreMetricValue, type RuleMetric } from './rule-metric.js';
@@ -71,10 +84,16 @@ class RuleRunner {
   private captureClock = false;
 
   constructor(
+    /** The rule's place in the configuration (firing() lists incidents in that order). */
+    readonly index: number,
     readonly rule: AlertRuleConfig,
     private readonly metric: RuleMetric,
     private readonly stats: RuleEngineStats,
     private readonly emit: EmitAlert,
+    /** The id of an incident this runner opens at `t` (rule-engine's `incidentId`). */
+    private readonly idAt: (t: Micros, runner: RuleRunner) => string,
+    /** The source whose clock it runs on (null: the shared clock, or a rule on scores). */
+    readonly source: string | null = null,
   ) {
     // Both windows cut the span into the same buckets (window / 60, src/metrics/call-window.ts).
     const g = bucketGeometry(rule.window_ms);
@@ -214,7 +233,7 @@ class RuleRunner {
 
   private fire(t: Micros, value: number | null, count: number): void {
     const r = this.rule;
-    this.incident = { id: alertId(t, 'rule', r.name, t), firedAt: t, value };
+    this.incident = { id: this.idAt(t, this), firedAt: t, value };
     this.stats.fired++;
     this.emit(this.record('firing', null, `${r.metric} ${num(value)} ${r.op} ${num(r.threshold)} over ${duration(r.window_ms)}${filtersText(r.filters)} (${count} ${this.unit()})`), r);
   }
@@ -258,11 +277,54 @@ class RuleRunner {
   }
 }
 
-export class RuleEngine implements RecordObserver {
-  private readonly runners: RuleRunner[] = [];
-  private readonly counters: RuleEngineStats;
+/** One source's clock and its runners of the rules on calls (made when the source is first seen). */
+interface RuleClock extends Watermarked {
+  /** Its runners of the rules on calls, and the runners of the rules on scores (shared by every
+   * clock), in configuration order: what one source's call or tick reaches, in the order one
+   * clock for all ran them. */
+  readonly runners: RuleRunner[];
+}
 
-  constructor(rules: readonly AlertRuleConfig[], emit: EmitAlert) {
+class RuleClocks extends SourceClockMap<RuleClock> {
+  constructor(
+    max: number,
+    onCapped: () => void,
+    private readonly runnersFor: (source: string | null, start: Micros | null) => RuleRunner[],
+  ) {
+    super(max, onCapped);
+  }
+
+  protected make(source: string | null, watermark: Micros): RuleClock {
+    // A source seen later starts where every source's clock already is, as one clock would.
+    const start = source === null ? this.newest : this.floor;
+    return { source, watermark, runners: this.runnersFor(source, start) };
+  }
+}
+
+/**
+ * Incident ids kept to tell which runner had them: 4,096, far more than fire within the same
+ * microsecond on different sources (the only collision: ids hash rule and time).
+ */
+const ISSUED_IDS_KEPT = 4_096;
+
+export interface RuleEngineOptions {
+  /** A call of a source past the clock cap (it shares the newest clock). */
+  onSourceCapped?: () => void;
+  maxSources?: number;
+}
+
+export class RuleEngine implements RecordObserver {
+  /** Rules on scores: one runner each, on the newest clock of all sources (every call and tick
+   * reaches it). */
+  private readonly scoreRunners: RuleRunner[] = [];
+  /** Rules on calls, with their metric: each source's clock gets a runner of each. */
+  private readonly callRules: { index: number; rule: AlertRuleConfig; metric: RuleMetric }[] = [];
+  private readonly clocks: RuleClocks;
+  private readonly counters: RuleEngineStats;
+  /** Recent incident ids and the runner that has each (insertion order: oldest first). */
+  private readonly issued = new Map<string, RuleRunner>();
+
+  constructor(rules: readonly AlertRuleConfig[], emit: EmitAlert, o: RuleEngineOptions = {}) {
     this.counters = {
       rules: 0,
       invalid_rules: [],
@@ -273,40 +335,107 @@ export class RuleEngine implements RecordObserver {
       late_samples: 0,
       bad_annotation_times: 0,
     };
-    for (const rule of rules) {
+    rules.forEach((rule, index) => {
       const metric = parseRuleMetric(rule.metric);
       if (metric === null || !(Number.isFinite(rule.window_ms) && rule.window_ms > 0)) {
         this.counters.invalid_rules.push(rule.name);
-        continue;
+        return;
       }
-      this.runners.push(new RuleRunner(rule, metric, this.counters, emit));
-    }
-    this.counters.rules = this.runners.length;
+      if (metric.source === 'scores') this.scoreRunners.push(new RuleRunner(index, rule, metric, this.counters, emit, this.idAt));
+      else this.callRules.push({ index, rule, metric });
+    });
+    this.counters.rules = this.scoreRunners.length + this.callRules.length;
+    this.clocks = new RuleClocks(o.maxSources ?? DEFAULT_MAX_SOURCES, o.onSourceCapped ?? (() => undefined), (source, start) =>
+      [
+        ...this.scoreRunners,
+        ...this.callRules.map((r) => {
+          const runner = new RuleRunner(r.index, r.rule, r.metric, this.counters, emit, this.idAt, source);
+          if (start !== null) runner.tick(start);
+          return runner;
+        }),
+      ].sort((a, b) => a.index - b.index),
+    );
   }
 
   onCall(call: LlmCallRecord): void {
-    if (this.runners.length === 0) return;
+    if (this.counters.rules === 0) return;
     const end = completionMicros(call);
-    for (const r of this.runners) r.onCall(call, end);
+    if (this.callRules.length === 0) {
+      for (const r of this.scoreRunners) r.onCall(call, end);
+      return;
+    }
+    const clock = this.clocks.forCall(call.source);
+    for (const r of clock.runners) r.onCall(call, end);
+    if (end !== null) this.moved(clock, end);
   }
 
   onAnnotation(a: AnnotationRecord): void {
-    for (const r of this.runners) r.onAnnotation(a);
+    for (const r of this.scoreRunners) r.onAnnotation(a);
   }
 
-  onTime(now: Micros): void {
-    for (const r of this.runners) r.tick(now);
+  /** Capture time reached `now` on `source` (without one: on every source, and sources seen
+   * later start there). */
+  onTime(now: Micros, source?: string): void {
+    if (!Number.isFinite(now)) return;
+    if (this.callRules.length === 0) {
+      for (const r of this.scoreRunners) r.tick(now);
+      return;
+    }
+    if (source === undefined) {
+      this.clocks.moveAll(now);
+      let any = false;
+      // A runner on scores is in every clock's list: a second tick to the same time does nothing.
+      for (const c of this.clocks.all()) {
+        any = true;
+        for (const r of c.runners) r.tick(now);
+      }
+      if (!any) for (const r of this.scoreRunners) r.tick(now);
+      return;
+    }
+    const clock = this.clocks.clockOf(source);
+    for (const r of clock.runners) r.tick(now);
+    this.moved(clock, now);
   }
 
-  /** Names and firing times of the incidents open now (for a status view). */
+  /** Names and firing times of the incidents open now (for a status view), in rule order. */
   firing(): { rule: string; id: string; fired_at: string }[] {
-    return this.runners.flatMap((r) => {
-      const inc = r.open;
-      return inc === null ? [] : [{ rule: r.rule.name, id: inc.id, fired_at: isoMicros(inc.firedAt) }];
-    });
+    const runners = new Set(this.scoreRunners);
+    for (const c of this.clocks.all()) for (const r of c.runners) runners.add(r);
+    return [...runners]
+      .flatMap((r) => {
+        const inc = r.open;
+        return inc === null ? [] : [{ index: r.index, rule: r.rule.name, id: inc.id, fired_at: isoMicros(inc.firedAt) }];
+      })
+      .sort((a, b) => a.index - b.index)
+      .map(({ rule, id, fired_at }) => ({ rule, id, fired_at }));
   }
 
   stats(): RuleEngineStats {
     return { ...this.counters, invalid_rules: [...this.counters.invalid_rules] };
+  }
+
+  /**
+   * An incident's id: the hash of its rule and time (a replay gives the same ids), and of its
+   * source too when another source's runner of the rule fired at the same microsecond (sources
+   * whose clocks agree, a bucket leaving both windows at one boundary): the store keeps one
+   * record per id, and one source's incident must not replace another's.
+   */
+  private readonly idAt = (t: Micros, runner: RuleRunner): string => {
+    const name = runner.rule.name;
+    const plain = alertId(t, 'rule', name, t);
+    const owner = this.issued.get(plain);
+    const id = owner === undefined || owner === runner ? plain : alertId(t, 'rule', name, t, runner.source ?? '');
+    this.issued.delete(id);
+    this.issued.set(id, runner);
+    if (this.issued.size > ISSUED_IDS_KEPT) this.issued.delete(this.issued.keys().next().value!);
+    return id;
+  };
+
+  /** `clock` reached `t`; the shared clock of sources past the cap follows the newest clock. */
+  private moved(clock: RuleClock, t: Micros): void {
+    this.clocks.move(clock, t);
+    const shared = this.clocks.followNewest();
+    if (shared === null || shared === clock) return;
+    for (const r of shared.runners) r.tick(shared.watermark);
   }
 }

@@ -13,7 +13,7 @@
  * own capture clock (probes' clocks differ), and its records carry `source` = the probe uuid.
  * The turn tracker is ticked with each probe's own clock (a watermark per source, DESIGN §1), so a
  * probe host whose clock runs ahead does not close the other probes' turns; the metric windows
- * and alert rules follow the newest clock of all probes.
+ * and alert rules move on each probe's own clock too.
  * The pipelines share the run's counters, so health and the summary show totals; the per-probe
  * view is `probes` below.
  *

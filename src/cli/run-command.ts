@@ -21,8 +21,7 @@
  * (a file, an interface, each probe of a probes source) ticks the turn tracker with its own
  * clock, so pipelines whose clocks disagree (an old capture beside a live interface, probe hosts
  * whose clocks drift) do not close each other's turns (agents/source-clocks.ts). The metric
- * windows and alert rules stay on one clock, the newest of all sources: a source far behind it
- * has its calls counted as late by the windows (docs/live.md).
+ * windows, alert rules and budget periods keep a clock per source too (docs/live.md).
  */
 import type { PipelineConfig } from '../config/types.js';
 import type { Micros } from '../core/time.js';

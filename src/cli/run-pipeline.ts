@@ -81,8 +81,8 @@ export interface PipelineRun {
    * on it, then the store and the span queue get room. Serialised: a call made while the last
    * one is still writing joins it. `flush` writes whatever waits (an idle live source shows its
    * calls at once instead of after the store's 1 s batch bound). `source`: the clock of that
-   * source moved (the turn tracker keeps a clock per source; without one every source's clock
-   * moves); the metric windows and alert rules stay on the newest clock of all.
+   * source moved (the turn tracker, the metric windows and the alert rules keep a clock per
+   * source, DESIGN §1; without one every source's clock moves).
    */
   tick(now: Micros | null, o?: { flush?: boolean; source?: string }): Promise<void>;
   /** End of input: every turn, the last store batch, pending exports (DESIGN §5). */
@@ -135,21 +135,26 @@ export async function openPipelineRun(o: OutputCommandOptions, setup: RunSetup):
       .then(() => store.insertAlert(a))
       .catch((err: unknown) => log(`cannot store alert ${a.id} (${a.rule}): ${err instanceof Error ? err.message : String(err)}`));
   };
-  const telemetry: Telemetry | null = needed ? (await import('./telemetry.js')).openTelemetry(config, { stats, log, onAlert }) : null;
+  // Each source as the health API lists it: several (`llmtap run`), or the command's one.
+  const sourceList = (): SourceHealth[] => {
+    const listed = setup.sources?.();
+    if (listed !== undefined) return listed;
+    const one = healthOf(source, null).sources.map((s) => ({ ...s, calls: stats.calls }));
+    return setup.describeSource ? one.map(setup.describeSource) : one;
+  };
+  const telemetry: Telemetry | null = needed ? (await import('./telemetry.js')).openTelemetry(config, { stats, log, onAlert, sources: sourceList }) : null;
   const observers = telemetry?.observers ?? new Observers([]);
   if (!pureConversion) {
     const { openServing } = await import('./serving.js');
-    const describe = setup.describeSource;
     serving = await openServing({
       ...(config.db !== null ? { db: config.db } : {}),
       retention: config.retention,
       listen,
       ...tokenOptions(o),
+      // The sources first: `llmtap run` refreshes the run's totals when listing them.
       health: () => {
-        const listed = setup.sources?.();
-        const h = healthOf(source, sink, telemetry);
-        if (listed !== undefined) return { ...h, sources: listed };
-        return describe ? { ...h, sources: h.sources.map(describe) } : h;
+        const sources = sourceList();
+        return { ...healthOf(source, sink, telemetry), sources };
       },
       ...(telemetry ? { metrics: { live: telemetry.live, instruments: telemetry.instruments } } : {}),
       // Scores posted while the capture runs reach the alert rules on scores.
@@ -180,13 +185,16 @@ export async function openPipelineRun(o: OutputCommandOptions, setup: RunSetup):
   };
   const tracker = turnSettings === null ? null : openTracker(stats, turnSettings, writer, sink, observers);
   let ticking: Promise<void> | null = null;
+  // True once a tick named its source (`run`, `collect`): each source's clock then ends where
+  // its own input ended.
+  let clocksBySource = false;
   const tick = (now: Micros | null, t: { flush?: boolean; source?: string } = {}): Promise<void> => {
     // Capture time moves on between calls too: idle sessions close and windows slide on the
-    // packet clock. Turns on their source's clock (DESIGN §1); windows and rules ignore a clock
-    // behind the newest.
+    // packet clock, each source's on its own (DESIGN §1).
     if (now !== null) {
+      if (t.source !== undefined) clocksBySource = true;
       tracker?.advance(now, t.source);
-      observers.onTime(now);
+      telemetry?.onTime(now, t.source);
     }
     if (ticking !== null) return ticking;
     const store = sink === null ? undefined : t.flush ? sink.flush() : sink.drain();
@@ -283,9 +291,11 @@ export async function openPipelineRun(o: OutputCommandOptions, setup: RunSetup):
       // A tick still writing finishes first: batches stay in order.
       await ticking;
       // End of input flushes every turn (DESIGN §5), before the last store batch; the capture
-      // clock's last tick lets windows slide to the end of the input.
+      // clock's last tick lets windows slide to the end of the input. With a clock per source,
+      // each is already where its own input ended: moving all to `lastTs` (the newest) would
+      // slide a source behind to a time it never reached, clearing its incidents there.
       tracker?.flush();
-      if (lastTs !== null) observers.onTime(lastTs);
+      if (lastTs !== null && !clocksBySource) telemetry?.onTime(lastTs);
       // Alerts are raised synchronously (onCall, onTime above) and are in the sink already: the
       // last batch is committed before the exports wait on the network (a dead webhook or
       // collector holds the end of input up to their close deadlines, 15 s and 10 s).

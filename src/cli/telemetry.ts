@@ -8,13 +8,14 @@
 import { createAlerting, type Alerting } from '../alerts/alerting.js';
 import type { LlmtapConfig } from '../config/types.js';
 import type { AlertRecord } from '../core/record.js';
-import { createInstruments, type Instruments, type OutputStats } from '../metrics/instruments.js';
+import { createInstruments, type Instruments, type OutputStats, type SourceCountsView } from '../metrics/instruments.js';
 import { LiveAggregates } from '../metrics/live-aggregates.js';
 import { safeUrl } from '../metrics/otlp/http-sender.js';
 import { otlpMetricReader, type OtlpMetricReader } from '../metrics/otlp/metric-export.js';
 import { OtlpSpanExporter } from '../metrics/otlp/span-exporter.js';
 import { Observers, type RecordObserver } from '../pipeline/observers.js';
 import type { PipelineStats } from '../pipeline/stats.js';
+import type { Micros } from '../core/time.js';
 import { VERSION } from './health.js';
 
 export interface Telemetry {
@@ -24,6 +25,9 @@ export interface Telemetry {
   spans: OtlpSpanExporter | null;
   /** Alert rules and budgets, when configured. */
   alerting: Alerting | null;
+  /** Capture time reached `now` on `source` (without one: on every source, and sources seen
+   * later start there): the live windows and the alert rules keep a clock per source. */
+  onTime(now: Micros, source?: string): void;
   /** Backpressure for a replay: resolves when the span queue has room. */
   drain(): Promise<void>;
   /** End of input: observers send what is pending (spans, webhooks). The metrics stay readable. */
@@ -36,6 +40,8 @@ export interface Telemetry {
 
 export interface TelemetryOptions {
   stats?: PipelineStats;
+  /** Each source's counters (the health API's list), for the per-source self-metrics. */
+  sources?: () => readonly SourceCountsView[];
   /** Every alert and budget notice, as raised (the store, JSONL). */
   onAlert(alert: AlertRecord): void;
   /** One printable line (no secrets: the exporters never put headers or tokens in them). */
@@ -47,9 +53,13 @@ export function openTelemetry(config: LlmtapConfig, o: TelemetryOptions): Teleme
   const onError = (m: string): void => o.log(m);
   const spans = otlp?.traces ? new OtlpSpanExporter(otlp, { version: VERSION, onError }) : null;
   const reader = otlp?.metrics ? otlpMetricReader(otlp, { onError }) : null;
-  const live = new LiveAggregates(config.metrics);
+  // Sources past the cap on clocks share the newest clock; counted like the turn tracker's.
+  const capped = (name: string) => (): void => o.stats?.anomalies.add(name);
+  const live = new LiveAggregates(config.metrics, { onSourceCapped: capped('metrics_sources_capped') });
   const alerting =
-    config.alerts.length > 0 || config.budgets.length > 0 ? createAlerting(config, { log: o.log, onAlert: (a) => o.onAlert(a) }) : null;
+    config.alerts.length > 0 || config.budgets.length > 0
+      ? createAlerting(config, { log: o.log, onAlert: (a) => o.onAlert(a), onSourceCapped: capped('alert_sources_capped') })
+      : null;
   // The observer list is made after the instruments (they are one of its observers): until
   // then, no observer has failed.
   let observers: Observers | null = null;
@@ -58,6 +68,7 @@ export function openTelemetry(config: LlmtapConfig, o: TelemetryOptions): Teleme
     dimensions: config.metrics.dimensions,
     maxSeries: config.metrics.max_series,
     ...(o.stats ? { stats: o.stats } : {}),
+    ...(o.sources ? { sources: o.sources } : {}),
     readers: reader ? [reader] : [],
     outputs: stats,
   });
@@ -77,6 +88,7 @@ export function openTelemetry(config: LlmtapConfig, o: TelemetryOptions): Teleme
     instruments,
     spans,
     alerting,
+    onTime: (now, source) => all.onTime(now, source),
     drain: async () => {
       await spans?.drain();
     },

@@ -233,6 +233,20 @@ export class CallWindow {
     }
     return callStats(buckets, spanMs);
   }
+
+  /**
+   * Stats of several windows of the same span taken as one, each read at its own clock (windows
+   * of sources whose clocks differ, each moved to its source's now by the caller: the last
+   * minute of each source, not the last minute of the newest source's clock).
+   */
+  static statsAsRead(windows: readonly CallWindow[], spanMs: number): WindowStats {
+    const buckets: CallBucket[] = [];
+    for (const w of windows) {
+      if (w.ring.spanMs !== spanMs) throw new RangeError(`cannot merge a ${w.ring.spanMs} ms window into ${spanMs} ms`);
+      for (const b of w.ring.live()) buckets.push(b);
+    }
+    return callStats(buckets, spanMs);
+  }
 }
 
 function callStats(buckets: readonly CallBucket[], spanMs: number): WindowStats {

@@ -68,11 +68,38 @@ export interface InstrumentsOptions {
   readers?: IMetricReader[];
   /** Pipeline counters for the llmtap_* self-metrics, read at each collection. */
   stats?: PipelineStats;
+  /** Each source's counters (the health API's view of them), read at each collection: the
+   * llmtap_source_* metrics, labelled by source and pipeline. */
+  sources?: () => readonly SourceCountsView[];
   /** What the exports and alerting count about themselves, read once per collection (the
    * source assembles it: src/cli/telemetry.ts). Which parts are non-null when this is first
    * read decides which llmtap_otlp_* / llmtap_alert* metrics exist. */
   outputs?: () => OutputStats;
 }
+
+/** What the per-source self-metrics read of a source (src/api/types.ts SourceHealth has it). */
+export interface SourceCountsView {
+  /** The `source` of its records. */
+  id: string;
+  /** Its configured pipeline (`llmtap run`); absent or null for a one-source command. */
+  pipeline?: string | null;
+  /** file, interface, probe, …: a file has no drops to show. */
+  kind: string;
+  packets: number;
+  bytes: number;
+  /** kernel / interface: libpcap's counters (null: a file cannot know); pipeline: packets llmtap
+   * dropped (a worker pool's full queue: every source of the pool shows the pool's count). */
+  drops: { kernel: number | null; interface: number | null; pipeline: number };
+}
+
+/**
+ * Distinct `source` label values on the llmtap_source_* metrics. Source ids come off the network
+ * (a probe's uuid is chosen by whoever sends the batch), so they are capped: `collect` takes 64
+ * probes per listener and a configuration names a handful of files and interfaces; 256 leaves
+ * room for four listeners' worth. Past it, a source's counts go to `source="__other__"` and its
+ * calls are counted (llmtap_metrics_sources_folded_total).
+ */
+export const MAX_SOURCE_LABELS = 256;
 
 /**
  * Counters of what issue 5 sends out (OTLP spans and metric pushes, alert notices and their
@@ -125,16 +152,24 @@ export interface Instruments {
 
 export function createInstruments(opts: InstrumentsOptions): Instruments {
   // The SDK's own per-instrument cap (2,000 points by default) must not fold before ours: a label
-  // set carries up to 5 token types or a handful of status codes per instrument.
-  const pull = new PullMetricReader({ cardinalitySelector: () => opts.maxSeries * POINTS_PER_SERIES + MAX_ERROR_TYPES });
+  // set carries up to 5 token types or a handful of status codes per instrument; a source up to
+  // 3 drop counts (kernel, interface, pipeline), and "__other__".
+  const points = Math.max(opts.maxSeries * POINTS_PER_SERIES + MAX_ERROR_TYPES, (MAX_SOURCE_LABELS + 1) * 3);
+  const pull = new PullMetricReader({ cardinalitySelector: () => points });
   const meterProvider = new MeterProvider({ readers: [pull, ...(opts.readers ?? [])] });
   const meter = meterProvider.getMeter(METER_NAME);
   const cap = new SeriesCap([], opts.maxSeries);
   const recorder = new CallRecorder(meter, opts.dimensions, cap);
   registerSelfMetrics(meter, cap, opts.stats);
+  const bySource = opts.sources ? registerSourceMetrics(meter, opts.sources) : null;
   if (opts.outputs) registerOutputMetrics(meter, opts.outputs);
   return {
-    observer: { onCall: (call) => recorder.record(call) },
+    observer: {
+      onCall: (call) => {
+        recorder.record(call);
+        bySource?.countCall(call.source);
+      },
+    },
     meterProvider,
     async prometheusText() {
       const { resourceMetrics } = await pull.collect();
@@ -291,6 +326,74 @@ function registerSelfMetrics(meter: Meter, cap: SeriesCap, stats: PipelineStats 
     // Anomaly names are fixed strings in the code (<layer>_<condition>), not taken from input.
     for (const [name, n] of stats.anomalies.entries()) r.observe(n, { name });
   });
+}
+
+/**
+ * Per-source self-metrics (issue 6): llmtap_source_packets_total, llmtap_source_capture_bytes_total,
+ * llmtap_source_dropped_total{by} (by: kernel, interface, pipeline; live sources only) from the
+ * sources' counters, and llmtap_source_calls_total by each call's own `source` (a probe's uuid in
+ * `collect`), all labelled `source` and `pipeline` ("" for a one-source command, or a source the
+ * counters do not list). New names beside the run's totals (llmtap_packets_total …), so a query
+ * summing a total does not count twice. One batch callback reads the counters once per scrape.
+ */
+function registerSourceMetrics(meter: Meter, sources: () => readonly SourceCountsView[]): { countCall(source: string): void } {
+  const kept = new Set<string>();
+  let folded = 0;
+  const label = (id: string): string => {
+    const v = clipLabel(id);
+    if (kept.has(v)) return v;
+    if (kept.size >= MAX_SOURCE_LABELS) return OTHER;
+    kept.add(v);
+    return v;
+  };
+  const calls = new Map<string, number>();
+  const counter = (name: string, unit: string, description: string): ObservableCounter => meter.createObservableCounter(name, { unit, description });
+  const packets = counter('llmtap.source.packets', '{packet}', 'Packets read, by source and pipeline.');
+  const bytes = counter('llmtap.source.capture.bytes', 'By', 'Captured bytes of the packets read, by source and pipeline.');
+  const dropped = counter('llmtap.source.dropped', '{packet}', "Packets dropped, by source, pipeline and where (kernel, interface, or llmtap's worker queue: pipeline, the pool's count on each of its sources); live sources only.");
+  const callsBy = counter('llmtap.source.calls', '{call}', "LLM calls by their record's source, and the pipeline of that source.");
+  const foldedCalls = counter('llmtap.metrics.sources_folded', '{call}', `Calls counted under source="${OTHER}" (more than ${MAX_SOURCE_LABELS} sources).`);
+  meter.addBatchObservableCallback(
+    (r) => {
+      const pipelineOf = new Map<string, string>();
+      // Sources past the cap add up under "__other__" (one data point per label set).
+      const sums = new Map<string, { attrs: Attributes; packets: number; bytes: number; drops: Map<string, number> }>();
+      for (const s of sources()) {
+        const source = label(s.id);
+        const pipeline = source === OTHER ? OTHER : clipLabel(s.pipeline ?? '');
+        pipelineOf.set(source, pipeline);
+        const key = JSON.stringify([source, pipeline]);
+        let e = sums.get(key);
+        if (e === undefined) {
+          e = { attrs: { source, pipeline }, packets: 0, bytes: 0, drops: new Map() };
+          sums.set(key, e);
+        }
+        e.packets += s.packets;
+        e.bytes += s.bytes;
+        const d = s.drops;
+        // A file knows no kernel drops and its reader waits for the queue: only live sources drop.
+        if (s.kind === 'file') continue;
+        for (const [by, n] of [['kernel', d.kernel], ['interface', d.interface], ['pipeline', d.pipeline]] as const) {
+          if (n !== null) e.drops.set(by, (e.drops.get(by) ?? 0) + n);
+        }
+      }
+      for (const e of sums.values()) {
+        r.observe(packets, e.packets, e.attrs);
+        r.observe(bytes, e.bytes, e.attrs);
+        for (const [by, n] of e.drops) r.observe(dropped, n, { ...e.attrs, by });
+      }
+      for (const [source, n] of calls) r.observe(callsBy, n, { source, pipeline: pipelineOf.get(source) ?? '' });
+      r.observe(foldedCalls, folded);
+    },
+    [packets, bytes, dropped, callsBy, foldedCalls],
+  );
+  return {
+    countCall: (source) => {
+      const l = label(source);
+      if (l === OTHER) folded++;
+      calls.set(l, (calls.get(l) ?? 0) + 1);
+    },
+  };
 }
 
 /**

@@ -13,8 +13,9 @@ export interface RecordObserver {
   onTurn?(turn: AgentTurnRecord, final: boolean): void;
   /** A score posted through the API. */
   onAnnotation?(annotation: AnnotationRecord): void;
-  /** Capture time moved on (called between reads and after each call): windows slide, rules run. */
-  onTime?(now: Micros): void;
+  /** Capture time moved on (called between reads and after each call): windows slide, rules run.
+   * With a source, on that source's clock; without one, on every source's. */
+  onTime?(now: Micros, source?: string): void;
   /** End of input or shutdown: send what is pending. Must not throw. */
   close?(): Promise<void>;
 }
@@ -45,8 +46,8 @@ export class Observers implements RecordObserver {
     for (const o of this.list) this.guard(() => o.onAnnotation?.(a));
   }
 
-  onTime(now: Micros): void {
-    for (const o of this.list) this.guard(() => o.onTime?.(now));
+  onTime(now: Micros, source?: string): void {
+    for (const o of this.list) this.guard(() => o.onTime?.(now, source));
   }
 
   async close(): Promise<void> {

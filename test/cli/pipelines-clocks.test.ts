@@ -11,19 +11,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { repoRoot } from '../corpus.js';
-import { rows, turnsOf } from './turns-by-source.js';
+import { rows, shifted, turnsOf } from './turns-by-source.js';
 import { runCli } from './cli-process.js';
 
 const demo = join(repoRoot, 'examples', 'demo.pcap');
 let dir: string;
-
-/** A classic little-endian pcap with every packet `seconds` later (editcap -t). */
-function shifted(src: string, seconds: number): Buffer {
-  const b = Buffer.from(readFileSync(src));
-  if (b.readUInt32LE(0) !== 0xa1b2c3d4) throw new Error(`${src}: not a little-endian microsecond pcap`);
-  for (let at = 24; at + 16 <= b.length; at += 16 + b.readUInt32LE(at + 8)) b.writeUInt32LE(b.readUInt32LE(at) + seconds, at);
-  return b;
-}
 
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'llmtap-clocks-'));
