@@ -4,7 +4,7 @@
  */
 import { Command, CommanderError } from 'commander';
 import { UserError } from './errors.js';
-import { runReplay, type ReplayCommandOptions } from './replay-command.js';
+import type { ReplayCommandOptions } from './replay-command.js';
 import type { CaptureCommandOptions } from './capture-command.js';
 import type { CollectCommandOptions } from './collect-command.js';
 import type { DoctorCommandOptions } from './doctor-command.js';
@@ -65,6 +65,9 @@ withOutputOptions(
   .option('--pace <capture|factor>', 'replay at capture pace ("capture") or at a speed factor (10: ten times faster, 0.5: half speed), live-like; default as fast as possible')
   .option('-q, --quiet', 'no summary or progress on stderr')
   .action(async (file: string, opts: ReplayCommandOptions) => {
+    // Loaded on use like every command: --version, --help and the other commands skip the
+    // decoding pipeline's ~110 modules and the price table.
+    const { runReplay } = await import('./replay-command.js');
     await runReplay(file, opts);
   });
 

@@ -6,12 +6,37 @@
  * anomaly name for the call's `anomalies`. Prices from the configuration file (`pricing.models`,
  * configured-prices.ts) are checked first; `configurePricing` builds the pricer that has them.
  */
-import { calcPrice, type ModelPrice, type Provider, type Usage as PriceUsage } from '@pydantic/genai-prices';
+import { createRequire } from 'node:module';
+import type { ModelPrice, Provider, Usage as PriceUsage } from '@pydantic/genai-prices';
 import type { PricingConfig } from '../config/types.js';
 import type { Usage } from '../core/call-parts.js';
 import type { LlmCallRecord } from '../core/record.js';
 import { ConfiguredPrices, configuredCost } from './configured-prices.js';
+import { loadPriceSnapshot, type LinearPrice, type PriceSnapshot, type SnapshotEntry } from './price-snapshot.js';
 import { isTokenBilled, priceTableProvider } from './provider-ids.js';
+
+type PricePackage = typeof import('@pydantic/genai-prices');
+
+let pricePackage: PricePackage | null = null;
+
+/**
+ * The price package, loaded on the first lookup the build-time snapshot (price-snapshot.ts) does
+ * not answer: compiling and evaluating its table costs ~35 ms of start-up (plus ~10 ms of ICU
+ * collator set-up for its localeCompare), which a run whose models are all in the snapshot, or
+ * that prices nothing, never pays. Loaded synchronously (pricing is synchronous) from the
+ * package's CommonJS build; the snapshot is made from that same build.
+ */
+function prices(): PricePackage {
+  pricePackage ??= createRequire(import.meta.url)('@pydantic/genai-prices') as PricePackage;
+  return pricePackage;
+}
+
+function calcPrice(...args: Parameters<PricePackage['calcPrice']>): ReturnType<PricePackage['calcPrice']> {
+  return prices().calcPrice(...args);
+}
+
+/** The build's snapshot, read on the first lookup (undefined: not read yet; null: none or stale). */
+let buildSnapshot: PriceSnapshot | null | undefined;
 
 export type CostStatus = LlmCallRecord['cost_status'];
 
@@ -57,24 +82,14 @@ const BAD_USAGE: CallCost = { cost_usd: null, cost_status: 'unpriced', anomaly: 
  * Llama 4 Scout), so only a broken count reaches it. */
 export const MAX_PRICED_TOKENS = 1e9;
 
-/** A price that is linear in our usage: dollars per token of each count (the parts as the
- * difference from the total's rate) plus a per-request constant. */
-interface LinearPrice {
-  base: number;
-  input: number;
-  cacheRead: number;
-  cacheWrite: number;
-  /** What a 1-hour cache write costs above a plain (5-minute) one; 0 where the table has no
-   * 1-hour rate. */
-  cacheWrite1hExtra: number;
-  output: number;
-  reasoning: number;
-}
-
 interface Entry {
-  /** The matched model alone, under its provider's id, to price against without a table search. */
-  provider: Provider;
+  /** The matched model alone, under its provider's id, to price against without a table search;
+   * null for an entry from the snapshot (read from the package only if ever needed). */
+  provider: Provider | null;
+  tableProvider: string;
   model: string;
+  /** The model's prices changed on dates (the package then picks a period by capture time). */
+  dated: boolean;
   /** Set when the model has one price (no date or time-of-day variants) and no tiers. */
   linear: LinearPrice | null;
   /** Set for dated (start-date only) and tiered prices: the price periods, each linear within
@@ -85,7 +100,8 @@ interface Entry {
 /** One price of a dated model, from `fromMs` on (-Infinity: no constraint), with its tiers. */
 interface PricePeriod {
   fromMs: number;
-  prices: ModelPrice;
+  /** The period's prices as the package has them; null for a snapshot period (every band read). */
+  prices: ModelPrice | null;
   /** The tier starts of all its tiered prices, ascending: an input count above the k-th start
    * and up to the (k+1)-th is band k+1 (the package's rule: a tier applies above its start). */
   starts: number[];
@@ -104,8 +120,12 @@ export class CallPricer {
   private readonly entries = new Map<string, Entry | null>();
   private readonly configured: ConfiguredPrices;
 
-  constructor(pricing: PricingConfig | null = null) {
+  /** The snapshot to look models up in first; undefined: the build's (price-snapshot.ts). */
+  private readonly snapshot: Pick<PriceSnapshot, 'get'> | null | undefined;
+
+  constructor(pricing: PricingConfig | null = null, snapshot?: Pick<PriceSnapshot, 'get'> | null) {
     this.configured = new ConfiguredPrices(pricing);
+    this.snapshot = snapshot;
   }
 
   price(input: PriceInput): CallCost {
@@ -151,8 +171,11 @@ export class CallPricer {
         l.output * u.output_tokens +
         l.reasoning * (u.reasoning_tokens ?? 0);
     } else {
+      // Snapshot entries are complete (every band linear): the package entry is read only in case.
+      const provider = entry.provider ?? this.packageEntry(entry.tableProvider, entry.model)?.provider;
+      if (provider === undefined || provider === null) return FAILED;
       try {
-        total = calcPrice(priceUsage(u), entry.model, { provider: entry.provider, timestamp: new Date(input.atMs) })?.total_price;
+        total = calcPrice(priceUsage(u), entry.model, { provider, timestamp: new Date(input.atMs) })?.total_price;
       } catch {
         // Invalid capture times for dated prices, and whatever else the table refuses.
         return FAILED;
@@ -184,6 +207,17 @@ export class CallPricer {
     const key = `${tableProvider}\n${model}`;
     const cached = this.entries.get(key);
     if (cached !== undefined) return cached;
+    let known: SnapshotEntry | undefined;
+    if (this.snapshot !== undefined) known = this.snapshot?.get(tableProvider, model);
+    else known = (buildSnapshot ??= loadPriceSnapshot())?.get(tableProvider, model);
+    const entry = known !== undefined ? snapshotEntry(tableProvider, model, known) : this.packageEntry(tableProvider, model);
+    if (this.entries.size >= MAX_CACHED_MODELS) this.entries.clear();
+    this.entries.set(key, entry);
+    return entry;
+  }
+
+  /** The entry the package gives (a search through its table). */
+  packageEntry(tableProvider: string, model: string): Entry | null {
     let entry: Entry | null = null;
     try {
       const found = calcPrice({}, model, { providerId: tableProvider });
@@ -194,15 +228,50 @@ export class CallPricer {
         const p = found.provider;
         const provider: Provider = { id: p.id, name: p.name, api_pattern: p.api_pattern, models: [found.model] };
         const linear = linearPrice(provider, model);
-        entry = { provider, model, linear, periods: linear === null ? pricePeriods(provider) : null };
+        const dated = Array.isArray(found.model.prices);
+        entry = { provider, tableProvider, model, dated, linear, periods: linear === null ? pricePeriods(provider) : null };
       }
     } catch {
       entry = null;
     }
-    if (this.entries.size >= MAX_CACHED_MODELS) this.entries.clear();
-    this.entries.set(key, entry);
     return entry;
   }
+}
+
+/** A snapshot entry as a lookup entry (its own copy: bands are read-only once complete). */
+function snapshotEntry(tableProvider: string, model: string, e: SnapshotEntry): Entry {
+  return {
+    provider: null,
+    tableProvider,
+    model,
+    dated: e.dated,
+    linear: e.linear,
+    periods: e.periods === null ? null : e.periods.map((p) => ({ fromMs: p.fromMs ?? -Infinity, prices: null, starts: p.starts, bands: p.bands })),
+  };
+}
+
+/**
+ * What the snapshot keeps of the package's entry for (tableProvider, model): every rate the
+ * pricer could read from the package for it, each read as a call would read it. Null when the
+ * package does not know the model, or when some price of it is not linear (time-of-day prices,
+ * a band the package would not price flat): those stay on the package.
+ */
+export function snapshotOf(tableProvider: string, model: string): SnapshotEntry | null {
+  const entry = new CallPricer().packageEntry(tableProvider, model);
+  if (entry === null) return null;
+  if (entry.linear !== null) return { dated: entry.dated, linear: entry.linear, periods: null };
+  if (entry.periods === null) return null;
+  const periods: NonNullable<SnapshotEntry['periods']> = [];
+  for (const period of entry.periods) {
+    const bands: LinearPrice[] = [];
+    for (let band = 0; band <= period.starts.length; band++) {
+      const rates = bandRates(entry, period, band);
+      if (rates === null) return null;
+      bands.push(rates);
+    }
+    periods.push({ fromMs: period.fromMs === -Infinity ? null : period.fromMs, starts: period.starts, bands });
+  }
+  return { dated: entry.dated, linear: null, periods };
 }
 
 /**
@@ -245,7 +314,7 @@ function pricePeriods(provider: Provider): PricePeriod[] | null {
  * capture time that is no date, for dated prices). */
 function periodRates(entry: Entry, periods: PricePeriod[], atMs: number, inputTokens: number): LinearPrice | null | 'failed' {
   let period = periods[0];
-  if (Array.isArray(entry.provider.models[0]?.prices)) {
+  if (entry.dated) {
     // The package compares Date objects: the time is clipped as `new Date` clips it.
     const t = new Date(atMs).getTime();
     if (Number.isNaN(t)) return 'failed';
@@ -260,8 +329,15 @@ function periodRates(entry: Entry, periods: PricePeriod[], atMs: number, inputTo
   if (period === undefined) return null;
   let band = 0;
   while (band < period.starts.length && inputTokens > (period.starts[band] ?? Infinity)) band++;
+  return bandRates(entry, period, band);
+}
+
+/** The linear rates of one band of a period, read from the package once. */
+function bandRates(entry: Entry, period: PricePeriod, band: number): LinearPrice | null {
   let rates = period.bands[band];
   if (rates === undefined) {
+    // A snapshot period has every band: this is never reached for one.
+    if (period.prices === null || entry.provider === null) return null;
     // A count inside the band: 0 for the first, one above the band's lower start otherwise.
     const inBand = band === 0 ? 0 : (period.starts[band - 1] ?? 0) + 1;
     const flat: ModelPrice = {};

@@ -35,6 +35,16 @@ export function priceTableProvider(provider: string): string | null {
   return PRICE_TABLE_PROVIDER.get(provider) ?? null;
 }
 
+/** Every price-table provider id we map to (for the build-time price snapshot). */
+export function priceTableProviders(): string[] {
+  return [...new Set(PRICE_TABLE_PROVIDER.values())];
+}
+
+/** Every provider of ours that is priced from the table. */
+export function pricedProviders(): string[] {
+  return [...PRICE_TABLE_PROVIDER.keys()];
+}
+
 /** Providers whose calls are not billed by tokens: MCP tool servers (src/decoders/mcp.ts). Their
  * cost is `not_applicable` (src/core/record.ts), neither priced nor missing a price. */
 const NOT_TOKEN_BILLED: ReadonlySet<string> = new Set(['mcp']);

@@ -19,7 +19,7 @@
  * Special-token texts such as `<|endoftext|>` are counted as ordinary text (as countNative does
  * when no special token is allowed); gpt-tokenizer's countTokens would throw on them instead.
  */
-import { O200K_TOKEN_SPLIT_REGEX } from 'gpt-tokenizer/encodingParams/constants';
+import { createRequire } from 'node:module';
 import { countPieceBytes, loadO200kTable, type O200kTable } from './o200k-table.js';
 
 /**
@@ -73,22 +73,22 @@ const enum K {
   Other = 6,
 }
 
-/** Class of each ASCII code, derived from the same Unicode properties the pattern names. */
-const ASCII_CLASS: Uint8Array = (() => {
-  const t = new Uint8Array(128);
-  const upper = /[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]/u;
-  const lower = /[\p{Ll}\p{Lm}\p{Lo}\p{M}]/u;
-  for (let c = 0; c < 128; c++) {
-    const ch = String.fromCharCode(c);
-    if (upper.test(ch)) t[c] = K.Upper;
-    else if (lower.test(ch)) t[c] = K.Lower;
-    else if (/\p{N}/u.test(ch)) t[c] = K.Digit;
-    else if (ch === '\r' || ch === '\n') t[c] = K.Newline;
-    else if (/\s/.test(ch)) t[c] = K.Space;
-    else t[c] = K.Other;
-  }
-  return t;
-})();
+/**
+ * Class of each ASCII code under the Unicode properties the pattern names. A constant, not
+ * derived at start: the four `\p{…}` regexes cost ~4 ms of start-up to build and run, and the
+ * properties of ASCII characters are fixed. token-count.test.ts derives it from the regexes again.
+ */
+// prettier-ignore
+export const ASCII_CLASS: Uint8Array = Uint8Array.from([
+  //   0: controls; 9–13 are \s (10, 13 newlines)
+  6, 6, 6, 6, 6, 6, 6, 6, 6, 4, 5, 4, 4, 5, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6,
+  //  32: space ! " # $ % & ' ( ) * + , - . / 0–9 : ; < = > ?
+  4, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 6, 6, 6, 6, 6, 6,
+  //  64: @ A–Z [ \ ] ^ _
+  6, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 6, 6, 6, 6, 6,
+  //  96: ` a–z { | } ~ DEL
+  6, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 6, 6, 6, 6, 6,
+]);
 
 const CR = 13;
 const LF = 10;
@@ -268,8 +268,22 @@ function countUnicodePiece(piece: string): number {
   return n;
 }
 
-/** The library's own pre-tokenizer regex (a copy: its lastIndex is ours to move). */
-const O200K_SPLIT = new RegExp(O200K_TOKEN_SPLIT_REGEX.source, O200K_TOKEN_SPLIT_REGEX.flags);
+/**
+ * The library's own pre-tokenizer regex (a copy: its lastIndex is ours to move), made on the
+ * first non-ASCII text: its module builds three `\p{…}` regexes (~5 ms of start-up) that ASCII
+ * traffic never needs. Required synchronously (counting is synchronous) from the library's
+ * CommonJS build, which is made from the same source as its ESM one (token-count.test.ts checks
+ * the two patterns are the same).
+ */
+let o200kSplit: RegExp | null = null;
+
+export function o200kSplitRegex(): RegExp {
+  if (o200kSplit === null) {
+    const { O200K_TOKEN_SPLIT_REGEX: r } = createRequire(import.meta.url)('gpt-tokenizer/encodingParams/constants') as typeof import('gpt-tokenizer/encodingParams/constants');
+    o200kSplit = new RegExp(r.source, r.flags);
+  }
+  return o200kSplit;
+}
 
 /** Pieces of `t` (for tests: the cuts the counter makes). */
 export function o200kPieces(t: string): string[] {
@@ -290,7 +304,7 @@ export function o200kPieces(t: string): string[] {
 function forEachUnicodePiece(t: string, f: (piece: string) => void): void {
   // As countNative does (matchAll): every match, in order. The pattern cannot match the empty
   // string (each alternative consumes a character), so exec always advances.
-  const re = O200K_SPLIT;
+  const re = o200kSplitRegex();
   re.lastIndex = 0;
   for (let m = re.exec(t); m !== null; m = re.exec(t)) f(m[0]);
 }
