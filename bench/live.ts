@@ -32,7 +32,7 @@
  * 0 otherwise, so `npm run bench` still reports the rest.
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { findRepoRoot } from '../test/gen/repo-root.js';
@@ -65,6 +65,11 @@ const explicitRates = opt('--rates')
   .filter((n) => Number.isFinite(n) && n > 0);
 const passThrough = (['--snaplen', '--buffer-size', '--workers'] as const).flatMap((f) => (opt(f) !== undefined ? [f, opt(f)!] : []));
 const ppsMulti = opt('--pps-multi');
+/** `--capture-tool tcpdump|dumpcap`: llmtap runs with only that program on its PATH (a directory
+ * holding one link to it), so its automatic choice (src/capture/live-capture-tool.ts) takes it,
+ * whether or not the CLI has `--capture-tool`. Default: the machine's PATH (tcpdump first). */
+const captureTool = opt('--capture-tool');
+if (captureTool !== undefined && captureTool !== 'tcpdump' && captureTool !== 'dumpcap') throw new Error(`--capture-tool ${captureTool}: expected tcpdump or dumpcap`);
 /** The capture filter. On lo every packet passes the packet socket twice (its transmission and
  * its reception, both tagged with lo's ifindex), and both copies would take a ring slot before
  * libpcap discards the outgoing one in user space: llmtap adds `inbound` to the kernel filter on a
@@ -175,9 +180,24 @@ function summaryNumber(stderr: string, re: RegExp): number | null {
   return Number(m[1].replace(/,/g, ''));
 }
 
-function spawnIn(ns: LoopbackNamespace, cmd: string, argv: string[]): ChildProcess {
+function spawnIn(ns: LoopbackNamespace, cmd: string, argv: string[], env: NodeJS.ProcessEnv = process.env): ChildProcess {
   const full = ns.argv(cmd, argv);
-  return spawn(full[0]!, full.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
+  // Found on the bench's PATH: `env` may hold a PATH of one capture tool (llmtapEnv).
+  const exe = full[0]!.includes('/') ? full[0]! : spawnSync('sh', ['-c', `command -v ${full[0]!}`], { encoding: 'utf8' }).stdout.trim() || full[0]!;
+  return spawn(exe, full.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], env });
+}
+
+/** llmtap's environment: with --capture-tool, a PATH of one directory holding only that tool. */
+function llmtapEnv(): NodeJS.ProcessEnv {
+  if (captureTool === undefined) return process.env;
+  const dir = join(root, 'bench', 'out', `capture-tool-${captureTool}`);
+  mkdirSync(dir, { recursive: true });
+  const link = join(dir, captureTool);
+  const target = spawnSync('sh', ['-c', `command -v ${captureTool}`], { encoding: 'utf8' }).stdout.trim();
+  if (target === '') throw new Error(`--capture-tool ${captureTool}: not on PATH`);
+  rmSync(link, { force: true });
+  symlinkSync(target, link);
+  return { ...process.env, PATH: dir };
 }
 
 async function runTrial(ns: LoopbackNamespace, pcap: string, meta: WorkloadMeta, perLoopCalls: number, targetPps: number, seconds: number): Promise<Trial> {
@@ -185,7 +205,7 @@ async function runTrial(ns: LoopbackNamespace, pcap: string, meta: WorkloadMeta,
   const db = join(root, 'bench', 'out', `live-bench-${process.pid}.duckdb`);
   for (const f of [db, `${db}.wal`]) rmSync(f, { force: true });
   const sink = useDb ? ['--db', db, '--no-retention'] : ['--jsonl', '-'];
-  const llmtap = spawnIn(ns, process.execPath, [llmtapBin, 'capture', '-i', 'lo', '--bpf-filter', filter, ...sink, ...passThrough]);
+  const llmtap = spawnIn(ns, process.execPath, [llmtapBin, 'capture', '-i', 'lo', '--bpf-filter', filter, ...sink, ...passThrough], llmtapEnv());
   let stderr = '';
   llmtap.stderr!.setEncoding('utf8');
   llmtap.stderr!.on('data', (s: string) => {
@@ -271,7 +291,7 @@ async function runTrial(ns: LoopbackNamespace, pcap: string, meta: WorkloadMeta,
       failedSends: failed ? Number(failed[1]) : null,
       ratedPps: rated ? Number(rated[1]) : null,
       sendSeconds: Number(actual[2]),
-      captured: summaryNumber(stderr, /tcpdump: ([\d,]+|unknown) captured/),
+      captured: summaryNumber(stderr, /(?:tcpdump|dumpcap): ([\d,]+|unknown) captured/),
       kernelDrops: summaryNumber(stderr, /drops: kernel ([\d,]+|unknown)/),
       ifDrops: summaryNumber(stderr, /, interface ([\d,]+|unknown)/),
       llmtapDrops: summaryNumber(stderr, /, llmtap ([\d,]+|unknown)/),
@@ -342,7 +362,7 @@ function offlineCalls(path: string): number {
 
 async function main(): Promise<void> {
   const missing =
-    process.getuid?.() !== 0 ? 'needs root (network namespace, packet capture)' : (['tcpdump', 'tcpreplay', 'ip'].find((c) => !which(c)) ?? null);
+    process.getuid?.() !== 0 ? 'needs root (network namespace, packet capture)' : ([captureTool ?? 'tcpdump', 'tcpreplay', 'ip'].find((c) => !which(c)) ?? null);
   if (missing !== null) {
     const why = missing.startsWith('needs') ? missing : `missing ${missing} (apt-get install tcpdump tcpreplay iproute2)`;
     process.stdout.write(`## llmtap live capture benchmark\n\nskipped: ${why}\n`);
@@ -413,11 +433,11 @@ async function main(): Promise<void> {
   out.push('');
   out.push(
     `Load: tcpreplay --pps R --loop N --unique-ip of \`${path}\` (${fmtInt(meta.packets)} packets, ${(meta.bytes / 1048576).toFixed(0)} MB, ${perLoop} calls per loop) onto lo of a private network namespace; ` +
-      `\`llmtap capture -i lo --bpf-filter '${filter}' ${useDb ? '--db FILE' : '--jsonl -'}${passThrough.length ? ` ${passThrough.join(' ')}` : ''}\`. Node ${process.version}.`,
+      `\`llmtap capture -i lo --bpf-filter '${filter}' ${useDb ? '--db FILE' : '--jsonl -'}${passThrough.length ? ` ${passThrough.join(' ')}` : ''}\`${captureTool ? ` (capture process: ${captureTool})` : ''}. Node ${process.version}.`,
   );
   out.push('');
   out.push(
-    '| run | load | asked pps | sent pps | send s | packets sent | captured | kernel drops | if drops | llmtap drops | calls expected / found | llmtap CPU | tcpdump CPU | packets per llmtap CPU-s | drain s | result |',
+    '| run | load | asked pps | sent pps | send s | packets sent | captured | kernel drops | if drops | llmtap drops | calls expected / found | llmtap CPU | capture process CPU | packets per llmtap CPU-s | drain s | result |',
   );
   out.push('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|');
   for (const [kind, t] of trials) out.push(row(kind, t));

@@ -104,6 +104,9 @@ export interface TcpdumpCounters {
   kernel: number | null;
   /** Dropped by the interface or its driver (ps_ifdrop); tcpdump prints it only when non-zero. */
   interface: number | null;
+  /** Lost inside the capture process itself: dumpcap's own write failures and packets it flushed
+   * at stop (its "dumpcap:" and "flushed:" counters). tcpdump has none: absent. */
+  process?: number | null;
 }
 
 const COUNTERS: [keyof TcpdumpCounters, RegExp][] = [

@@ -9,6 +9,7 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, wr
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { DUMPCAP_STOP_DELAY_MS } from './live-capture-tool.js';
 import { isLoopback, LiveCaptureError, startLiveCapture } from './live-tcpdump.js';
 
 /** Stand-in tcpdump: FAKE_DIR gets its argv (args.json) and, after its last write, `done`. */
@@ -40,8 +41,35 @@ fs.writeFileSync(dir + '/done', '');
 setInterval(() => {}, 1000);
 `;
 
+/** Stand-in dumpcap (4.0.17's stderr): dies on SIGUSR1 as the real one does (no handler), writes
+ * "\rPackets: N " while it runs and its one-line report at SIGINT; `stopped-at` records when. */
+const FAKE_DUMPCAP = String.raw`
+const fs = require('node:fs');
+const dir = process.env.FAKE_DIR;
+fs.writeFileSync(dir + '/dumpcap-args.json', JSON.stringify(process.argv.slice(2)));
+process.stderr.write("Capturing on 'Loopback: lo'\n");
+setTimeout(() => {
+  process.stderr.write('File: -\n');
+  const header = Buffer.alloc(24);
+  header.writeUInt32LE(0xa1b2c3d4, 0); header.writeUInt16LE(2, 4); header.writeUInt16LE(4, 6);
+  header.writeUInt32LE(262144, 16); header.writeUInt32LE(1, 20);
+  fs.writeSync(1, header);
+  process.stderr.write('\rPackets: 5 ');
+  setTimeout(() => process.stderr.write('\rPackets: 7 '), 20);
+}, 50);
+// dumpcap has no SIGUSR1 handler: the default action ends it (node's own default would not).
+process.on('SIGUSR1', () => process.exit(138));
+process.on('SIGINT', () => {
+  fs.writeFileSync(dir + '/stopped-at', String(Date.now()));
+  process.stderr.write("\rPackets captured: 7\nPackets received/dropped on interface 'Loopback: lo': 7/9 (pcap:6/dumpcap:1/flushed:2/ps_ifdrop:0) (43.8%)\n");
+  process.exit(0);
+});
+setInterval(() => {}, 1000);
+`;
+
 let dir: string;
 let fake: string;
+let fakeDumpcap: string;
 const distWorker = new URL('../../dist/src/capture/live-tcpdump-worker.js', import.meta.url);
 
 beforeAll(() => {
@@ -49,6 +77,9 @@ beforeAll(() => {
   fake = join(dir, 'tcpdump');
   writeFileSync(fake, `#!${process.execPath}\n${FAKE}`);
   chmodSync(fake, 0o755);
+  fakeDumpcap = join(dir, 'dumpcap');
+  writeFileSync(fakeDumpcap, `#!${process.execPath}\n${FAKE_DUMPCAP}`);
+  chmodSync(fakeDumpcap, 0o755);
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -103,6 +134,29 @@ describe.skipIf(!existsSync(distWorker))(`tcpdump from a reader thread${existsSy
     // The final report (one counter a line) was read before the exit was reported.
     expect(live.counters()).toEqual({ captured: packets, received: packets + 3, kernel: 2, interface: 0 });
     expect(JSON.parse(readFileSync(join(dir, 'args.json'), 'utf8'))).not.toContain('inbound');
+  });
+
+  test('through dumpcap: started at "File:", the running count read, never signalled for counters, stopped after its block timeout with the final counters', async () => {
+    const env = { ...process.env, FAKE_DIR: dir };
+    rmSync(join(dir, 'stopped-at'), { force: true });
+    const live = await startLiveCapture({ iface: 'lo', filter: 'tcp', tool: 'dumpcap', tcpdump: fakeDumpcap, env });
+    expect(live.tool).toBe('dumpcap');
+    // Longer than STATS_EVERY_MS: a SIGUSR1 would have killed it (ended would then say why).
+    await new Promise((r) => setTimeout(r, 1_300));
+    expect(live.counters()).toEqual({ captured: 7, received: null, kernel: null, interface: null, process: null });
+    const asked = Date.now();
+    const reading = (async () => {
+      for await (const _ of live.bytes) {
+        // header only
+      }
+    })();
+    await live.stop();
+    await reading;
+    expect(await live.ended).toBeNull();
+    expect(Number(readFileSync(join(dir, 'stopped-at'), 'utf8')) - asked).toBeGreaterThanOrEqual(DUMPCAP_STOP_DELAY_MS - 50);
+    expect(live.counters()).toEqual({ captured: 7, received: null, kernel: 6, interface: 0, process: 3 });
+    // No `inbound` and no sentinel on loopback with dumpcap (live-dumpcap-text.ts says why).
+    expect(JSON.parse(readFileSync(join(dir, 'dumpcap-args.json'), 'utf8'))).toEqual(['-i', 'lo', '-P', '-w', '-', '-s', '262144', '-B', '64', '-f', 'tcp']);
   });
 
   test('tcpdump failing at start is one line saying how to fix it', async () => {

@@ -1,5 +1,6 @@
 /**
- * The capture process (DESIGN §2, the way Wireshark runs dumpcap): tcpdump, privileged on its own
+ * The capture process (DESIGN §2, the way Wireshark runs dumpcap): tcpdump (or dumpcap, which
+ * live-capture-tool.ts picks and speaks to; what follows is said of tcpdump), privileged on its own
  * (root, or cap_net_raw+cap_net_admin on its binary), writes pcap into a pipe; llmtap reads the
  * pipe with no privilege at all, from a thread of its own (live-tcpdump-thread.ts), so the pipe
  * is drained while the pipeline decodes. This module starts it, waits until it really captures,
@@ -15,7 +16,8 @@
 import { createSocket, type Socket } from 'node:dgram';
 import { accessSync, constants, readFileSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
-import { explainTcpdumpFailure, listeningLinkType, readCounters, tcpdumpArgs, type TcpdumpArgs, type TcpdumpCounters } from './live-tcpdump-text.js';
+import { pickCaptureTool, toolSpeech, type CaptureTool } from './live-capture-tool.js';
+import type { TcpdumpArgs, TcpdumpCounters } from './live-tcpdump-text.js';
 import { spawnThreaded, type ChildExit, type ThreadedChild } from './live-tcpdump-thread.js';
 
 /** How long tcpdump may take to open the interface (a slow `-i any` on a host with many
@@ -92,7 +94,9 @@ async function bindSentinel(): Promise<{ socket: Socket; port: number } | null> 
 }
 
 export interface LiveCaptureOptions extends TcpdumpArgs {
-  /** The capture program (default: tcpdump on PATH). */
+  /** Which capture process (live-capture-tool.ts); default 'auto': tcpdump, else dumpcap. */
+  tool?: CaptureTool | 'auto';
+  /** The capture program's path or name (default: the tool's name, looked up on PATH). */
   tcpdump?: string;
   env?: NodeJS.ProcessEnv;
 }
@@ -103,7 +107,13 @@ export interface LiveCapture {
   /** "EN10MB (Ethernet)", "LINUX_SLL2 (Linux cooked v2)", … as tcpdump announced it. */
   readonly linkType: string | null;
   readonly tcpdumpPath: string;
-  /** The latest counters tcpdump reported (null fields before its first report). */
+  /** The program that captures. */
+  readonly tool: CaptureTool;
+  /** How late a captured packet may reach the pipe (0 for tcpdump's immediate mode, dumpcap's
+   * 250 ms block timeout): an idle capture clock must stay this much further behind. */
+  readonly deliveryLagMs: number;
+  /** The latest counters tcpdump reported (null fields before its first report; with dumpcap,
+   * only `captured` until it stopped). */
   counters(): TcpdumpCounters;
   /** SIGINT: tcpdump writes what it captured, prints its final counters and exits; resolves
    * then. Idempotent. */
@@ -117,34 +127,38 @@ export interface LiveCapture {
  * how to fix it when it cannot. */
 export async function startLiveCapture(o: LiveCaptureOptions): Promise<LiveCapture> {
   const env = o.env ?? process.env;
-  const tcpdumpPath = findOnPath(o.tcpdump ?? 'tcpdump', env['PATH']);
-  if (tcpdumpPath === null) {
-    throw new LiveCaptureError('tcpdump not found: install it (apt install tcpdump, dnf install tcpdump) or put it on PATH (see `llmtap doctor`)');
-  }
+  const picked = pickCaptureTool(o.tool ?? 'auto', (tool) => findOnPath(o.tcpdump ?? tool, env['PATH']));
+  if (typeof picked === 'string') throw new LiveCaptureError(picked);
+  const { tool, path: tcpdumpPath } = picked;
+  const speech = toolSpeech(tool);
   // Run and read from a thread of its own: the pipe is drained while the main thread decodes
   // (live-tcpdump-worker.ts says why).
-  const sentinel = o.loopbackSentinelPort === undefined && isLoopback(o.iface) ? await bindSentinel() : null;
-  const args = tcpdumpArgs(sentinel === null ? o : { ...o, loopbackSentinelPort: sentinel.port });
+  const sentinel = speech.loopbackSentinel && o.loopbackSentinelPort === undefined && isLoopback(o.iface) ? await bindSentinel() : null;
+  const args = speech.args(sentinel === null ? o : { ...o, loopbackSentinelPort: sentinel.port });
   const child = spawnThreaded(tcpdumpPath, args, env);
-  const counters: TcpdumpCounters = { captured: null, received: null, kernel: null, interface: null };
+  const counters: TcpdumpCounters = { captured: null, received: null, kernel: null, interface: null, ...(tool === 'dumpcap' ? { process: null } : {}) };
   let kept = '';
   let partial = '';
   let listening: string | null = null;
   let onListening: (() => void) | null = null;
   child.onStderr((text: string) => {
     partial += text;
-    const lines = partial.split('\n');
+    const lines = partial.split(speech.lineEnd);
     partial = lines.pop() ?? '';
     if (partial.length > MAX_STDERR_KEEP) partial = partial.slice(0, MAX_STDERR_KEEP);
     for (const line of lines) {
-      if (readCounters(line, counters)) continue;
-      if (listening === null && line.includes('listening on ')) {
-        listening = line;
-        onListening?.();
+      const read = speech.read(line, counters);
+      if (read === 'counters') continue;
+      if (read === 'listening') {
+        if (listening === null) {
+          listening = line;
+          onListening?.();
+        }
         continue;
       }
-      if (kept.length < MAX_STDERR_KEEP) kept += `${line}\n`;
+      if (kept.length < MAX_STDERR_KEEP && line.trim() !== '') kept += `${line}\n`;
     }
+    if (speech.countsInPartialLine && partial !== '') speech.read(partial, counters);
   });
   let stopping = false;
   // tcpdump's last words (an error, the final counters) are read before its exit is reported.
@@ -156,14 +170,14 @@ export async function startLiveCapture(o: LiveCaptureOptions): Promise<LiveCaptu
   const failure = (r: ChildExit): string => {
     if (r.spawnError !== null) return `cannot run ${tcpdumpPath}: ${r.spawnError.message}`;
     const said = `${kept}${partial}`;
-    if (said.trim() !== '') return explainTcpdumpFailure(said, { iface: o.iface, tcpdumpPath });
-    return `tcpdump exited (${r.signal ?? `status ${String(r.code)}`}) without saying why`;
+    if (said.trim() !== '') return speech.explain(said, { iface: o.iface, path: tcpdumpPath });
+    return `${tool} exited (${r.signal ?? `status ${String(r.code)}`}) without saying why`;
   };
 
   const started = new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
-      reject(new LiveCaptureError(`tcpdump did not start capturing on ${o.iface} within ${START_TIMEOUT_MS / 1000} s`));
+      reject(new LiveCaptureError(`${tool} did not start capturing on ${o.iface} within ${START_TIMEOUT_MS / 1000} s`));
     }, START_TIMEOUT_MS);
     onListening = () => {
       clearTimeout(timer);
@@ -183,8 +197,10 @@ export async function startLiveCapture(o: LiveCaptureOptions): Promise<LiveCaptu
   }
 
   // SIGUSR1 only once tcpdump announced it listens: its handler is installed by then (before,
-  // the default action would kill it). Linux only: elsewhere the signal is not tcpdump's.
-  const poll = process.platform === 'linux' ? setInterval(() => void child.kill('SIGUSR1'), STATS_EVERY_MS) : null;
+  // the default action would kill it). Linux only: elsewhere the signal is not tcpdump's. dumpcap
+  // has no such signal (its drops come at exit, live-dumpcap-text.ts).
+  const statsSignal = speech.statsSignal;
+  const poll = statsSignal !== null ? setInterval(() => void child.kill(statsSignal), STATS_EVERY_MS) : null;
   poll?.unref();
   const ended = exit.then((r) => {
     if (poll !== null) clearInterval(poll);
@@ -194,14 +210,17 @@ export async function startLiveCapture(o: LiveCaptureOptions): Promise<LiveCaptu
   let stopped: Promise<void> | null = null;
   return {
     bytes: child.stdout,
-    linkType: listening === null ? null : listeningLinkType(listening),
+    linkType: listening === null ? null : speech.linkType(listening),
     tcpdumpPath,
+    tool,
+    deliveryLagMs: speech.deliveryLagMs,
     counters: () => ({ ...counters }),
     ended,
     stop: () => {
       stopped ??= (async () => {
         stopping = true;
         if (poll !== null) clearInterval(poll);
+        if (speech.stopDelayMs > 0 && !child.exited) await Promise.race([exit, sleep(speech.stopDelayMs)]);
         await terminate(child, exit, STOP_TIMEOUT_MS);
       })();
       return stopped;

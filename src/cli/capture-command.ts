@@ -7,6 +7,7 @@
  */
 import type { SourceHealth } from '../api/types.js';
 import { LiveCaptureError, startLiveCapture, type LiveCapture } from '../capture/live-tcpdump.js';
+import { CAPTURE_TOOLS, parseCaptureTool, type CaptureTool } from '../capture/live-capture-tool.js';
 import { defaultSnaplen, type TcpdumpCounters } from '../capture/live-tcpdump-text.js';
 import { PCAP_MAX_SNAPLEN } from '../capture/capture-parser.js';
 import type { Micros } from '../core/time.js';
@@ -22,6 +23,8 @@ export interface CaptureCommandOptions extends Omit<OutputCommandOptions, 'exitA
   snaplen?: string;
   /** tcpdump's capture buffer, KiB (`-B`). */
   bufferSize?: string;
+  /** `--capture-tool tcpdump|dumpcap|auto` (live-capture-tool.ts); default auto. */
+  captureTool?: string;
 }
 
 /**
@@ -43,10 +46,12 @@ const STALL_MS = 100;
 export async function runCapture(o: CaptureCommandOptions): Promise<void> {
   const snaplen = intFlag(o.snaplen, '--snaplen', defaultSnaplen(o.interface), 64, PCAP_MAX_SNAPLEN);
   const bufferKib = o.bufferSize === undefined ? undefined : intFlag(o.bufferSize, '--buffer-size', 0, 1, 4 * 1024 * 1024);
+  const tool = parseCaptureTool(o.captureTool);
+  if (tool === null) throw new UserError(`--capture-tool ${o.captureTool ?? ''}: expected ${CAPTURE_TOOLS.join(', ')} or auto`);
   const iface = o.interface;
   let live: LiveCapture;
   try {
-    live = await startLiveCapture({ iface, snaplen, ...(o.bpfFilter !== undefined ? { filter: o.bpfFilter } : {}), ...(bufferKib !== undefined ? { bufferKib } : {}) });
+    live = await startLiveCapture({ iface, snaplen, tool, ...(o.bpfFilter !== undefined ? { filter: o.bpfFilter } : {}), ...(bufferKib !== undefined ? { bufferKib } : {}) });
   } catch (err) {
     if (err instanceof LiveCaptureError) throw new UserError(err.message);
     throw err;
@@ -67,7 +72,10 @@ export async function runCapture(o: CaptureCommandOptions): Promise<void> {
     const c = live.counters();
     return { kernel: c.kernel, interface: c.interface, stalls: backpressure.stalls, pipeline: run.stats.pipelineDrops };
   };
-  if (!o.quiet) process.stderr.write(`llmtap: capturing on ${iface}${live.linkType ? ` (${live.linkType})` : ''}; Ctrl-C to stop\n`);
+  if (!o.quiet) {
+    const how = live.tool === 'dumpcap' ? ' through dumpcap (its drop counters come when it stops)' : '';
+    process.stderr.write(`llmtap: capturing on ${iface}${live.linkType ? ` (${live.linkType})` : ''}${how}; Ctrl-C to stop\n`);
+  }
 
   /** What the idle timer moves: the in-thread pipeline, or the workers' dispatcher. */
   let pipeline: ClockedSource | null = null;
@@ -90,10 +98,12 @@ export async function runCapture(o: CaptureCommandOptions): Promise<void> {
       stop();
       return;
     }
-    const idle = performance.now() - lastChunkAt >= IDLE_MS;
+    // dumpcap hands packets over up to 250 ms late (its block timeout): stay behind that too.
+    const quietMs = IDLE_MS + live.deliveryLagMs;
+    const idle = performance.now() - lastChunkAt >= quietMs;
     let now: Micros | null = run.stats.lastTs;
     if (idle && pipeline !== null) {
-      pipeline.advanceTo((Date.now() - IDLE_MS) * 1000);
+      pipeline.advanceTo((Date.now() - quietMs) * 1000);
       now = pipeline.clock;
     }
     run.tick(now, { flush: true }).catch((err: unknown) => {
@@ -120,7 +130,7 @@ export async function runCapture(o: CaptureCommandOptions): Promise<void> {
       const { atChunkEnd, afterChunk: _storeOnly, ...opts } = run.workerOptions(workers, true);
       summary = await replayStreamParallel(live.bytes, {
         ...opts,
-        name: `tcpdump -i ${iface}`,
+        name: `${live.tool} -i ${iface}`,
         onParallel: (p, src) => {
           pipeline = src;
           dispatcher = p;
@@ -131,7 +141,7 @@ export async function runCapture(o: CaptureCommandOptions): Promise<void> {
     } else {
       summary = await replayStream(live.bytes, {
         ...run.pipeline,
-        name: `tcpdump -i ${iface}`,
+        name: `${live.tool} -i ${iface}`,
         onPipeline: (p) => {
           pipeline = p;
         },
@@ -155,7 +165,7 @@ export async function runCapture(o: CaptureCommandOptions): Promise<void> {
   run.source.error = died;
   if (!o.quiet) {
     process.stderr.write(
-      formatRunSummary(`llmtap capture -i ${iface}`, summary, run.sink, run.agents(), run.stats.undecryptedTls, dropLines(live.counters(), backpressure, run.stats)),
+      formatRunSummary(`llmtap capture -i ${iface}`, summary, run.sink, run.agents(), run.stats.undecryptedTls, dropLines(live.counters(), backpressure, run.stats, live.tool)),
     );
   }
   await run.close({ serveAfter: false });
@@ -174,13 +184,13 @@ export function describeLive(s: SourceHealth, c: TcpdumpCounters, pipelineDrops 
   return { ...s, kind: 'interface', progress: null, drops: { kernel: c.kernel, interface: c.interface, pipeline: pipelineDrops } };
 }
 
-function dropLines(c: TcpdumpCounters, b: { stalls: number; waitedMs: number }, stats: PipelineStats): string[] {
+export function dropLines(c: TcpdumpCounters, b: { stalls: number; waitedMs: number }, stats: Pick<PipelineStats, 'pipelineDrops'>, tool: CaptureTool = 'tcpdump'): string[] {
   const v = (x: number | null): string => (x === null ? 'unknown' : x.toLocaleString('en-US'));
-  const lines = [
-    `  drops: kernel ${v(c.kernel)}, interface ${v(c.interface)}, llmtap ${v(stats.pipelineDrops)} (tcpdump: ${v(c.captured)} captured, ${v(c.received)} received by filter)`,
-  ];
+  // dumpcap prints no ps_recv; it names what it lost itself (write failures, flushed at stop).
+  const what = tool === 'dumpcap' ? `${v(c.captured)} captured, ${v(c.process ?? null)} lost in dumpcap` : `${v(c.captured)} captured, ${v(c.received)} received by filter`;
+  const lines = [`  drops: kernel ${v(c.kernel)}, interface ${v(c.interface)}, llmtap ${v(stats.pipelineDrops)} (${tool}: ${what})`];
   if (b.stalls > 0) {
-    lines.push(`  the pipeline held tcpdump back ${b.stalls.toLocaleString('en-US')} times (${(b.waitedMs / 1000).toFixed(1)} s) while the store caught up (packets waited in llmtap's reader, then in the kernel ring: kernel drops come from there)`);
+    lines.push(`  the pipeline held ${tool} back ${b.stalls.toLocaleString('en-US')} times (${(b.waitedMs / 1000).toFixed(1)} s) while the store caught up (packets waited in llmtap's reader, then in the kernel ring: kernel drops come from there)`);
   }
   return lines;
 }

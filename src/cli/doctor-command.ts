@@ -6,6 +6,8 @@
  */
 import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
+import { pickCaptureTool, type CaptureTool } from '../capture/live-capture-tool.js';
+import { dumpcapFix } from '../capture/live-dumpcap-text.js';
 import { findOnPath, LiveCaptureError, startLiveCapture } from '../capture/live-tcpdump.js';
 import { setcapFix } from '../capture/live-tcpdump-text.js';
 import type { LlmCallRecord } from '../core/record.js';
@@ -20,7 +22,7 @@ export interface DoctorCommandOptions {
 
 /** Long enough to see a streamed completion finish on a busy host, short enough for a pre-flight. */
 const DEFAULT_SAMPLE_S = 3;
-/** Bound on a `tcpdump --version` / `getcap` run. */
+/** Bound on a `tcpdump --version` / `dumpcap --version` / `getcap` run. */
 const CMD_TIMEOUT_MS = 5_000;
 /** Ports listed in the report: it is a hint, not an inventory. */
 const MAX_PORTS = 20;
@@ -118,16 +120,34 @@ export async function runDoctor(o: DoctorCommandOptions): Promise<void> {
   };
   process.stdout.write('llmtap doctor: what live capture (llmtap capture -i IFACE) needs here\n');
 
-  // 1. The capture program.
+  // 1. The capture program: tcpdump, else dumpcap (live-capture-tool.ts says why in that order).
   const tcpdump = findOnPath('tcpdump');
+  const dumpcap = findOnPath('dumpcap');
+  const picked = pickCaptureTool('auto', (t) => (t === 'tcpdump' ? tcpdump : dumpcap));
+  const used = typeof picked === 'string' ? null : picked;
   if (tcpdump === null) {
-    out({ ok: false, name: 'tcpdump', text: 'not found on PATH', fix: 'install it: apt install tcpdump (Debian/Ubuntu), dnf install tcpdump (Fedora/RHEL), apk add tcpdump (Alpine)' });
+    out({
+      ok: dumpcap === null ? false : null,
+      name: 'tcpdump',
+      text: dumpcap === null ? 'not found on PATH' : 'not found on PATH; dumpcap captures instead (its drop counters come only when it stops)',
+      fix: 'install it: apt install tcpdump (Debian/Ubuntu), dnf install tcpdump (Fedora/RHEL), apk add tcpdump (Alpine)',
+    });
   } else {
-    out({ ok: true, name: 'tcpdump', text: `${tcpdump} (${tcpdumpVersion(tcpdump)})` });
+    out({ ok: true, name: 'tcpdump', text: `${tcpdump} (${toolVersion(tcpdump)})` });
   }
+  // dumpcap: the other capture process, with a packed ring (issue 6's packet rates) but drop
+  // counters only at its exit; information unless it is the one used.
+  out({
+    ok: used?.tool === 'dumpcap' ? true : null,
+    name: 'dumpcap',
+    text:
+      dumpcap === null
+        ? 'not found (optional: apt install tshark, dnf install wireshark-cli; with --capture-tool dumpcap it packs ~100x the packets into the same kernel ring, but reports drops only when it stops)'
+        : `${dumpcap} (${toolVersion(dumpcap)})${used?.tool === 'dumpcap' ? '' : ': --capture-tool dumpcap packs ~100x the packets into the kernel ring, drops reported only when it stops'}`,
+  });
 
-  // 2. The capture privilege: tcpdump's, not ours (DESIGN §2).
-  const priv = privileges(tcpdump);
+  // 2. The capture privilege: the capture process's, not ours (DESIGN §2).
+  const priv = privileges(used?.path ?? null, used?.tool ?? 'tcpdump');
   out(priv);
 
   // 3. Interfaces.
@@ -141,7 +161,7 @@ export async function runDoctor(o: DoctorCommandOptions): Promise<void> {
   });
 
   // 4. The real test: tcpdump captures a few seconds, through the same pipeline as `capture`.
-  const captured = tcpdump !== null && known && sampleS > 0 ? await sample(iface, sampleS, out) : false;
+  const captured = used !== null && known && sampleS > 0 ? await sample(iface, sampleS, out) : false;
 
   // A capture that worked outranks the privilege guess (tcpdump may be setuid, or allowed by a
   // security module the guess does not read).
@@ -170,10 +190,10 @@ async function sample(iface: string, seconds: number, out: (c: Check) => void): 
   const timer = setTimeout(() => void live.stop(), seconds * 1000);
   let packets = 0;
   try {
-    const s = await replayStream(live.bytes, { ...finder.options(`doctor:${iface}`), name: `tcpdump -i ${iface}` });
+    const s = await replayStream(live.bytes, { ...finder.options(`doctor:${iface}`), name: `${live.tool} -i ${iface}` });
     packets = s.packets;
   } catch (err) {
-    out({ ok: false, name: 'capture', text: `could not read what tcpdump wrote: ${err instanceof Error ? err.message : String(err)}` });
+    out({ ok: false, name: 'capture', text: `could not read what ${live.tool} wrote: ${err instanceof Error ? err.message : String(err)}` });
     return false;
   } finally {
     clearTimeout(timer);
@@ -193,11 +213,12 @@ async function sample(iface: string, seconds: number, out: (c: Check) => void): 
   return true;
 }
 
-function tcpdumpVersion(path: string): string {
+function toolVersion(path: string): string {
   const r = spawnSync(path, ['--version'], { encoding: 'utf8', timeout: CMD_TIMEOUT_MS });
   const text = `${r.stdout ?? ''}${r.stderr ?? ''}`;
-  const lines = text.split('\n').filter((l) => /version/i.test(l)).slice(0, 2);
-  return lines.length > 0 ? lines.join(', ') : 'version unknown';
+  // tcpdump: "tcpdump version 4.99.3" + libpcap's line; dumpcap: "Dumpcap (Wireshark) 4.0.17 (…)".
+  const lines = text.split('\n').filter((l) => /^(tcpdump|libpcap) version|^Dumpcap /i.test(l.trim())).slice(0, 2);
+  return lines.length > 0 ? lines.map((l) => l.trim()).join(', ') : 'version unknown';
 }
 
 /** Effective capabilities of this process (proc(5), /proc/self/status CapEff), null if unknown. */
@@ -214,14 +235,15 @@ function hasCap(set: bigint, bit: bigint): boolean {
   return ((set >> bit) & 1n) === 1n;
 }
 
-function privileges(tcpdump: string | null): Check {
+function privileges(tcpdump: string | null, tool: CaptureTool): Check {
   const name = 'privileges';
-  const fixFor = (p: string): string => `run llmtap as root (sudo llmtap capture …), or grant tcpdump the capture capabilities once: ${setcapFix(p)}`;
+  const fixFor = (p: string): string =>
+    tool === 'dumpcap' ? `run llmtap as root (sudo llmtap capture …), or let dumpcap capture: ${dumpcapFix(p)}` : `run llmtap as root (sudo llmtap capture …), or grant tcpdump the capture capabilities once: ${setcapFix(p)}`;
   const uid = process.getuid?.() ?? -1;
   if (uid === 0) {
     const caps = effectiveCaps();
     if (caps === null || (hasCap(caps, CAP_NET_RAW) && hasCap(caps, CAP_NET_ADMIN))) {
-      return { ok: true, name, text: 'running as root (tcpdump inherits CAP_NET_RAW and CAP_NET_ADMIN)' };
+      return { ok: true, name, text: `running as root (${tool} inherits CAP_NET_RAW and CAP_NET_ADMIN)` };
     }
     return {
       ok: false,
@@ -230,10 +252,10 @@ function privileges(tcpdump: string | null): Check {
       fix: 'give the container NET_RAW and NET_ADMIN (docker run --cap-add NET_RAW --cap-add NET_ADMIN)',
     };
   }
-  if (tcpdump === null) return { ok: false, name, text: 'not root, and no tcpdump to grant capabilities to', fix: 'install tcpdump, then: ' + fixFor('$(command -v tcpdump)') };
+  if (tcpdump === null) return { ok: false, name, text: 'not root, and no tcpdump or dumpcap to grant capabilities to', fix: 'install tcpdump, then: ' + fixFor('$(command -v tcpdump)') };
   const getcap = findOnPath('getcap');
   if (getcap === null) {
-    return { ok: null, name, text: 'not root; cannot read tcpdump\'s capabilities (getcap not found: apt install libcap2-bin); the capture check below decides' };
+    return { ok: null, name, text: `not root; cannot read ${tool}'s capabilities (getcap not found: apt install libcap2-bin); the capture check below decides` };
   }
   const r = spawnSync(getcap, [tcpdump], { encoding: 'utf8', timeout: CMD_TIMEOUT_MS });
   const caps = (r.stdout ?? '').toLowerCase();

@@ -78,7 +78,8 @@ withOutputOptions(
     .requiredOption('-i, --interface <iface>', 'interface to capture on (see `ip link`; "any" for all)')
     .option('--bpf-filter <expr>', 'capture only what this BPF filter passes (pcap-filter(7)), e.g. "tcp port 443 or tcp port 8000"')
     .option('--snaplen <bytes>', 'bytes kept of each packet (default 262144, 65556 on -i any: whole packets)')
-    .option('--buffer-size <KiB>', "tcpdump's kernel capture buffer in KiB (default 65536)"),
+    .option('--buffer-size <KiB>', "the capture process's kernel buffer in KiB (default 65536)")
+    .option('--capture-tool <tool>', 'capture process: tcpdump (drop counters every second), dumpcap (less CPU per packet, drop counters only when it stops) or auto (default: tcpdump, else dumpcap)'),
   { sourceDefault: 'the interface name', live: true, jsonlAlone: 'no database and no API' },
 )
   .option('-q, --quiet', 'no summary on stderr')
@@ -160,7 +161,8 @@ program
   .requiredOption('--send <endpoint>', 'the collector, tcp://HOST:PORT')
   .option('--bpf-filter <expr>', 'capture only what this BPF filter passes (pcap-filter(7)); the probe never captures its own batches')
   .option('--snaplen <bytes>', 'bytes kept of each packet (default 262144, 65556 on -i any: whole packets)')
-  .option('--buffer-size <KiB>', "tcpdump's kernel capture buffer in KiB (default 65536)")
+  .option('--buffer-size <KiB>', "the capture process's kernel buffer in KiB (default 65536)")
+  .option('--capture-tool <tool>', 'capture process: tcpdump (drop counters every second), dumpcap (less CPU per packet, drop counters only when it stops) or auto (default: tcpdump, else dumpcap)')
   .option('--probe-id <uuid>', 'source id of this probe (default: a UUID made once, kept in $XDG_STATE_HOME/llmtap/probe-id)')
   .option('-q, --quiet', 'no summary on stderr')
   .action(async (opts: ProbeCommandOptions) => {

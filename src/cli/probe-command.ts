@@ -12,6 +12,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { CAPTURE_TOOLS, parseCaptureTool } from '../capture/live-capture-tool.js';
 import { LiveCaptureError, startLiveCapture, type LiveCapture } from '../capture/live-tcpdump.js';
 import { PCAP_MAX_SNAPLEN } from '../capture/capture-parser.js';
 import { defaultSnaplen } from '../capture/live-tcpdump-text.js';
@@ -30,6 +31,8 @@ export interface ProbeCommandOptions {
   bpfFilter?: string;
   snaplen?: string;
   bufferSize?: string;
+  /** `--capture-tool tcpdump|dumpcap|auto` (live-capture-tool.ts); default auto. */
+  captureTool?: string;
   probeId?: string;
   quiet?: boolean;
 }
@@ -51,10 +54,12 @@ export async function runProbe(o: ProbeCommandOptions): Promise<void> {
   const id = uuidBytes(idText);
   if (id === null) throw new UserError(`--probe-id ${idText}: expected a UUID (8-4-4-4-12 hex digits)`, 2);
   const filter = withoutOwnTraffic(o.bpfFilter, target.host, target.port);
+  const tool = parseCaptureTool(o.captureTool);
+  if (tool === null) throw new UserError(`--capture-tool ${o.captureTool ?? ''}: expected ${CAPTURE_TOOLS.join(', ')} or auto`, 2);
 
   let live: LiveCapture;
   try {
-    live = await startLiveCapture({ iface: o.interface, snaplen, filter, ...(bufferKib !== undefined ? { bufferKib } : {}) });
+    live = await startLiveCapture({ iface: o.interface, snaplen, filter, tool, ...(bufferKib !== undefined ? { bufferKib } : {}) });
   } catch (err) {
     if (err instanceof LiveCaptureError) throw new UserError(err.message);
     throw err;
@@ -114,7 +119,7 @@ export async function runProbe(o: ProbeCommandOptions): Promise<void> {
         }
         add(f.ts, eth.head, f.buf, eth.start, f.end, f.origLen);
       },
-      { name: `tcpdump -i ${o.interface}`, anomalies: skipped },
+      { name: `${live.tool} -i ${o.interface}`, anomalies: skipped },
     );
   } catch (err) {
     await live.stop();

@@ -200,15 +200,17 @@ function interfaceSource(ctx: RunContext, p: PipelineRuntime, s: InterfacePipeli
     detail: () => {
       const d = c.drops();
       const v = (x: number | null): string => (x === null ? 'unknown' : x.toLocaleString('en-US'));
-      return `, drops: kernel ${v(d.kernel)}, interface ${v(d.interface)}, llmtap ${v(d.pipeline)}${backpressure.stalls > 0 ? `, held tcpdump back ${backpressure.stalls} times` : ''}`;
+      return `, drops: kernel ${v(d.kernel)}, interface ${v(d.interface)}, llmtap ${v(d.pipeline)}${backpressure.stalls > 0 ? `, held ${capture?.tool ?? 'tcpdump'} back ${backpressure.stalls} times` : ''}`;
     },
     stop: () => {
       stopped = true;
       void capture?.stop();
     },
     idle: (moved) => {
-      if (clocked === null || performance.now() - lastChunkAt < IDLE_MS) return;
-      clocked.advanceTo((Date.now() - IDLE_MS) * 1000);
+      // dumpcap hands packets over up to 250 ms late (live-capture-tool.ts): stay behind that too.
+      const quietMs = IDLE_MS + (capture?.deliveryLagMs ?? 0);
+      if (clocked === null || performance.now() - lastChunkAt < quietMs) return;
+      clocked.advanceTo((Date.now() - quietMs) * 1000);
       if (clocked.clock !== null) moved(s.id, clocked.clock);
     },
     run: async () => {
@@ -225,8 +227,8 @@ function interfaceSource(ctx: RunContext, p: PipelineRuntime, s: InterfacePipeli
         throw err;
       }
       if (stopped) void capture.stop();
-      if (!ctx.quiet) ctx.run.log(`capturing on ${s.iface}${capture.linkType ? ` (${capture.linkType})` : ''} for pipeline ${p.config.name}`);
-      const name = `tcpdump -i ${s.iface}`;
+      if (!ctx.quiet) ctx.run.log(`capturing on ${s.iface}${capture.linkType ? ` (${capture.linkType})` : ''}${capture.tool === 'dumpcap' ? ' through dumpcap' : ''} for pipeline ${p.config.name}`);
+      const name = `${capture.tool} -i ${s.iface}`;
       const parallel = p.parallel;
       if (parallel === null) {
         const stats = own!.stats;

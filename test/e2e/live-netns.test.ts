@@ -11,10 +11,15 @@
  * The delay from a call's last response packet to its appearance in the API is measured and
  * printed, not asserted (two shared cores make any bound flaky); the design target is a second.
  *
- * Needs root, tcpdump and ip (iproute2); skipped with the reason otherwise, except under CI
- * (CI=true), where a missing prerequisite fails instead of hiding the test.
+ * It runs once through each capture process (src/capture/live-capture-tool.ts): tcpdump, and
+ * dumpcap chosen as on a host without tcpdump (llmtap's PATH holds only dumpcap). dumpcap has no
+ * drop counters while it runs (health: null), only at its exit.
+ *
+ * Needs root, tcpdump, dumpcap (tshark) and ip (iproute2); skipped with the reason otherwise,
+ * except under CI (CI=true), where a missing prerequisite fails instead of hiding the test.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import OpenAI from 'openai';
@@ -37,11 +42,15 @@ const POLL_MS = 50;
 const ARRIVAL_BOUND_MS = 30_000;
 
 const inCi = process.env['CI'] === 'true';
-const skip =
+const TOOLS = ['tcpdump', 'dumpcap'] as const;
+const skipFor = (tool: (typeof TOOLS)[number]): string | null =>
   process.getuid?.() !== 0
     ? 'needs root (packet capture, network namespaces)'
-    : (['tcpdump', 'ip'].filter((c) => !commandExists(c)).map((c) => `missing ${c} (apt-get install tcpdump iproute2)`)[0] ?? null);
-if (skip !== null && !inCi) process.stderr.write(`live-netns e2e skipped: ${skip}\n`);
+    : ([tool, 'ip'].filter((c) => !commandExists(c)).map((c) => `missing ${c} (apt-get install ${c === 'dumpcap' ? 'tshark' : c === 'ip' ? 'iproute2' : c})`)[0] ?? null);
+for (const tool of TOOLS) {
+  const skip = skipFor(tool);
+  if (skip !== null && !inCi) process.stderr.write(`live-netns e2e (${tool}) skipped: ${skip}\n`);
+}
 
 interface ListedCall {
   id: string;
@@ -60,98 +69,109 @@ function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-describe.skipIf(skip !== null && !inCi)(`live capture on a veth pair into a network namespace${skip ? ` [skipped: ${skip}]` : ''}`, () => {
-  let dir = '';
-  let lab: VethLab | null = null;
-  let server: NsProcess | null = null;
-  let port = 0;
-  let cli: NsCliProcess | null = null;
+describe.each(TOOLS.map((tool) => ({ tool, skip: skipFor(tool) })))('through $tool', ({ tool, skip }) => {
+  describe.skipIf(skip !== null && !inCi)(`live capture on a veth pair into a network namespace${skip ? ` [skipped: ${skip}]` : ''}`, () => {
+    let dir = '';
+    /** llmtap's environment: for dumpcap, a PATH of one directory holding only it. */
+    let env: NodeJS.ProcessEnv = process.env;
+    let lab: VethLab | null = null;
+    let server: NsProcess | null = null;
+    let port = 0;
+    let cli: NsCliProcess | null = null;
 
-  beforeAll(async () => {
-    if (skip !== null) throw new Error(`CI must provide the e2e prerequisites: ${skip}`);
-    ensureBuilt();
-    dir = mkdtempSync(join(tmpdir(), 'llmtap-live-netns-'));
-    lab = createVethLab();
-    ({ server, port } = await startLlmServerInNamespace(lab.serverNs, lab.serverIp, dir));
-  });
+    beforeAll(async () => {
+      if (skip !== null) throw new Error(`CI must provide the e2e prerequisites: ${skip}`);
+      ensureBuilt();
+      dir = mkdtempSync(join(tmpdir(), 'llmtap-live-netns-'));
+      if (tool === 'dumpcap') {
+        mkdirSync(join(dir, 'bin'));
+        symlinkSync(spawnSync('sh', ['-c', 'command -v dumpcap'], { encoding: 'utf8' }).stdout.trim(), join(dir, 'bin', 'dumpcap'));
+        env = { ...process.env, PATH: join(dir, 'bin') };
+      }
+      lab = createVethLab();
+      ({ server, port } = await startLlmServerInNamespace(lab.serverNs, lab.serverIp, dir));
+    });
 
-  afterAll(async () => {
-    await cli?.kill();
-    await server?.stop();
-    lab?.destroy();
-    if (dir) rmSync(dir, { recursive: true, force: true });
-  });
+    afterAll(async () => {
+      await cli?.kill();
+      await server?.stop();
+      lab?.destroy();
+      if (dir) rmSync(dir, { recursive: true, force: true });
+    });
 
-  test(
-    'every SDK call crossing the veth pair reaches the API while capturing; Ctrl-C right after a call loses nothing',
-    async () => {
-      const l = lab!;
-      const db = join(dir, 'live.duckdb');
-      cli = new NsCliProcess(null, ['capture', '-i', l.hostIf, '--bpf-filter', `tcp port ${port}`, '--db', db, '--listen', '127.0.0.1:0']);
-      const base = (await cli.waitFor(/serving (http:\/\/\S+)/))[1]!;
-      await cli.waitFor(new RegExp(`capturing on ${l.hostIf}`));
+    test(
+      'every SDK call crossing the veth pair reaches the API while capturing; Ctrl-C right after a call loses nothing',
+      async () => {
+        const l = lab!;
+        const db = join(dir, 'live.duckdb');
+        cli = new NsCliProcess(null, ['capture', '-i', l.hostIf, '--bpf-filter', `tcp port ${port}`, '--db', db, '--listen', '127.0.0.1:0'], env);
+        const base = (await cli.waitFor(/serving (http:\/\/\S+)/))[1]!;
+        await cli.waitFor(new RegExp(`capturing on ${l.hostIf}`));
 
-      // Poll while the SDKs run: each call's first sighting against its last response byte.
-      const seenAt = new Map<string, { at: number; call: ListedCall }>();
-      let running = true;
-      const poller = (async () => {
-        while (running) {
-          for (const c of await listCalls(base)) if (!seenAt.has(c.id)) seenAt.set(c.id, { at: Date.now(), call: c });
-          await sleep(POLL_MS);
+        // Poll while the SDKs run: each call's first sighting against its last response byte.
+        const seenAt = new Map<string, { at: number; call: ListedCall }>();
+        let running = true;
+        const poller = (async () => {
+          while (running) {
+            for (const c of await listCalls(base)) if (!seenAt.has(c.id)) seenAt.set(c.id, { at: Date.now(), call: c });
+            await sleep(POLL_MS);
+          }
+        })();
+        const url = `http://${l.serverIp}:${port}`;
+        let views: SdkView[];
+        try {
+          views = [...(await runOpenAiCalls(`${url}/v1`)), ...(await runAnthropicCalls(url))];
+          const deadline = Date.now() + ARRIVAL_BOUND_MS;
+          const want = new Set(views.map((v) => v.id));
+          while (Date.now() < deadline && [...want].some((id) => ![...seenAt.values()].some((s) => s.call.response_id === id))) await sleep(POLL_MS);
+        } finally {
+          running = false;
+          await poller;
         }
-      })();
-      const url = `http://${l.serverIp}:${port}`;
-      let views: SdkView[];
-      try {
-        views = [...(await runOpenAiCalls(`${url}/v1`)), ...(await runAnthropicCalls(url))];
-        const deadline = Date.now() + ARRIVAL_BOUND_MS;
-        const want = new Set(views.map((v) => v.id));
-        while (Date.now() < deadline && [...want].some((id) => ![...seenAt.values()].some((s) => s.call.response_id === id))) await sleep(POLL_MS);
-      } finally {
-        running = false;
-        await poller;
-      }
-      const seen = [...seenAt.values()];
-      expect(seen.map((s) => s.call.response_id).sort(), 'every call, once, while the capture runs').toEqual(views.map((v) => v.id).sort());
-      expect(new Set(seen.map((s) => s.call.source)), 'the interface is the source').toEqual(new Set([l.hostIf]));
-      const delays = seen.map((s) => s.at - Date.parse(s.call.timing.response_end!)).sort((a, b) => a - b);
-      process.stderr.write(
-        `live-netns e2e: ${delays.length} calls over ${l.hostIf} (${l.segmented ? '1500-byte segments' : 'GSO packets: gso_max_segs refused'}) in the API ${delays[0]}–${delays[delays.length - 1]} ms after their last response byte (median ${delays[Math.floor(delays.length / 2)]} ms; polled every ${POLL_MS} ms; target 1000 ms)\n`,
-      );
+        const seen = [...seenAt.values()];
+        expect(seen.map((s) => s.call.response_id).sort(), 'every call, once, while the capture runs').toEqual(views.map((v) => v.id).sort());
+        expect(new Set(seen.map((s) => s.call.source)), 'the interface is the source').toEqual(new Set([l.hostIf]));
+        const delays = seen.map((s) => s.at - Date.parse(s.call.timing.response_end!)).sort((a, b) => a - b);
+        process.stderr.write(
+          `live-netns e2e (${tool}): ${delays.length} calls over ${l.hostIf} (${l.segmented ? '1500-byte segments' : 'GSO packets: gso_max_segs refused'}) in the API ${delays[0]}–${delays[delays.length - 1]} ms after their last response byte (median ${delays[Math.floor(delays.length / 2)]} ms; polled every ${POLL_MS} ms; target 1000 ms)\n`,
+        );
 
-      // The health API names the veth end as a live source with its drop counters (tcpdump
-      // reports them each second).
-      await sleep(1_500);
-      const health = (await (await fetch(`${base}/api/v1/health`)).json()) as HealthInfo;
-      expect(health.sources).toHaveLength(1);
-      expect(health.sources[0]).toMatchObject({ id: l.hostIf, kind: 'interface', state: 'running', progress: null, drops: { kernel: 0, pipeline: 0 } });
-      expect(health.counts.calls).toBe(views.length);
+        // The health API names the veth end as a live source with its drop counters (tcpdump
+        // reports them each second).
+        await sleep(1_500);
+        const health = (await (await fetch(`${base}/api/v1/health`)).json()) as HealthInfo;
+        expect(health.sources).toHaveLength(1);
+        // dumpcap reads its counters only when it stops (src/capture/live-dumpcap-text.ts).
+        const kernel = tool === 'dumpcap' ? null : 0;
+        expect(health.sources[0]).toMatchObject({ id: l.hostIf, kind: 'interface', state: 'running', progress: null, drops: { kernel, pipeline: 0 } });
+        expect(health.counts.calls).toBe(views.length);
 
-      // One more call, and Ctrl-C as soon as the SDK has its answer: its packets crossed the
-      // interface, so the store must have it after exit even though the API never showed it.
-      const client = new OpenAI({ apiKey: OPENAI_TEST_KEY, baseURL: `${url}/v1`, timeout: 60_000, maxRetries: 0 });
-      const last = await client.chat.completions.create({
-        model: 'gpt-4o-mini',
-        messages: [{ role: 'user', content: `${bigPrompt('netns-last', 30_000)}\nReply with 400 words.` }],
-      });
-      const code = await cli.interrupt();
-      expect(code, cli.stderr).toBe(0);
-      const all = [...views.map((v) => v.id), last.id].sort();
-      expect(cli.stderr).toMatch(new RegExp(`llmtap capture -i ${l.hostIf}`));
-      expect(cli.stderr).toContain(`${all.length} LLM calls`);
-      expect(cli.stderr).toMatch(/drops: kernel 0, interface 0, llmtap 0/);
-      for (const key of [OPENAI_TEST_KEY, ANTHROPIC_TEST_KEY]) expect(cli.stderr).not.toContain(key);
+        // One more call, and Ctrl-C as soon as the SDK has its answer: its packets crossed the
+        // interface, so the store must have it after exit even though the API never showed it.
+        const client = new OpenAI({ apiKey: OPENAI_TEST_KEY, baseURL: `${url}/v1`, timeout: 60_000, maxRetries: 0 });
+        const last = await client.chat.completions.create({
+          model: 'gpt-4o-mini',
+          messages: [{ role: 'user', content: `${bigPrompt('netns-last', 30_000)}\nReply with 400 words.` }],
+        });
+        const code = await cli.interrupt();
+        expect(code, cli.stderr).toBe(0);
+        const all = [...views.map((v) => v.id), last.id].sort();
+        expect(cli.stderr).toMatch(new RegExp(`llmtap capture -i ${l.hostIf}`));
+        expect(cli.stderr).toContain(`${all.length} LLM calls`);
+        expect(cli.stderr).toMatch(new RegExp(`drops: kernel 0, interface 0, llmtap 0 \\(${tool}: `));
+        for (const key of [OPENAI_TEST_KEY, ANTHROPIC_TEST_KEY]) expect(cli.stderr).not.toContain(key);
 
-      const store = await openStore({ path: db, retention: false, readOnly: true });
-      try {
-        const stored = (await store.listCalls({}, { limit: 500 })).items;
-        expect(stored.map((c) => c.response_id).sort(), 'the database has every call, the last one too').toEqual(all);
-        const text = JSON.stringify(stored);
-        for (const key of [OPENAI_TEST_KEY, ANTHROPIC_TEST_KEY]) expect(text.includes(key), `${key} stored`).toBe(false);
-      } finally {
-        await store.close();
-      }
-    },
-    TEST_TIMEOUT_MS,
-  );
+        const store = await openStore({ path: db, retention: false, readOnly: true });
+        try {
+          const stored = (await store.listCalls({}, { limit: 500 })).items;
+          expect(stored.map((c) => c.response_id).sort(), 'the database has every call, the last one too').toEqual(all);
+          const text = JSON.stringify(stored);
+          for (const key of [OPENAI_TEST_KEY, ANTHROPIC_TEST_KEY]) expect(text.includes(key), `${key} stored`).toBe(false);
+        } finally {
+          await store.close();
+        }
+      },
+      TEST_TIMEOUT_MS,
+    );
+  });
 });

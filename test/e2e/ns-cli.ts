@@ -22,9 +22,10 @@ export class NsCliProcess {
   stdout = '';
   private readonly exited: Promise<number | null>;
 
-  constructor(ns: string | null, args: string[]) {
+  /** `env`: llmtap's environment (a test may give it a PATH holding only one capture tool). */
+  constructor(ns: string | null, args: string[], env: NodeJS.ProcessEnv = process.env) {
     const argv = [process.execPath, cli, ...args];
-    this.child = ns === null ? spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] }) : spawn('ip', ['netns', 'exec', ns, ...argv], { stdio: ['ignore', 'pipe', 'pipe'] });
+    this.child = ns === null ? spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], env }) : spawn('ip', ['netns', 'exec', ns, ...argv], { stdio: ['ignore', 'pipe', 'pipe'], env });
     this.child.stderr?.on('data', (d: Buffer) => (this.stderr += d.toString()));
     this.child.stdout?.on('data', (d: Buffer) => (this.stdout += d.toString()));
     this.exited = new Promise((resolve) => this.child.once('exit', (code) => resolve(code)));
