@@ -4,6 +4,7 @@
  */
 import { Command, CommanderError } from 'commander';
 import { UserError } from './errors.js';
+import { tuneJitForPipeline } from '../pipeline/jit-tuning.js';
 import type { ReplayCommandOptions } from './replay-command.js';
 import type { CaptureCommandOptions } from './capture-command.js';
 import type { CollectCommandOptions } from './collect-command.js';
@@ -226,6 +227,9 @@ program
     const { runReprice } = await import('./reprice-command.js');
     await runReprice(opts);
   });
+
+// Before any pipeline code runs (worker threads share the flag): src/pipeline/jit-tuning.ts.
+tuneJitForPipeline();
 
 try {
   await program.parseAsync(process.argv);
