@@ -42,8 +42,11 @@ export function filtersText(filters: Record<string, string>): string {
   return parts.length === 0 ? '' : ` {${parts.join(', ')}}`;
 }
 
-/** "[FIRING critical] high-errors: error_rate 0.6 > 0.5 over 5m {provider=openai} (5 calls)". */
+/** "[FIRING critical] high-errors on probe-7: error_rate 0.6 > 0.5 over 5m {provider=openai} (5 calls)":
+ * the source is named (a rule on calls runs per source) so a chat message from a fleet of probes
+ * says which host; the record's `message` stays the condition alone. */
 export function alertText(a: AlertRecord): string {
   const head = a.rule_kind === 'budget' ? 'BUDGET' : a.state === 'firing' ? 'FIRING' : 'RESOLVED';
-  return `[${head} ${a.severity}] ${a.rule}: ${a.message}`;
+  const where = typeof a.source === 'string' && a.source !== '' ? ` on ${a.source}` : '';
+  return `[${head} ${a.severity}] ${a.rule}${where}: ${a.message}`;
 }

@@ -44,6 +44,8 @@ describe('BudgetTracker', () => {
       threshold: 10,
       window_ms: null,
       filters: {},
+      // Spend is one total over every source.
+      source: null,
       resolved_at: null,
       budget: { period: 'month', period_start: '2026-01-01T00:00:00.000000Z', scope: 'all', scope_value: 'all', limit_usd: 10, fraction: 1 },
     });

@@ -349,6 +349,8 @@ export class BudgetTracker implements RecordObserver {
       threshold: fraction * cfg.limit_usd,
       window_ms: null,
       filters: cfg.scope === 'all' ? {} : { [cfg.scope]: key },
+      // Spend is one total per period over every source (money adds up across hosts).
+      source: null,
       fired_at: isoMicros(t),
       resolved_at: null,
       message: `${who}: ${usd(e.spent)} of ${usd(cfg.limit_usd)} (${pct(e.spent / cfg.limit_usd)}) in ${periodName(ps, cfg.period)}, past ${pct(fraction)}${unpriced}`,

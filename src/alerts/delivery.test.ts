@@ -20,6 +20,7 @@ function alert(over: Partial<AlertRecord> = {}): AlertRecord {
     threshold: 0.5,
     window_ms: 300_000,
     filters: { provider: 'openai' },
+    source: 'probe-a',
     fired_at: '2026-01-01T00:00:05.000000Z',
     resolved_at: null,
     message: 'error_rate 0.6 > 0.5 over 5m {provider=openai} (5 calls)',
@@ -96,7 +97,7 @@ describe('AlertDelivery to a webhook', () => {
     await d.close();
     expect(r.got).toHaveLength(3);
     const accepted = r.got[2]!;
-    expect(JSON.parse(accepted.body)).toEqual({ ...a, text: '[FIRING critical] errors: error_rate 0.6 > 0.5 over 5m {provider=openai} (5 calls)' });
+    expect(JSON.parse(accepted.body)).toEqual({ ...a, text: '[FIRING critical] errors on probe-a: error_rate 0.6 > 0.5 over 5m {provider=openai} (5 calls)' });
     expect(accepted.path).toBe('/hooks/secret-path-T0001');
     expect(accepted.headers['x-webhook-token']).toBe(TOKEN);
     expect(accepted.headers['content-type']).toBe('application/json');
@@ -195,7 +196,13 @@ describe('AlertDelivery: bounds', () => {
   it('writes log targets as one line at once and counts unknown targets', () => {
     const { d, lines } = delivery({});
     d.deliver(alert({ state: 'resolved', resolved_at: '2026-01-01T00:00:09.000000Z', message: 'ok again' }), ['log', 'nowhere', 'log']);
-    expect(lines).toEqual(['alert [RESOLVED critical] errors: ok again (at 2026-01-01T00:00:09.000000Z)']);
+    expect(lines).toEqual(['alert [RESOLVED critical] errors on probe-a: ok again (at 2026-01-01T00:00:09.000000Z)']);
     expect(d.stats()).toMatchObject({ logged: 1, unknown_targets: 1 });
+  });
+
+  it('a log line names no source when the alert has none (budgets, score rules)', () => {
+    const { d, lines } = delivery({});
+    d.deliver(alert({ source: null, message: 'm' }), ['log']);
+    expect(lines).toEqual(['alert [FIRING critical] errors: m (at 2026-01-01T00:00:05.000000Z)']);
   });
 });

@@ -53,6 +53,8 @@ describe('RuleEngine: a clock per source', () => {
       total += a.out.length;
     }
     expect(out).toHaveLength(total);
+    // Each alert names the source whose calls raised it (the one whose clock it fired on).
+    expect(out.map((a) => a.source)).toEqual(out.map(sourceOfAlert));
     // Not vacuous: rules fired and cleared.
     expect(out.some((a) => a.state === 'resolved')).toBe(true);
     const open = [...alone.values()].flatMap((a) => a.e.firing());
@@ -76,6 +78,8 @@ describe('RuleEngine: a clock per source', () => {
     // its 10 s window and fire the rule there.
     expect(capped).toBe(2);
     expect(out.map((a) => [a.state, a.fired_at])).toEqual([['firing', isoMicros(sec(3601))]]);
+    // Which of the sources sharing the clock raised it is not known.
+    expect(out[0]!.source).toBeNull();
     // The first source's clock moves the shared one: the calls leave its window at 3606 s.
     engine.onTime(sec(3700), 'first');
     expect(out.map((a) => a.state)).toEqual(['firing', 'resolved']);
@@ -108,6 +112,7 @@ describe('RuleEngine: a clock per source', () => {
       ['firing', isoMicros(sec(3))],
     ]);
     expect(new Set(out.map((a) => a.id)).size).toBe(2);
+    expect(out.map((a) => a.source)).toEqual(['probe-a', 'probe-b']);
     // The first keeps the id a replay of its source alone gives.
     const alone: AlertRecord[] = [];
     const one = new RuleEngine([rule({ name: 'busy', metric: 'calls', threshold: 1, window_ms: 10_000 })], (a) => alone.push(a));

@@ -46,6 +46,8 @@ describe('RuleEngine: call rules', () => {
     expect(resolved.fired_at).toBe(fired.fired_at);
     expect(resolved.resolved_at).toBe(isoMicros(sec(8)));
     expect(fired).toMatchObject({ kind: 'alert', rule: 'errors', rule_kind: 'rule', metric: 'error_rate', threshold: 0.5, window_ms: 600_000, severity: 'warning', budget: null, resolved_at: null });
+    // A rule on calls runs per source: the alert names the one whose calls raised it.
+    expect(fired.source).toBe(callAt({ at: 0 }).source);
     expect(fired.message).toContain('error_rate 0.6 > 0.5 over 10m (5 calls)');
     expect(e.stats()).toMatchObject({ fired: 1, resolved: 1 });
   });
@@ -187,6 +189,8 @@ describe('RuleEngine: score rules', () => {
     expect(out.map((a) => [a.state, a.fired_at])).toEqual([['firing', isoMicros(sec(30))]]);
     expect(out[0]!.value).toBeCloseTo(0.4, 12);
     expect(out[0]!.message).toContain('(2 scores)');
+    // A score has no source.
+    expect(out[0]!.source).toBeNull();
     e.onTime(sec(1000)); // the 10 s score's bucket leaves at 70 s
     expect(out.map((a) => [a.state, a.resolved_at])).toEqual([
       ['firing', null],

@@ -269,6 +269,7 @@ class RuleRunner {
       threshold: r.threshold,
       window_ms: r.window_ms,
       filters: { ...r.filters },
+      source: this.source,
       fired_at: isoMicros(inc.firedAt),
       resolved_at: resolvedAt === null ? null : isoMicros(resolvedAt),
       message,

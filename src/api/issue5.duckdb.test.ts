@@ -134,6 +134,7 @@ describe('GET /alerts', () => {
     threshold: 0.1,
     window_ms: 60_000,
     filters: { provider: 'openai' },
+    source: 'probe-a',
     fired_at: `2026-01-15T10:00:0${n}.000000Z`,
     resolved_at: null,
     message: 'error_rate 0.4 > 0.1 for provider=openai',
@@ -151,6 +152,7 @@ describe('GET /alerts', () => {
       state: 'notice',
       metric: 'cost_usd',
       window_ms: null,
+      source: null,
       budget: { period: 'day', period_start: '2026-01-15T00:00:00.000000Z', scope: 'team', scope_value: 'search', spent_usd: 8, limit_usd: 10, fraction: 0.8 },
     });
     await store.insertAlert(budget);
@@ -162,6 +164,19 @@ describe('GET /alerts', () => {
     await get('alerts/01900000-0000-7000-8000-0000000000ff', 404);
     await get('alerts/nope', 400);
     await get('alerts?state=burning', 400);
+  });
+
+  it('filters by the source that raised the alert; a budget (no source) matches none', async () => {
+    // The same rule on two probes at one instant: the engine gives the second its own id.
+    await store.insertAlert(alert(4, { source: 'probe-b', fired_at: '2026-01-15T10:00:02.000000Z' }));
+    const ids = async (q: string): Promise<string[]> => (await get<Page<AlertRecord>>(`alerts?${q}`)).items.map((a) => a.id.slice(-1));
+    expect(await ids('source=probe-b')).toEqual(['4']);
+    expect(await ids('source=probe-a')).toEqual(['2', '1']);
+    expect(await ids('source=probe-a&source=probe-b&state=firing')).toEqual(['4', '2']);
+    expect(await ids('source=nowhere')).toEqual([]);
+    expect((await get<AlertRecord>(`alerts/${alert(4).id}`)).source).toBe('probe-b');
+    await get(`alerts?source=${encodeURIComponent('a\u0000b')}`, 400);
+    await get(`alerts?source=${'x'.repeat(600)}`, 400);
   });
 });
 

@@ -509,6 +509,8 @@ const alertsQuery = z.strictObject({
   rule: many(plain),
   state: many(z.enum(ALERT_STATES), true),
   rule_kind: many(z.enum(RULE_KINDS), true),
+  /** The source that raised it, as the calls filter takes it (a probe's uuid, a capture, an interface). */
+  source: many(plain),
   ...pageShape,
 });
 
@@ -521,6 +523,7 @@ export function parseAlertsQuery(raw: unknown): { filter: AlertFilter; page: Pag
   if (p.rule) f.rule = p.rule;
   if (p.state) f.state = p.state;
   if (p.rule_kind) f.rule_kind = p.rule_kind;
+  if (p.source) f.source = p.source;
   return { filter: f, page: toPage(p) };
 }
 

@@ -14,8 +14,9 @@
  * The turn tracker is ticked with each probe's own clock (a watermark per source, DESIGN §1), so a
  * probe host whose clock runs ahead does not close the other probes' turns; the metric windows
  * and alert rules move on each probe's own clock too.
- * The pipelines share the run's counters, so health and the summary show totals; the per-probe
- * view is `probes` below.
+ * The pipelines share the run's counters, so the summary and health's `counts` show totals; health
+ * lists the collector and then each probe as a source of its own (`sourceEntries`), which /metrics'
+ * llmtap_source_* series read (one `source` label per probe, capped there).
  *
  * With worker threads (`--workers N`, docs/workers.md) the probes share one pool: each worker
  * keeps one pipeline per probe for the flows hashed to it, and the records come back in the
@@ -25,13 +26,13 @@ import type { SourceHealth } from '../api/types.js';
 import { forEachProbeFrame, wellFormedProbeBatches, type ProbeBatchProblem } from '../capture/probe-batch.js';
 import { isLoopbackHost, checkProbeEndpoint, listenForProbes, ProbeListenError, type ProbeListener } from '../capture/probe-source.js';
 import type { CaptureFileSummary } from '../capture/capture-parser.js';
-import type { Micros } from '../core/time.js';
+import { isoMicros, type Micros } from '../core/time.js';
 import { createCapturePipeline, summaryOf, type ReplaySummary } from '../pipeline/replay.js';
 import type { CapturedFrame } from '../capture/types.js';
 import type { ParallelCapture } from '../workers/parallel-pipeline.js';
 import { resolveWorkers } from '../workers/worker-count.js';
 import { UserError } from './errors.js';
-import { formatRunSummary, openPipelineRun, type OutputCommandOptions, type PipelineRun } from './run-pipeline.js';
+import { formatRunSummary, openPipelineRun, type OutputCommandOptions, type PipelineRun, type RunPipelineOptions } from './run-pipeline.js';
 
 export interface CollectCommandOptions extends Omit<OutputCommandOptions, 'exitAfterDrain' | 'source'> {
   listenProbes: string;
@@ -68,6 +69,13 @@ export interface ProbeState {
   arrivedAt: number;
   /** Its capture clock when the last batch came. */
   clockAtArrival: Micros | null;
+  /** Its calls (records whose `source` is its uuid). */
+  calls: number;
+  /** Capture times of its first and latest packet (its own clock). */
+  firstTs: Micros | null;
+  lastTs: Micros | null;
+  /** Hands a frame of its batches to its pipeline, noting the packet's time. */
+  onFrame(f: CapturedFrame): void;
 }
 
 interface ProbePipeline {
@@ -93,8 +101,8 @@ export async function runCollect(o: CollectCommandOptions): Promise<void> {
   try {
     run = await openPipelineRun(o, {
       sourceId: `probes@${listener.endpoint}`,
-      describeSource: (s) => describeProbes(s, dropped.packets + run.stats.pipelineDrops),
       followKeyLog: true,
+      sources: () => sourceEntries(run, probes, dropped.packets),
     });
   } catch (err) {
     listener.close();
@@ -103,9 +111,32 @@ export async function runCollect(o: CollectCommandOptions): Promise<void> {
   const stats = run.stats;
   const workers = resolveWorkers(run.config.workers);
   let parallel: ParallelCapture | null = null;
+  // Each probe's calls, for its health entry (records carry the probe's uuid as `source`).
+  const countCall = (source: string): void => {
+    const p = probes.get(source);
+    if (p !== undefined) p.calls++;
+  };
+  const base = run.pipeline;
+  const inThread: RunPipelineOptions = {
+    ...base,
+    onCall: (r, ex, call) => {
+      countCall(r.source);
+      base.onCall(r, ex, call);
+    },
+  };
   if (workers > 1) {
     const { ParallelCapture } = await import('../workers/parallel-pipeline.js');
-    parallel = new ParallelCapture(run.workerOptions(workers, true));
+    const wo = run.workerOptions(workers, true);
+    parallel = new ParallelCapture({
+      ...wo,
+      outputs: {
+        ...wo.outputs,
+        onCall: (r, stored, input) => {
+          countCall(r.source);
+          wo.outputs.onCall(r, stored, input);
+        },
+      },
+    });
   }
   if (!o.quiet) {
     process.stderr.write(`llmtap: collecting probe batches on ${listener.endpoint}; Ctrl-C to stop\n`);
@@ -139,8 +170,26 @@ export async function runCollect(o: CollectCommandOptions): Promise<void> {
     let p = probes.get(id);
     if (p !== undefined) return p;
     if (probes.size >= MAX_PROBES) return null;
-    const pipeline = parallel !== null ? parallel.source(id) : createCapturePipeline({ ...run.pipeline, source: id });
-    p = { id, pipeline, batches: 0, packets: 0, bytes: 0, connections: 0, arrivedAt: 0, clockAtArrival: null };
+    const pipeline = parallel !== null ? parallel.source(id) : createCapturePipeline({ ...inThread, source: id });
+    const probe: ProbeState = {
+      id,
+      pipeline,
+      batches: 0,
+      packets: 0,
+      bytes: 0,
+      connections: 0,
+      arrivedAt: 0,
+      clockAtArrival: null,
+      calls: 0,
+      firstTs: null,
+      lastTs: null,
+      onFrame: (f) => {
+        probe.firstTs ??= f.ts;
+        if (probe.lastTs === null || f.ts > probe.lastTs) probe.lastTs = f.ts;
+        pipeline.onFrame(f);
+      },
+    };
+    p = probe;
     probes.set(id, p);
     if (!o.quiet) process.stderr.write(`llmtap: probe ${id} connected\n`);
     return p;
@@ -194,7 +243,7 @@ export async function runCollect(o: CollectCommandOptions): Promise<void> {
       p.batches++;
       p.packets += header.count;
       p.bytes += batch.length;
-      withProbe(p, () => forEachProbeFrame(batch, header.count, p.pipeline.onFrame));
+      withProbe(p, () => forEachProbeFrame(batch, header.count, p.onFrame));
       p.arrivedAt = performance.now();
       p.clockAtArrival = p.pipeline.clock;
       // The run's clock is the newest of all probes'; the turn tracker moves on this probe's own.
@@ -255,8 +304,58 @@ function totals(run: PipelineRun, probes: Map<string, ProbeState>, started: numb
   return summaryOf(captureSummary(packets, bytes), s, started, s.lastTs, undefined, { packets: s.packets, bytes: s.captureBytes });
 }
 
-/** The health API's one source entry: the collector (one entry per probe needs healthOf to list
- * several sources). `pipeline` drops: packets of well-formed batches the collector refused. */
-export function describeProbes(s: SourceHealth, droppedPackets: number): SourceHealth {
-  return { ...s, kind: 'probe', progress: null, drops: { kernel: null, interface: null, pipeline: droppedPackets } };
+/**
+ * The health API's sources: the collector, then each probe (in the order they connected).
+ *
+ * The collector's entry (`probes@ENDPOINT`) keeps the run's state and error and what no probe
+ * owns: packets of the batches it refused (malformed, past MAX_PROBES) and, with workers, the
+ * pool's full-queue drops (the pool is shared, so no probe's). Its packets, bytes and calls are 0:
+ * every packet it accepted is some probe's, and /metrics sums these entries per label, so the
+ * collector carrying the totals too would count each packet twice in a `sum()` over sources. The
+ * totals stay in health's `counts` and the llmtap_packets_total family.
+ *
+ * A probe's entry: its uuid (the `source` of its records), its packets, bytes and calls, and the
+ * capture times of its first and latest packet on its own clock. The kernel and interface drops
+ * are the probe's to count (it reports them itself, docs/probes.md), hence null here.
+ */
+export function sourceEntries(
+  run: Pick<PipelineRun, 'source'> & { readonly stats: { readonly pipelineDrops: number } } | undefined,
+  probes: ReadonlyMap<string, ProbeState>,
+  refusedPackets: number,
+): SourceHealth[] {
+  // Read before openPipelineRun returned (nothing has arrived then): the collector alone.
+  const state = run?.source.state ?? 'starting';
+  const error = run?.source.error ?? null;
+  const collector: SourceHealth = {
+    id: run?.source.id ?? 'probes',
+    kind: 'probe',
+    state,
+    packets: 0,
+    bytes: 0,
+    progress: null,
+    drops: { kernel: null, interface: null, pipeline: refusedPackets + (run?.stats.pipelineDrops ?? 0) },
+    first_packet: null,
+    last_packet: null,
+    error,
+    calls: 0,
+  };
+  const iso = (t: Micros | null): string | null => (t === null ? null : isoMicros(t));
+  return [
+    collector,
+    ...[...probes.values()].map(
+      (p): SourceHealth => ({
+        id: p.id,
+        kind: 'probe',
+        state,
+        packets: p.packets,
+        bytes: p.bytes,
+        progress: null,
+        drops: { kernel: null, interface: null, pipeline: 0 },
+        first_packet: iso(p.firstTs),
+        last_packet: iso(p.lastTs),
+        error,
+        calls: p.calls,
+      }),
+    ),
+  ];
 }

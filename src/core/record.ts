@@ -205,6 +205,11 @@ export interface AlertRecord {
   /** Rule window in ms (null for budgets). */
   window_ms: number | null;
   filters: Record<string, string>;
+  /** The source whose calls raised it (a capture file, an interface, a probe's uuid): a rule on
+   * calls runs once per source (src/alerts/rule-engine.ts). null for rules on scores (a score
+   * has no source), budgets (spend is one total over all sources) and, past the cap on clocks,
+   * the sources that share one clock. Records stored before version 6 read as null. */
+  source: string | null;
   /** Capture time (ISO 8601, µs): when the rule's condition became true / false. */
   fired_at: string;
   resolved_at: string | null;

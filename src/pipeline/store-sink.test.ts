@@ -178,6 +178,7 @@ describe('StoreSink with turns', () => {
       threshold: 0.2,
       window_ms: 60_000,
       filters: {},
+      source: null,
       fired_at: '2026-11-01T00:00:01.000000Z',
       resolved_at: null,
       message: 'error_rate 0.5 > 0.2',

@@ -526,6 +526,8 @@ export interface AlertFilter {
   rule?: string[];
   state?: AlertRecord['state'][];
   rule_kind?: AlertRecord['rule_kind'][];
+  /** The source that raised it (AlertRecord.source); alerts without one never match. */
+  source?: string[];
 }
 
 export interface AnnotationFilter {

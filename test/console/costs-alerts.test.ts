@@ -42,6 +42,7 @@ const alert = (n: number, over: Partial<AlertRecord>): AlertRecord => ({
   threshold: 0.05,
   window_ms: 300_000,
   filters: { provider: 'openai' },
+  source: 'probe-a',
   fired_at: '2026-01-15T10:00:02.000000Z',
   resolved_at: null,
   message: 'error_rate 0.5 > 0.05',
@@ -83,7 +84,7 @@ describe.skipIf(!browserTestsRun)('costs, alerts and scores in a browser', () =>
     await store.upsertTurns([turn]);
     await store.insertAlert(alert(1, {}));
     await store.insertAlert(alert(2, { rule: 'slow-ttft', metric: 'ttft_p95', fired_at: '2026-01-15T10:00:01.000000Z' }));
-    await store.insertAlert({ ...alert(2, { rule: 'slow-ttft', metric: 'ttft_p95', fired_at: '2026-01-15T10:00:01.000000Z' }), state: 'resolved', resolved_at: '2026-01-15T10:00:04.000000Z' });
+    await store.insertAlert({ ...alert(2, { rule: 'slow-ttft', metric: 'ttft_p95', fired_at: '2026-01-15T10:00:01.000000Z', source: null }), state: 'resolved', resolved_at: '2026-01-15T10:00:04.000000Z' });
     await store.insertAlert(
       alert(3, {
         rule: 'team-ads-daily',
@@ -149,6 +150,11 @@ describe.skipIf(!browserTestsRun)('costs, alerts and scores in a browser', () =>
     expect(firing).toEqual([alert(1, {}).id]);
     const history = await page.$$eval('[data-testid="alerts-history"] tbody tr', (els) => els.map((e) => e.getAttribute('data-alert')));
     expect(history).toEqual([alert(2, {}).id]);
+    // Each incident names its source; one without (a rule on scores, or stored before llmtap named sources) shows a dash.
+    const sources = await page.$$eval('[data-testid="alerts-firing"] tbody tr, [data-testid="alerts-history"] tbody tr', (els) =>
+      els.map((e) => e.querySelector('[data-col="source"]')?.textContent ?? ''),
+    );
+    expect(sources).toEqual(['probe-a', '–']);
     const spent = await page.textContent('[data-testid="budget-notices"] [data-col="spent"]');
     expect(spent).toContain('$8.00 / $10.00');
     expect(spent).toContain('80');

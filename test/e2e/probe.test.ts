@@ -14,7 +14,7 @@
  * (CI=true), where a missing prerequisite fails instead of hiding the test. The two-probe test
  * below needs neither: the test itself is the probes, sending the demo capture in batches.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Pull, Push } from 'zeromq';
@@ -174,11 +174,14 @@ describe('two probes with identical traffic', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  test(
-    'each probe has its own flows and source: the same capture from two probes gives every call twice',
-    async () => {
+  test.each([1, 2])(
+    'each probe has its own flows and source: the same capture from two probes gives every call twice (workers: %i)',
+    async (workers) => {
       ensureBuilt();
-      collector = new CliProcess(['collect', '--listen-probes', 'tcp://127.0.0.1:0', '--listen', '127.0.0.1:0', '--db', join(dir, 'two.duckdb')]);
+      // A rule on calls runs once per probe: each raises its own incident, named by its uuid.
+      const config = join(dir, 'alerts.yaml');
+      writeFileSync(config, ['alerts:', '  - {name: busy, metric: calls, window: 10m, op: ">=", threshold: 5, notify: []}', ''].join('\n'));
+      collector = new CliProcess(['collect', '--listen-probes', 'tcp://127.0.0.1:0', '--listen', '127.0.0.1:0', '--db', join(dir, `two-${workers}.duckdb`), '--config', config, '--workers', String(workers)]);
       const base = (await collector.waitFor(/serving (http:\/\/\S+)/))[1]!;
       const endpoint = (await collector.waitFor(/collecting probe batches on (tcp:\/\/\S+);/))[1]!;
       // A message over the 2 MiB cap: ZeroMQ drops it and disconnects its sender; nothing else changes.
@@ -220,6 +223,34 @@ describe('two probes with identical traffic', () => {
       const turns = ((await (await fetch(`${base}/api/v1/turns?limit=100`)).json()) as { items: { source: string }[] }).items;
       expect(turns.filter((t) => t.source === probes[0]).length).toBe(14);
       expect(turns.filter((t) => t.source === probes[1]).length).toBe(14);
+
+      // Health lists the collector (what no probe owns: refused batches) and then each probe.
+      const h = await health(base);
+      const iso = (t: number): string => new Date(t / 1000).toISOString().replace('Z', `${String(t % 1000).padStart(3, '0')}Z`);
+      expect(h.sources.map((s) => [s.id, s.kind, s.packets, s.calls, s.drops.pipeline])).toEqual([
+        [expect.stringMatching(/^probes@tcp:/), 'probe', 0, 0, 0],
+        [probes[0], 'probe', frames.length, 21, 0],
+        [probes[1], 'probe', frames.length, 21, 0],
+      ]);
+      for (const s of h.sources.slice(1)) {
+        expect(s.first_packet).toBe(iso(frames[0]!.ts));
+        expect(s.last_packet).toBe(iso(Math.max(...frames.map((f) => f.ts))));
+      }
+      expect(h.sources.slice(1).reduce((n, s) => n + s.bytes, 0)).toBeGreaterThan(0);
+      // /metrics: one source label per probe, adding up to the totals.
+      const metrics = await (await fetch(`${base}/metrics`)).text();
+      for (const id of probes) {
+        expect(metrics).toMatch(new RegExp(`^llmtap_source_packets_total\\{source="${id}",pipeline=""\\} ${frames.length}$`, 'm'));
+        expect(metrics).toMatch(new RegExp(`^llmtap_source_calls_total\\{source="${id}",pipeline=""\\} 21$`, 'm'));
+      }
+      expect(metrics).toMatch(new RegExp(`^llmtap_packets_total ${2 * frames.length}$`, 'm'));
+
+      // Each probe's incident names it; the second, at the same microsecond, has an id of its own.
+      const alerts = ((await (await fetch(`${base}/api/v1/alerts?rule=busy&state=firing`)).json()) as { items: { id: string; source: string | null }[] }).items;
+      expect(alerts.map((a) => a.source).sort()).toEqual([...probes].sort());
+      expect(new Set(alerts.map((a) => a.id)).size).toBe(2);
+      const one = ((await (await fetch(`${base}/api/v1/alerts?source=${probes[1]}`)).json()) as { items: { source: string }[] }).items;
+      expect(one.map((a) => a.source)).toEqual([probes[1]]);
 
       expect(await collector.interrupt(), collector.stderr).toBe(0);
       expect(collector.stderr).toContain('42 LLM calls');

@@ -1,6 +1,7 @@
 /**
  * Alerts and budgets (issue 5 item 6): incidents still firing first, then the history, and the
- * budget notices with how much of each limit is spent. Times are capture times (UTC).
+ * budget notices with how much of each limit is spent. Times are capture times (UTC). An
+ * incident shows the source whose calls raised it (each source is judged on its own).
  */
 import type { AlertRecord, Page } from '../api.js';
 import { cost } from '../agent-ui.js';
@@ -28,6 +29,7 @@ function IncidentTable({ items, testId }: { items: AlertRecord[]; testId: string
           <th>Severity</th>
           <th>What</th>
           <th>Scope</th>
+          <th>Source</th>
           <th>Fired (UTC)</th>
           <th>Resolved (UTC)</th>
         </tr>
@@ -48,6 +50,11 @@ function IncidentTable({ items, testId }: { items: AlertRecord[]; testId: string
               </div>
             </td>
             <td>{filtersText(a.filters)}</td>
+            {/* A rule on calls runs per source (a probe, a capture, an interface); rules on
+                scores and alerts stored before llmtap named sources have none. */}
+            <td className="mono" data-col="source">
+              {a.source ?? '–'}
+            </td>
             <td className="nowrap">{time(a.fired_at)}</td>
             <td className="nowrap">{a.resolved_at ? time(a.resolved_at) : '–'}</td>
           </tr>

@@ -21,6 +21,7 @@ function alert(i: number, over: Partial<AlertRecord> = {}): AlertRecord {
     threshold: 0.1,
     window_ms: 300_000,
     filters: {},
+    source: null,
     fired_at: isoMicros(T0 + i * MIN),
     resolved_at: null,
     message: `rule ${i} fired`,

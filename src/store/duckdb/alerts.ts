@@ -32,6 +32,7 @@ function alertParams(a: AlertRecord): DuckDBValue[] {
     a.rule_kind ?? null,
     a.state ?? null,
     a.metric ?? null,
+    typeof a.source === 'string' ? a.source : null,
   ];
 }
 
@@ -40,12 +41,12 @@ function alertParams(a: AlertRecord): DuckDBValue[] {
  * stored `resolved` one: replaying a capture sends an incident's history again in order, and an
  * engine that resolved an incident never fires it again under the same id.
  */
-const UPSERT_SQL = `INSERT INTO alerts (id, rule, fired_at, resolved_at, severity, record, rule_kind, state, metric)
+const UPSERT_SQL = `INSERT INTO alerts (id, rule, fired_at, resolved_at, severity, record, rule_kind, state, metric, source)
   VALUES ($1::VARCHAR, $2::VARCHAR, make_timestamp($3::BIGINT), make_timestamp($4::BIGINT), $5::VARCHAR, $6::VARCHAR,
-          $7::VARCHAR, $8::VARCHAR, $9::VARCHAR)
+          $7::VARCHAR, $8::VARCHAR, $9::VARCHAR, $10::VARCHAR)
   ON CONFLICT (id) DO UPDATE SET rule = excluded.rule, fired_at = excluded.fired_at, resolved_at = excluded.resolved_at,
     severity = excluded.severity, record = excluded.record, rule_kind = excluded.rule_kind, state = excluded.state,
-    metric = excluded.metric
+    metric = excluded.metric, source = excluded.source
   WHERE NOT (alerts.state = 'resolved' AND excluded.state = 'firing')`;
 
 export async function insertAlert(db: SerialConnection, a: AlertRecord): Promise<void> {
@@ -60,11 +61,15 @@ function alertConditions(f: AlertFilter, p: Params): string[] {
   inList(p, 'rule', 'rule', f.rule, out);
   inList(p, 'state', 'state', f.state, out);
   inList(p, 'rule_kind', 'rule_kind', f.rule_kind, out);
+  inList(p, 'source', 'source', f.source, out);
   return out;
 }
 
 function alertRecord(text: string | null): AlertRecord {
-  return parseJson<AlertRecord>(text, {} as AlertRecord);
+  const a = parseJson<AlertRecord>(text, {} as AlertRecord);
+  // Records stored before alerts named their source (schema version 6) have none: not known.
+  a.source ??= null;
+  return a;
 }
 
 export async function listAlerts(db: SerialConnection, filter: AlertFilter, page: PageRequest): Promise<Page<AlertRecord>> {

@@ -1,5 +1,6 @@
 import { DuckDBInstance } from '@duckdb/node-api';
 import { describe, expect, test } from 'vitest';
+import type { AlertRecord } from '../../core/record.js';
 import { syntheticCall } from '../synthetic-records.js';
 import { T0, tempDbPath } from '../test-helpers.test-support.js';
 import { openDuckDbStore } from './duckdb-store.js';
@@ -106,5 +107,48 @@ describe('schema migrations', () => {
     const ro = await openDuckDbStore({ path, readOnly: true });
     await expect(ro.insertCalls([syntheticCall(1, { start: T0, stepUs: 1 })])).rejects.toMatchObject({ code: 'write_failed' });
     await ro.close();
+  });
+});
+
+describe('migration 6', () => {
+  test('a version-5 database gains the alert source: its old alerts read as source null and new ones filter by it', async () => {
+    const path = tempDbPath();
+    await (await openDuckDbStore({ path, retention: false }, MIGRATIONS.slice(0, 5))).close();
+    // An alert as llmtap before version 6 stored it (the version-5 columns; no source in the record).
+    const old: Omit<AlertRecord, 'source'> = {
+      kind: 'alert',
+      id: '01900000-0000-7000-8000-000000000001',
+      rule: 'errors',
+      rule_kind: 'rule',
+      state: 'firing',
+      severity: 'warning',
+      metric: 'error_rate',
+      value: 0.5,
+      threshold: 0.1,
+      window_ms: 60_000,
+      filters: {},
+      fired_at: '2026-01-15T10:00:01.000000Z',
+      resolved_at: null,
+      message: 'error_rate 0.5 > 0.1 over 1m (4 calls)',
+      budget: null,
+    };
+    const inst = await DuckDBInstance.create(path);
+    const c = await inst.connect();
+    await c.run(
+      `INSERT INTO alerts (id, rule, fired_at, resolved_at, severity, record, rule_kind, state, metric)
+       VALUES ($1, 'errors', make_timestamp(1768471201000000::BIGINT), NULL, 'warning', $2, 'rule', 'firing', 'error_rate')`,
+      [old.id, JSON.stringify(old)],
+    );
+    c.closeSync();
+    inst.closeSync();
+
+    const v6 = await openDuckDbStore({ path, retention: false });
+    expect((await v6.stats()).schema_version).toBe(MIGRATIONS.length);
+    expect(await v6.getAlert(old.id)).toEqual({ ...old, source: null });
+    const fresh: AlertRecord = { ...old, id: '01900000-0000-7000-8000-000000000002', source: 'probe-1' };
+    await v6.insertAlert(fresh);
+    expect((await v6.listAlerts({ source: ['probe-1'] })).items).toEqual([fresh]);
+    expect((await v6.listAlerts({})).items.map((a) => a.source)).toEqual(['probe-1', null]);
+    await v6.close();
   });
 });

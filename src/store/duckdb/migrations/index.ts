@@ -4,8 +4,9 @@ import { migration002 } from './002-turns-alerts-annotations.js';
 import { migration003 } from './003-agent-turns.js';
 import { migration004 } from './004-costs-alerts-annotations.js';
 import { migration005 } from './005-call-process.js';
+import { migration006 } from './006-alert-source.js';
 import type { Migration } from './types.js';
 
 export type { Migration } from './types.js';
 
-export const MIGRATIONS: readonly Migration[] = [migration001, migration002, migration003, migration004, migration005];
+export const MIGRATIONS: readonly Migration[] = [migration001, migration002, migration003, migration004, migration005, migration006];
