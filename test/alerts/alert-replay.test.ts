@@ -167,9 +167,12 @@ describe('alerts over a replayed capture', () => {
     expect(mine[1]!.resolved_at).toBe(isoMicros(clear!));
     expect(mine[1]!.id).toBe(mine[0]!.id);
     expect(mine[0]!.value).toBeCloseTo(3 / 5, 12);
+    // A rule on calls runs per source, and its line says which source raised it.
+    expect(mine.map((a) => a.source)).toEqual(['alerts-test', 'alerts-test']);
+    const on = ' on alerts-test';
     expect(run.lines.filter((l) => l.includes('openai-errors'))).toEqual([
-      `alert [FIRING critical] openai-errors: ${mine[0]!.message} (at ${isoMicros(fire!)})`,
-      `alert [RESOLVED critical] openai-errors: ${mine[1]!.message} (at ${isoMicros(clear!)})`,
+      `alert [FIRING critical] openai-errors${on}: ${mine[0]!.message} (at ${isoMicros(fire!)})`,
+      `alert [RESOLVED critical] openai-errors${on}: ${mine[1]!.message} (at ${isoMicros(clear!)})`,
     ]);
   });
 

@@ -256,7 +256,9 @@ describe('issue 5 through `llmtap replay --config`', () => {
     expect(logLines).toHaveLength(alerts.length);
     for (const a of alerts) {
       const at = a.state === 'resolved' ? a.resolved_at : a.fired_at;
-      expect(logLines.filter((l) => l.includes(` ${a.rule}: `) && l.endsWith(`(at ${at})`)).length, `${a.rule} ${a.state}`).toBeGreaterThan(0);
+      // Rules on calls name the source that raised them; budgets and score rules have none.
+      const on = a.source === null ? '' : ` on ${a.source}`;
+      expect(logLines.filter((l) => l.includes(` ${a.rule}${on}: `) && l.endsWith(`(at ${at})`)).length, `${a.rule} ${a.state}`).toBeGreaterThan(0);
     }
   });
 

@@ -21,6 +21,7 @@ import { startLlmServer, type LlmServer } from './llm-server.js';
 import { ensureBuilt } from './replay-cli.js';
 import { ANTHROPIC_TEST_KEY, OPENAI_TEST_KEY, runAnthropicCalls, runOpenAiCalls, type SdkView } from './sdk-calls.js';
 import { commandExists } from './tcpdump.js';
+import { listCalls, sleep, type ListedCall } from './listed-calls.js';
 
 /** Whole test bound: the calls take ~3 s; start-up, polling and shutdown a few more. */
 const TEST_TIMEOUT_MS = 120_000;
@@ -33,23 +34,6 @@ const ARRIVAL_BOUND_MS = 30_000;
 const inCi = process.env['CI'] === 'true';
 const skip = process.getuid?.() !== 0 ? 'needs root (packet capture)' : !commandExists('tcpdump') ? 'missing tcpdump (apt-get install tcpdump)' : null;
 if (skip !== null && !inCi) process.stderr.write(`live-capture e2e skipped: ${skip}\n`);
-
-interface ListedCall {
-  id: string;
-  response_id: string | null;
-  source: string;
-  timing: { response_end: string | null };
-}
-
-async function listCalls(base: string): Promise<ListedCall[]> {
-  const res = await fetch(`${base}/api/v1/calls?limit=500`);
-  expect(res.status).toBe(200);
-  return ((await res.json()) as { items: ListedCall[] }).items;
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
 
 describe.skipIf(skip !== null && !inCi)(`live capture on loopback${skip ? ` [skipped: ${skip}]` : ''}`, () => {
   let dir = '';

@@ -24,6 +24,7 @@ import { startLlmServer, type LlmServer } from './llm-server.js';
 import { ensureBuilt } from './replay-cli.js';
 import { runAnthropicCalls, runOpenAiCalls, type SdkView } from './sdk-calls.js';
 import { commandExists } from './tcpdump.js';
+import { listCalls, sleep, type ListedCall } from './listed-calls.js';
 
 const TEST_TIMEOUT_MS = 120_000;
 const POLL_MS = 50;
@@ -33,21 +34,6 @@ const ARRIVAL_BOUND_MS = 30_000;
 const inCi = process.env['CI'] === 'true';
 const skip = process.getuid?.() !== 0 ? 'needs root (packet capture)' : !commandExists('dumpcap') ? 'missing dumpcap (apt-get install tshark)' : null;
 if (skip !== null && !inCi) process.stderr.write(`live-dumpcap e2e skipped: ${skip}\n`);
-
-interface ListedCall {
-  id: string;
-  response_id: string | null;
-  source: string;
-  timing: { response_end: string | null };
-}
-
-async function listCalls(base: string): Promise<ListedCall[]> {
-  const res = await fetch(`${base}/api/v1/calls?limit=500`);
-  expect(res.status).toBe(200);
-  return ((await res.json()) as { items: ListedCall[] }).items;
-}
-
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe.skipIf(skip !== null && !inCi)(`live capture through dumpcap${skip ? ` [skipped: ${skip}]` : ''}`, () => {
   let dir = '';

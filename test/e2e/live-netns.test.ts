@@ -31,6 +31,7 @@ import { NsCliProcess } from './ns-cli.js';
 import { ensureBuilt } from './replay-cli.js';
 import { ANTHROPIC_TEST_KEY, bigPrompt, OPENAI_TEST_KEY, runAnthropicCalls, runOpenAiCalls, type SdkView } from './sdk-calls.js';
 import { commandExists } from './tcpdump.js';
+import { listCalls, sleep, type ListedCall } from './listed-calls.js';
 
 /** Whole test bound: the calls take ~3–5 s across the lab; lab set-up, start-up, polling and
  * shutdown a few more. */
@@ -50,23 +51,6 @@ const skipFor = (tool: (typeof TOOLS)[number]): string | null =>
 for (const tool of TOOLS) {
   const skip = skipFor(tool);
   if (skip !== null && !inCi) process.stderr.write(`live-netns e2e (${tool}) skipped: ${skip}\n`);
-}
-
-interface ListedCall {
-  id: string;
-  response_id: string | null;
-  source: string;
-  timing: { response_end: string | null };
-}
-
-async function listCalls(base: string): Promise<ListedCall[]> {
-  const res = await fetch(`${base}/api/v1/calls?limit=500`);
-  expect(res.status).toBe(200);
-  return ((await res.json()) as { items: ListedCall[] }).items;
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 describe.each(TOOLS.map((tool) => ({ tool, skip: skipFor(tool) })))('through $tool', ({ tool, skip }) => {

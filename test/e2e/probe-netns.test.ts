@@ -26,6 +26,7 @@ import { NsCliProcess } from './ns-cli.js';
 import { ensureBuilt } from './replay-cli.js';
 import { ANTHROPIC_TEST_KEY, OPENAI_TEST_KEY, runAnthropicCalls, runOpenAiCalls, type SdkView } from './sdk-calls.js';
 import { commandExists } from './tcpdump.js';
+import { listCalls, sleep, type ListedCall } from './listed-calls.js';
 
 /** Whole test bound: the calls take ~3–5 s across the lab; set-up, polling and shutdown more. */
 const TEST_TIMEOUT_MS = 120_000;
@@ -41,22 +42,6 @@ const skip =
     ? 'needs root (packet capture, network namespaces)'
     : (['tcpdump', 'ip'].filter((c) => !commandExists(c)).map((c) => `missing ${c} (apt-get install tcpdump iproute2)`)[0] ?? null);
 if (skip !== null && !inCi) process.stderr.write(`probe-netns e2e skipped: ${skip}\n`);
-
-interface ListedCall {
-  id: string;
-  response_id: string | null;
-  source: string;
-}
-
-async function listCalls(base: string): Promise<ListedCall[]> {
-  const res = await fetch(`${base}/api/v1/calls?limit=500`);
-  expect(res.status).toBe(200);
-  return ((await res.json()) as { items: ListedCall[] }).items;
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
 
 /** Waits until every SDK call's response id is in the collector's API (or the bound passes). */
 async function waitForCalls(base: string, views: SdkView[]): Promise<ListedCall[]> {

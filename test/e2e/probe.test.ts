@@ -28,6 +28,7 @@ import { startLlmServer, type LlmServer } from './llm-server.js';
 import { ensureBuilt } from './replay-cli.js';
 import { ANTHROPIC_TEST_KEY, OPENAI_TEST_KEY, runAnthropicCalls, runOpenAiCalls, type SdkView } from './sdk-calls.js';
 import { commandExists } from './tcpdump.js';
+import { listCalls, sleep, type ListedCall } from './listed-calls.js';
 
 /** Whole test bound: the calls take ~3 s; start-up, polling and shutdown a few more. */
 const TEST_TIMEOUT_MS = 120_000;
@@ -41,24 +42,8 @@ const inCi = process.env['CI'] === 'true';
 const skip = process.getuid?.() !== 0 ? 'needs root (packet capture)' : !commandExists('tcpdump') ? 'missing tcpdump (apt-get install tcpdump)' : null;
 if (skip !== null && !inCi) process.stderr.write(`probe e2e skipped: ${skip}\n`);
 
-interface ListedCall {
-  id: string;
-  response_id: string | null;
-  source: string;
-}
-
-async function listCalls(base: string): Promise<ListedCall[]> {
-  const res = await fetch(`${base}/api/v1/calls?limit=500`);
-  expect(res.status).toBe(200);
-  return ((await res.json()) as { items: ListedCall[] }).items;
-}
-
 async function health(base: string): Promise<HealthInfo> {
   return (await (await fetch(`${base}/api/v1/health`)).json()) as HealthInfo;
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 /** Waits until every SDK call's response id is in the collector's API (or the bound passes). */
