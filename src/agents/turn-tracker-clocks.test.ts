@@ -8,21 +8,11 @@ import type { AgentTurnRecord } from '../core/record.js';
 import { anthropicReply, claudeBody, claudeHeaders, craft, toolResult, toolUse, us, type AnthropicMsg, type CraftSpec } from './crafted-calls.test-support.js';
 import type { AgentCallInput } from './profiles.js';
 import { TurnTracker, type TurnTrackerOptions } from './turn-tracker.js';
+import { interleave, mulberry32 } from '../metrics/source-traffic.test-support.js';
 
 /** A call of `source` (crafted once as a spec, so every tracker gets an identical copy), or a
  * tick of that source's clock to `at` seconds. */
 type Event = { source: string; spec: CraftSpec } | { source: string; tick: number };
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /**
  * One source's traffic from `base` seconds: Claude Code turns (prompt → tool → answer, some cut
@@ -53,18 +43,6 @@ function sourceEvents(source: string, base: number, rnd: () => number): Event[] 
   }
   timed.sort((a, b) => a.arrive - b.arrive);
   return timed.map((x) => x.e);
-}
-
-/** A random interleaving of the sources' event lists, each kept in its own order. */
-function interleave(lists: Event[][], rnd: () => number): Event[] {
-  const at = lists.map(() => 0);
-  const out: Event[] = [];
-  for (;;) {
-    const open = lists.flatMap((l, i) => (at[i]! < l.length ? [i] : []));
-    if (open.length === 0) return out;
-    const i = open[Math.floor(rnd() * open.length)]!;
-    out.push(lists[i]![at[i]!++]!);
-  }
 }
 
 type Out = { source: string; call: { id: string; turn: string | null; session: string | null; anomalies: string[] } } | { source: string; turn: AgentTurnRecord; final: boolean };

@@ -10,16 +10,8 @@ import { callAt, sec } from './test-calls.test-support.js';
 
 export type SourceEvent = { source: string; call: LlmCallRecord } | { source: string; tick: Micros };
 
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The store's seeded mulberry32 (one copy of it for every test that needs one). */
+export { rng as mulberry32 } from '../store/synthetic-records.js';
 
 /**
  * One source's events from `base` seconds after T0: bursts and quiet gaps (longer than the

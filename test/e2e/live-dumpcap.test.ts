@@ -22,14 +22,11 @@ import { openStore } from '../../src/store/index.js';
 import { CliProcess, runCli } from '../cli/cli-process.js';
 import { startLlmServer, type LlmServer } from './llm-server.js';
 import { ensureBuilt } from './replay-cli.js';
-import { runAnthropicCalls, runOpenAiCalls, type SdkView } from './sdk-calls.js';
+import { runAnthropicCalls, runOpenAiCalls } from './sdk-calls.js';
 import { commandExists } from './tcpdump.js';
-import { listCalls, sleep, type ListedCall } from './listed-calls.js';
+import { arrivalSummary, watchCallsArrive } from './listed-calls.js';
 
 const TEST_TIMEOUT_MS = 120_000;
-const POLL_MS = 50;
-/** Far beyond the one-second target: only a call that never comes fails the test. */
-const ARRIVAL_BOUND_MS = 30_000;
 
 const inCi = process.env['CI'] === 'true';
 const skip = process.getuid?.() !== 0 ? 'needs root (packet capture)' : !commandExists('dumpcap') ? 'missing dumpcap (apt-get install tshark)' : null;
@@ -68,30 +65,9 @@ describe.skipIf(skip !== null && !inCi)(`live capture through dumpcap${skip ? ` 
       const base = (await cli.waitFor(/serving (http:\/\/\S+)/))[1]!;
       await cli.waitFor(/capturing on lo through dumpcap/);
 
-      const seenAt = new Map<string, { at: number; call: ListedCall }>();
-      let running = true;
-      const poller = (async () => {
-        while (running) {
-          for (const c of await listCalls(base)) if (!seenAt.has(c.id)) seenAt.set(c.id, { at: Date.now(), call: c });
-          await sleep(POLL_MS);
-        }
-      })();
-      let views: SdkView[];
-      try {
-        views = [...(await runOpenAiCalls(`http://127.0.0.1:${port}/v1`)), ...(await runAnthropicCalls(`http://127.0.0.1:${port}`))];
-        const deadline = Date.now() + ARRIVAL_BOUND_MS;
-        const want = new Set(views.map((v) => v.id));
-        while (Date.now() < deadline && [...want].some((id) => ![...seenAt.values()].some((s) => s.call.response_id === id))) await sleep(POLL_MS);
-      } finally {
-        running = false;
-        await poller;
-      }
-      const seen = [...seenAt.values()];
+      const { seen, views } = await watchCallsArrive(base, async () => [...(await runOpenAiCalls(`http://127.0.0.1:${port}/v1`)), ...(await runAnthropicCalls(`http://127.0.0.1:${port}`))]);
       expect(seen.map((s) => s.call.response_id).sort(), 'every call, once, while the capture runs').toEqual(views.map((v) => v.id).sort());
-      const delays = seen.map((s) => s.at - Date.parse(s.call.timing.response_end!)).sort((a, b) => a - b);
-      process.stderr.write(
-        `live-dumpcap e2e: ${delays.length} calls in the API ${delays[0]}–${delays[delays.length - 1]} ms after their last response byte (median ${delays[Math.floor(delays.length / 2)]} ms; polled every ${POLL_MS} ms)\n`,
-      );
+      process.stderr.write(`live-dumpcap e2e: ${arrivalSummary(seen)}\n`);
 
       // dumpcap reads pcap_stats only when its capture loop ends: no kernel count while it runs.
       const health = (await (await fetch(`${base}/api/v1/health`)).json()) as HealthInfo;
