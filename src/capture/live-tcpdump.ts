@@ -13,6 +13,7 @@
  * of the capture socket, accumulated by libpcap), so this is what /proc or `ip -s link` cannot
  * give: drops of this capture, not of the interface. Asked once a second.
  */
+import { CaptureStderr } from './live-stderr.js';
 import { createSocket, type Socket } from 'node:dgram';
 import { accessSync, constants, readFileSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
@@ -27,9 +28,6 @@ const START_TIMEOUT_MS = 15_000;
 const STOP_TIMEOUT_MS = 10_000;
 /** Drop counters are asked for this often: the health API and the summary are never older. */
 export const STATS_EVERY_MS = 1_000;
-/** tcpdump's stderr is a few lines; a partial line longer than this is cut (it is never ours to
- * buffer without bound), and only this much of its non-counter text is kept for error messages. */
-const MAX_STDERR_KEEP = 8 * 1024;
 /** After tcpdump exits, its stderr pipe closes at once; this bounds the wait if it does not. */
 const STDERR_GRACE_MS = 1_000;
 
@@ -137,29 +135,9 @@ export async function startLiveCapture(o: LiveCaptureOptions): Promise<LiveCaptu
   const args = speech.args(sentinel === null ? o : { ...o, loopbackSentinelPort: sentinel.port });
   const child = spawnThreaded(tcpdumpPath, args, env);
   const counters: TcpdumpCounters = { captured: null, received: null, kernel: null, interface: null, ...(tool === 'dumpcap' ? { process: null } : {}) };
-  let kept = '';
-  let partial = '';
-  let listening: string | null = null;
   let onListening: (() => void) | null = null;
-  child.onStderr((text: string) => {
-    partial += text;
-    const lines = partial.split(speech.lineEnd);
-    partial = lines.pop() ?? '';
-    if (partial.length > MAX_STDERR_KEEP) partial = partial.slice(0, MAX_STDERR_KEEP);
-    for (const line of lines) {
-      const read = speech.read(line, counters);
-      if (read === 'counters') continue;
-      if (read === 'listening') {
-        if (listening === null) {
-          listening = line;
-          onListening?.();
-        }
-        continue;
-      }
-      if (kept.length < MAX_STDERR_KEEP && line.trim() !== '') kept += `${line}\n`;
-    }
-    if (speech.countsInPartialLine && partial !== '') speech.read(partial, counters);
-  });
+  const stderr = new CaptureStderr(speech, counters, () => onListening?.());
+  child.onStderr((text: string) => stderr.push(text));
   let stopping = false;
   // tcpdump's last words (an error, the final counters) are read before its exit is reported.
   // Not the end of stdout: only the pipeline's reader consumes that.
@@ -169,7 +147,7 @@ export async function startLiveCapture(o: LiveCaptureOptions): Promise<LiveCaptu
   });
   const failure = (r: ChildExit): string => {
     if (r.spawnError !== null) return `cannot run ${tcpdumpPath}: ${r.spawnError.message}`;
-    const said = `${kept}${partial}`;
+    const said = stderr.said();
     if (said.trim() !== '') return speech.explain(said, { iface: o.iface, path: tcpdumpPath });
     return `${tool} exited (${r.signal ?? `status ${String(r.code)}`}) without saying why`;
   };
@@ -183,7 +161,7 @@ export async function startLiveCapture(o: LiveCaptureOptions): Promise<LiveCaptu
       clearTimeout(timer);
       resolve();
     };
-    if (listening !== null) onListening();
+    if (stderr.listening !== null) onListening();
     void exit.then((r) => {
       clearTimeout(timer);
       reject(new LiveCaptureError(failure(r)));
@@ -210,7 +188,7 @@ export async function startLiveCapture(o: LiveCaptureOptions): Promise<LiveCaptu
   let stopped: Promise<void> | null = null;
   return {
     bytes: child.stdout,
-    linkType: listening === null ? null : speech.linkType(listening),
+    linkType: stderr.listening === null ? null : speech.linkType(stderr.listening),
     tcpdumpPath,
     tool,
     deliveryLagMs: speech.deliveryLagMs,
