@@ -27,6 +27,20 @@ export const POLL_MS = 50;
  * beyond the one-second design target, so only a call that never comes fails it. */
 export const ARRIVAL_BOUND_MS = 30_000;
 
+/**
+ * Reads until `done` holds or the arrival bound passes, and gives the last read: what the store
+ * commits in separate statements (calls, then their turns, then alerts) is read when all are in.
+ */
+export async function readUntil<T>(read: () => Promise<T>, done: (v: T) => boolean): Promise<T> {
+  const deadline = Date.now() + ARRIVAL_BOUND_MS;
+  let v = await read();
+  while (!done(v) && Date.now() < deadline) {
+    await sleep(POLL_MS);
+    v = await read();
+  }
+  return v;
+}
+
 export interface Sighting {
   /** Date.now() when the API first listed it. */
   at: number;

@@ -28,14 +28,10 @@ import { startLlmServer, type LlmServer } from './llm-server.js';
 import { ensureBuilt } from './replay-cli.js';
 import { ANTHROPIC_TEST_KEY, OPENAI_TEST_KEY, runAnthropicCalls, runOpenAiCalls, type SdkView } from './sdk-calls.js';
 import { commandExists } from './tcpdump.js';
-import { listCalls, sleep, type ListedCall } from './listed-calls.js';
+import { listCalls, readUntil, type ListedCall } from './listed-calls.js';
 
 /** Whole test bound: the calls take ~3 s; start-up, polling and shutdown a few more. */
 const TEST_TIMEOUT_MS = 120_000;
-const POLL_MS = 100;
-/** After the last SDK call, how long the calls may take to reach the collector's API before the
- * test fails: far beyond the one-second design target, so only a call that never comes fails. */
-const ARRIVAL_BOUND_MS = 30_000;
 const PROBE_ID = '6c1d0f4e-93a2-4b7e-8c55-0123456789ab';
 
 const inCi = process.env['CI'] === 'true';
@@ -46,17 +42,15 @@ async function health(base: string): Promise<HealthInfo> {
   return (await (await fetch(`${base}/api/v1/health`)).json()) as HealthInfo;
 }
 
-/** Waits until every SDK call's response id is in the collector's API (or the bound passes). */
-async function waitForCalls(base: string, views: SdkView[]): Promise<ListedCall[]> {
-  const deadline = Date.now() + ARRIVAL_BOUND_MS;
-  let calls: ListedCall[] = [];
-  while (Date.now() < deadline) {
-    calls = await listCalls(base);
-    const have = new Set(calls.map((c) => c.response_id));
-    if (views.every((v) => have.has(v.id))) break;
-    await sleep(POLL_MS);
-  }
-  return calls;
+/** The calls listed once every SDK call's response id is in the collector's API (or the bound passed). */
+function waitForCalls(base: string, views: SdkView[]): Promise<ListedCall[]> {
+  return readUntil(
+    () => listCalls(base),
+    (calls) => {
+      const have = new Set(calls.map((c) => c.response_id));
+      return views.every((v) => have.has(v.id));
+    },
+  );
 }
 
 describe.skipIf(skip !== null && !inCi)(`remote probe on loopback${skip ? ` [skipped: ${skip}]` : ''}`, () => {
@@ -190,13 +184,7 @@ describe('two probes with identical traffic', () => {
       }
       push.close();
 
-      const deadline = Date.now() + ARRIVAL_BOUND_MS;
-      let calls: ListedCall[] = [];
-      while (Date.now() < deadline) {
-        calls = await listCalls(base);
-        if (calls.length >= 42) break;
-        await sleep(POLL_MS);
-      }
+      const calls = await readUntil(() => listCalls(base), (c) => c.length >= 42);
       const bySource = new Map<string, string[]>();
       for (const c of calls) bySource.set(c.source, [...(bySource.get(c.source) ?? []), c.response_id ?? '']);
       expect([...bySource.keys()].sort()).toEqual([...probes].sort());
@@ -204,8 +192,10 @@ describe('two probes with identical traffic', () => {
       // The demo capture holds 21 calls (README quickstart); each probe delivers all of them.
       expect(a).toHaveLength(21);
       expect(b).toEqual(a);
-      // Turns too carry the probe they came from (the demo has 14 agent turns).
-      const turns = ((await (await fetch(`${base}/api/v1/turns?limit=100`)).json()) as { items: { source: string }[] }).items;
+      // Turns too carry the probe they came from (the demo has 14 agent turns). The store commits
+      // a batch's turns after its calls: they are read once all 28 are in.
+      const listTurns = async (): Promise<{ source: string }[]> => ((await (await fetch(`${base}/api/v1/turns?limit=100`)).json()) as { items: { source: string }[] }).items;
+      const turns = await readUntil(listTurns, (t) => t.length >= 28);
       expect(turns.filter((t) => t.source === probes[0]).length).toBe(14);
       expect(turns.filter((t) => t.source === probes[1]).length).toBe(14);
 
@@ -231,7 +221,9 @@ describe('two probes with identical traffic', () => {
       expect(metrics).toMatch(new RegExp(`^llmtap_packets_total ${2 * frames.length}$`, 'm'));
 
       // Each probe's incident names it; the second, at the same microsecond, has an id of its own.
-      const alerts = ((await (await fetch(`${base}/api/v1/alerts?rule=busy&state=firing`)).json()) as { items: { id: string; source: string | null }[] }).items;
+      const listAlerts = async (): Promise<{ id: string; source: string | null }[]> =>
+        ((await (await fetch(`${base}/api/v1/alerts?rule=busy&state=firing`)).json()) as { items: { id: string; source: string | null }[] }).items;
+      const alerts = await readUntil(listAlerts, (a) => a.length >= 2);
       expect(alerts.map((a) => a.source).sort()).toEqual([...probes].sort());
       expect(new Set(alerts.map((a) => a.id)).size).toBe(2);
       const one = ((await (await fetch(`${base}/api/v1/alerts?source=${probes[1]}`)).json()) as { items: { source: string }[] }).items;
