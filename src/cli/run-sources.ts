@@ -219,6 +219,7 @@ function interfaceSource(ctx: RunContext, p: PipelineRuntime, s: InterfacePipeli
         capture = await startLiveCapture({
           iface: s.iface,
           snaplen: s.snaplen ?? defaultSnaplen(s.iface),
+          tool: s.capture_tool,
           ...(s.bpf_filter !== null ? { filter: s.bpf_filter } : {}),
           ...(s.buffer_size_kib !== null ? { bufferKib: s.buffer_size_kib } : {}),
         });

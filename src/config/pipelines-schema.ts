@@ -6,6 +6,7 @@
  */
 import { basename } from 'node:path';
 import { z } from 'zod';
+import { CAPTURE_TOOLS } from '../capture/live-capture-tool.js';
 import { parsePace } from '../pipeline/pacing.js';
 import { DEFAULTS } from './defaults.js';
 import { closest } from './errors.js';
@@ -90,6 +91,7 @@ const interfaceSource = z
     bpf_filter: z.string().min(1, 'is empty').nullable().default(null),
     snaplen: z.int().min(SNAPLEN.min, `must be at least ${SNAPLEN.min}`).max(SNAPLEN.max, `must be at most ${SNAPLEN.max}`).nullable().default(null),
     buffer_size: z.int().min(1, 'must be at least 1 (KiB)').max(BUFFER_KIB_MAX, `must be at most ${BUFFER_KIB_MAX} (KiB)`).nullable().default(null),
+    capture_tool: z.enum([...CAPTURE_TOOLS, 'auto']).default('auto'),
   })
   .transform(
     (s): PipelineSourceConfig => ({
@@ -99,6 +101,7 @@ const interfaceSource = z
       bpf_filter: s.bpf_filter,
       snaplen: s.snaplen,
       buffer_size_kib: s.buffer_size,
+      capture_tool: s.capture_tool,
     }),
   );
 

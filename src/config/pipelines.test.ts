@@ -48,6 +48,7 @@ describe('pipelines: what loads', () => {
         '    queue: {bytes: 4MiB, rounds: 64}',
         '    sources:',
         '      - {kind: interface, iface: eth0, bpf_filter: tcp port 443, snaplen: 65535, buffer_size: 2048}',
+        '      - {kind: interface, iface: eth1, capture_tool: dumpcap}',
         '      - {kind: probes, listen: "tcp://0.0.0.0:5556"}',
       ),
     );
@@ -66,7 +67,8 @@ describe('pipelines: what loads', () => {
         workers: null,
         queue: { bytes: 4 * 1024 * 1024, rounds: 64 },
         sources: [
-          { kind: 'interface', id: 'eth0', iface: 'eth0', bpf_filter: 'tcp port 443', snaplen: 65535, buffer_size_kib: 2048 },
+          { kind: 'interface', id: 'eth0', iface: 'eth0', bpf_filter: 'tcp port 443', snaplen: 65535, buffer_size_kib: 2048, capture_tool: 'auto' },
+          { kind: 'interface', id: 'eth1', iface: 'eth1', bpf_filter: null, snaplen: null, buffer_size_kib: null, capture_tool: 'dumpcap' },
           { kind: 'probes', id: 'probes@tcp://0.0.0.0:5556', listen: 'tcp://0.0.0.0:5556' },
         ],
       },
@@ -132,6 +134,7 @@ describe('pipelines: what is refused, in one line naming the key', () => {
     expect(errorOf(one(`{kind: file, paht: ${a}}`))).toMatch(/pipelines\[0\]\.sources\[0\]: unknown key "paht" for a file source \(did you mean "path"\?\)/);
     expect(errorOf(one(`{kind: file, path: ${a}, pace: fast}`))).toMatch(/sources\[0\]\.pace: .*must be "capture" or a speed factor above 0/);
     expect(errorOf(one('{kind: interface, iface: "eth 0"}'))).toMatch(/sources\[0\]\.iface: "eth 0" is not an interface name/);
+    expect(errorOf(one('{kind: interface, iface: lo, capture_tool: tshark}'))).toMatch(/sources\[0\]\.capture_tool: "tshark" is not one of tcpdump, dumpcap, auto$/);
     expect(errorOf(one('{kind: probes, listen: "udp://x:1"}'))).toMatch(/sources\[0\]\.listen: .*is not a ZeroMQ endpoint/);
     expect(errorOf(one(`{kind: file, path: ${a}}`, 'queue: {bytes: 12}, '))).toMatch(/pipelines\[0\]\.queue\.bytes: .*must be from 64KiB to 1GiB/);
     expect(errorOf(one(`{kind: file, path: ${a}}`, 'wrokers: 2, '))).toMatch(/pipelines\[0\]: unknown key "wrokers" \(did you mean "workers"\?\)/);

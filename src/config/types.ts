@@ -195,6 +195,8 @@ export interface InterfacePipelineSource {
   snaplen: number | null;
   /** tcpdump's kernel buffer, KiB; null: its default. */
   buffer_size_kib: number | null;
+  /** The capture process (`--capture-tool`): tcpdump, dumpcap, or auto (tcpdump, else dumpcap). */
+  capture_tool: 'tcpdump' | 'dumpcap' | 'auto';
 }
 
 /** Remote probes pushing batches over ZeroMQ (as `llmtap collect`). Their records carry each

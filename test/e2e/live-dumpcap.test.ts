@@ -13,7 +13,7 @@
  * CI (CI=true), where a missing prerequisite fails.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
@@ -85,6 +85,31 @@ describe.skipIf(skip !== null && !inCi)(`live capture through dumpcap${skip ? ` 
       } finally {
         await store.close();
       }
+    },
+    TEST_TIMEOUT_MS,
+  );
+
+  test(
+    '`llmtap run` with an interface source whose capture_tool is dumpcap: dumpcap though tcpdump is installed, every call under the source id',
+    async () => {
+      const port = server!.port;
+      const config = join(dir, 'pipelines.yaml');
+      writeFileSync(
+        config,
+        ['pipelines:', '  - name: live', '    sources:', `      - {kind: interface, iface: lo, id: lo-dumpcap, bpf_filter: "tcp port ${port}", capture_tool: dumpcap}`, ''].join('\n'),
+      );
+      // The user's own PATH: tcpdump, the default, is there too (the CI installs both).
+      cli = new CliProcess(['run', '--config', config, '--db', join(dir, 'run.duckdb'), '--listen', '127.0.0.1:0']);
+      const base = (await cli.waitFor(/serving (http:\/\/\S+)/))[1]!;
+      await cli.waitFor(/capturing on lo through dumpcap for pipeline live/);
+
+      const { seen, views } = await watchCallsArrive(base, () => runOpenAiCalls(`http://127.0.0.1:${port}/v1`));
+      expect(seen.map((s) => s.call.response_id).sort(), 'every call, once, while the capture runs').toEqual(views.map((v) => v.id).sort());
+      expect(new Set(seen.map((s) => s.call.source))).toEqual(new Set(['lo-dumpcap']));
+      const health = (await (await fetch(`${base}/api/v1/health`)).json()) as HealthInfo;
+      expect(health.sources.find((s) => s.id === 'lo-dumpcap')).toMatchObject({ kind: 'interface', state: 'running', drops: { kernel: null } });
+      expect(await cli.interrupt(), cli.stderr).toBe(0);
+      expect(cli.stderr).toContain(`${views.length} LLM calls`);
     },
     TEST_TIMEOUT_MS,
   );
