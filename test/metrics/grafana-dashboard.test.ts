@@ -33,7 +33,8 @@ describe('dashboards/grafana/llmtap.json', () => {
   let exported: Set<string>;
   let labelsByMetric: Map<string, Set<string>>;
   beforeAll(async () => {
-    const r = await replayWithMetrics(join(repoRoot, 'examples', 'demo.pcap'));
+    // Shown as a live interface, so the per-source metrics (drops too) are exported as in `capture`.
+    const r = await replayWithMetrics(join(repoRoot, 'examples', 'demo.pcap'), 1_000, 'interface');
     exported = new Set(families(r.prometheus).keys());
     labelsByMetric = new Map();
     for (const s of parseSamples(r.prometheus)) {

@@ -6,7 +6,7 @@
 import { agentCallInput } from '../../src/agents/profiles.js';
 import { TurnTracker } from '../../src/agents/turn-tracker.js';
 import type { LlmCallRecord } from '../../src/core/record.js';
-import { createInstruments, type Instruments } from '../../src/metrics/instruments.js';
+import { createInstruments, type Instruments, type SourceCountsView } from '../../src/metrics/instruments.js';
 import { LiveAggregates } from '../../src/metrics/live-aggregates.js';
 import { Observers } from '../../src/pipeline/observers.js';
 import { replayFile } from '../../src/pipeline/replay.js';
@@ -23,10 +23,15 @@ export interface ReplayedMetrics {
   prometheus: string;
 }
 
-export async function replayWithMetrics(path: string, maxSeries = 1_000): Promise<ReplayedMetrics> {
+/** `asSource`: the replayed file is also shown as one source of this kind (its packets and bytes,
+ * drops 0 where a live source counts them), so the llmtap_source_* metrics exist as in `capture`. */
+export async function replayWithMetrics(path: string, maxSeries = 1_000, asSource?: 'file' | 'interface'): Promise<ReplayedMetrics> {
   const stats = new PipelineStats();
+  const live0 = asSource === 'interface' ? 0 : null;
+  const sources = (): SourceCountsView[] =>
+    asSource === undefined ? [] : [{ id: 'test', kind: asSource, packets: stats.packets, bytes: stats.captureBytes, drops: { kernel: live0, interface: live0, pipeline: 0 } }];
   const live = new LiveAggregates({ dimensions: DIMENSIONS, windows_ms: WINDOWS_MS, max_series: maxSeries });
-  const instruments = createInstruments({ dimensions: DIMENSIONS, maxSeries, stats });
+  const instruments = createInstruments({ dimensions: DIMENSIONS, maxSeries, stats, ...(asSource !== undefined ? { sources } : {}) });
   const failures: unknown[] = [];
   const observers = new Observers([live, instruments.observer], (e) => failures.push(e));
   const calls: LlmCallRecord[] = [];
