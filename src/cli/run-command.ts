@@ -53,7 +53,6 @@ export async function runPipelines(o: RunCommandOptions, paceClock?: PaceClock):
     );
   }
   const live = config.pipelines.some((p) => p.sources.some((s) => s.kind !== 'file'));
-  const counters: SourceCounters[] = [];
   let rollup: StatsRollup | null = null;
   const run = await openPipelineRun(
     { ...o, exitAfterDrain: o.exitAfterDrain ?? false },
@@ -62,7 +61,7 @@ export async function runPipelines(o: RunCommandOptions, paceClock?: PaceClock):
       followKeyLog: live,
       sources: () => {
         syncAll();
-        return counters.map(sourceHealthOf);
+        return pipelines.flatMap((p) => p.sources.flatMap((s) => s.health?.() ?? [s.counters])).map(sourceHealthOf);
       },
     },
   );
@@ -94,7 +93,6 @@ export async function runPipelines(o: RunCommandOptions, paceClock?: PaceClock):
   };
   try {
     for (const pc of config.pipelines) pipelines.push(await openPipeline(ctx, pc, config.workers, (r) => countCall(r)));
-    for (const p of pipelines) for (const s of p.sources) counters.push(s.counters);
   } catch (err) {
     for (const p of pipelines) await p.parallel?.close();
     return run.fail(err);

@@ -61,6 +61,9 @@ export interface SourceRuntime {
   idle?(moved: (source: string, clock: Micros) => void): void;
   /** Copies the in-thread pipeline's counters into `counters`. */
   sync(): void;
+  /** What the health API lists for this source, when not just `counters`: a probes source lists
+   * its listener, then each probe (as `llmtap collect` does). */
+  health?(): SourceCounters[];
   /** The summary's extra words (drops). */
   detail(): string;
 }
@@ -273,12 +276,17 @@ function interfaceSource(ctx: RunContext, p: PipelineRuntime, s: InterfacePipeli
 
 interface ProbeEntry {
   pipeline: { readonly clock: Micros | null; onFrame(f: CapturedFrame): void; advanceTo(now: Micros): void };
+  /** Its health entry: packets and bytes of its batches, calls, first/last packet. */
+  counters: SourceCounters;
+  /** Its in-thread pipeline's counters (absent on workers). */
+  stats?: PipelineStats;
   finish?: (capture: CaptureFileSummary) => void;
   arrivedAt: number;
   clockAtArrival: Micros | null;
 }
 
 function probesSource(ctx: RunContext, p: PipelineRuntime, s: ProbesPipelineSource, poolStats: PipelineStats | null): SourceRuntime {
+  // The listener's counters: the summary's line for the source, the sum of its probes'.
   const c = newSourceCounters(s.id, 'probe', p.config.name);
   ctx.bySource.set(s.id, c);
   const probes = new Map<string, ProbeEntry>();
@@ -287,15 +295,35 @@ function probesSource(ctx: RunContext, p: PipelineRuntime, s: ProbesPipelineSour
   let listener: import('../capture/probe-source.js').ProbeListener | null = null;
   let stopped = false;
   const started = performance.now();
-  // The probes' own pipelines' counters, for the per-source view (packets come from the batches).
-  const probeStats: PipelineStats[] = [];
   return {
     counters: c,
     sync: () => {
-      for (const st of probeStats) {
-        if (st.firstTs !== null && (c.firstTs === null || st.firstTs < c.firstTs)) c.firstTs = st.firstTs;
-        if (st.lastTs !== null && (c.lastTs === null || st.lastTs > c.lastTs)) c.lastTs = st.lastTs;
+      let packets = 0;
+      let bytes = 0;
+      let calls = 0;
+      for (const e of probes.values()) {
+        const pc = e.counters;
+        // In-thread, a probe's pipeline times its packets; on workers, counting() does.
+        if (e.stats) {
+          pc.firstTs = e.stats.firstTs;
+          pc.lastTs = e.stats.lastTs;
+        }
+        packets += pc.packets;
+        bytes += pc.bytes;
+        calls += pc.calls;
+        if (pc.firstTs !== null && (c.firstTs === null || pc.firstTs < c.firstTs)) c.firstTs = pc.firstTs;
+        if (pc.lastTs !== null && (c.lastTs === null || pc.lastTs > c.lastTs)) c.lastTs = pc.lastTs;
       }
+      c.packets = packets;
+      c.bytes = bytes;
+      c.calls = calls;
+    },
+    health: () => {
+      // As collect-command's sourceEntries: the listener holds only what no probe owns (refused
+      // batches, the pool's drops), so a sum over the entries counts every packet once.
+      const listenerEntry: SourceCounters = { ...c, packets: 0, bytes: 0, calls: 0, firstTs: null, lastTs: null };
+      const each = [...probes.values()].map((e) => ({ ...e.counters, state: c.state, error: c.error }));
+      return [listenerEntry, ...each];
     },
     detail: () => `, ${probes.size} probes, dropped ${dropped.batches.toLocaleString('en-US')} batches (${dropped.packets.toLocaleString('en-US')} packets)`,
     stop: () => {
@@ -331,16 +359,18 @@ function probesSource(ctx: RunContext, p: PipelineRuntime, s: ProbesPipelineSour
         let e = probes.get(id);
         if (e !== undefined) return e;
         if (probes.size >= MAX_PROBES) return null;
-        // A probe's uuid is the source id on its records (issue 6 item 4); its calls count here.
-        if (!ctx.bySource.has(id)) ctx.bySource.set(id, c);
+        // A probe's uuid is the source id on its records (issue 6 item 4); its calls count on
+        // its own counters (unless another source of the run has that id already).
+        const counters = newSourceCounters(id, 'probe', p.config.name);
+        counters.drops = () => ({ kernel: null, interface: null, pipeline: 0 });
+        if (!ctx.bySource.has(id)) ctx.bySource.set(id, counters);
         if (p.parallel !== null) {
-          e = { pipeline: p.parallel.source(id), arrivedAt: 0, clockAtArrival: null };
+          e = { pipeline: p.parallel.source(id), counters, arrivedAt: 0, clockAtArrival: null };
         } else {
           const stats = new PipelineStats();
           ctx.rollup.add(stats);
-          probeStats.push(stats);
           const pl = createCapturePipeline({ ...ctx.inThread, source: id, stats });
-          e = { pipeline: pl, finish: (cap) => void pl.finish(cap, started), arrivedAt: 0, clockAtArrival: null };
+          e = { pipeline: pl, counters, stats, finish: (cap) => void pl.finish(cap, started), arrivedAt: 0, clockAtArrival: null };
         }
         probes.set(id, e);
         if (!ctx.quiet) ctx.run.log(`probe ${id} connected (pipeline ${p.config.name})`);
@@ -357,10 +387,10 @@ function probesSource(ctx: RunContext, p: PipelineRuntime, s: ProbesPipelineSour
           refuse('probe_too_many_probes', header.count);
           continue;
         }
-        forEachProbeFrame(batch, header.count, p.parallel === null ? e.pipeline.onFrame : counting(c, e.pipeline.onFrame));
+        forEachProbeFrame(batch, header.count, p.parallel === null ? e.pipeline.onFrame : counting(e.counters, e.pipeline.onFrame));
         if (p.parallel === null) {
-          c.packets += header.count;
-          c.bytes += batch.length;
+          e.counters.packets += header.count;
+          e.counters.bytes += batch.length;
         }
         e.arrivedAt = performance.now();
         e.clockAtArrival = e.pipeline.clock;

@@ -12,6 +12,7 @@ import { Push } from 'zeromq';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { readCaptureFrames } from '../../src/capture/file-reader.js';
 import { ProbeBatchEncoder, uuidBytes } from '../../src/capture/probe-batch.js';
+import { isoMicros } from '../../src/core/time.js';
 import { repoRoot } from '../corpus.js';
 import { CliProcess, runCli } from './cli-process.js';
 
@@ -34,7 +35,7 @@ interface Listed {
 }
 
 describe('llmtap run: a probes pipeline beside a file pipeline', () => {
-  it('the probe’s calls carry its uuid, the file’s its id; both sources in health and the summary', async () => {
+  it.each([2, 1])('the probe’s calls carry its uuid, the file’s its id; both sources in health and the summary (workers: %i)', async (workers) => {
     const dir = mkdtempSync(join(tmpdir(), 'llmtap-pipelines-probes-'));
     const cfg = join(dir, 'llmtap.yaml');
     writeFileSync(
@@ -44,7 +45,7 @@ describe('llmtap run: a probes pipeline beside a file pipeline', () => {
         '  - name: files',
         `    sources: [{kind: file, path: ${JSON.stringify(demo)}, id: demo-file}]`,
         '  - name: fleet',
-        '    workers: 2',
+        `    workers: ${workers}`,
         '    queue: {bytes: 2MiB, rounds: 256}',
         '    sources: [{kind: probes, listen: "tcp://127.0.0.1:0", id: fleet-probes}]',
         '',
@@ -80,17 +81,25 @@ describe('llmtap run: a probes pipeline beside a file pipeline', () => {
       expect(Object.fromEntries(counts)).toEqual({ [PROBE_ID]: demoCalls, 'demo-file': demoCalls });
 
       const h = (await (await fetch(`${base}/api/v1/health`)).json()) as {
-        sources: { id: string; kind: string; pipeline: string; calls: number; packets: number; drops: { pipeline: number } }[];
+        sources: { id: string; kind: string; pipeline: string; state: string; calls: number; packets: number; first_packet: string | null; last_packet: string | null; drops: { pipeline: number } }[];
         anomalies: Record<string, number>;
       };
-      expect(h.sources.map((s) => ({ id: s.id, kind: s.kind, pipeline: s.pipeline, calls: s.calls, packets: s.packets }))).toEqual([
-        { id: 'demo-file', kind: 'file', pipeline: 'files', calls: demoCalls, packets: frames.length },
-        { id: 'fleet-probes', kind: 'probe', pipeline: 'fleet', calls: demoCalls, packets: frames.length },
+      // The listener, then each probe (as `llmtap collect` lists them): the listener holds only
+      // what no probe owns (the garbage batch), so a sum over sources counts each packet once.
+      expect(h.sources.map((s) => ({ id: s.id, kind: s.kind, pipeline: s.pipeline, calls: s.calls, packets: s.packets, state: s.state }))).toEqual([
+        { id: 'demo-file', kind: 'file', pipeline: 'files', calls: demoCalls, packets: frames.length, state: 'drained' },
+        { id: 'fleet-probes', kind: 'probe', pipeline: 'fleet', calls: 0, packets: 0, state: 'running' },
+        { id: PROBE_ID, kind: 'probe', pipeline: 'fleet', calls: demoCalls, packets: frames.length, state: 'running' },
       ]);
+      const probe = h.sources[2]!;
+      expect([probe.first_packet, probe.last_packet]).toEqual([isoMicros(frames[0]!.ts), isoMicros(Math.max(...frames.map((f) => f.ts)))]);
+      // /metrics: one source label per probe, as with `llmtap collect`.
+      const metrics = await (await fetch(`${base}/metrics`)).text();
+      expect(metrics).toMatch(new RegExp(`^llmtap_source_calls_total\\{source="${PROBE_ID}",pipeline="fleet"\\} ${demoCalls}$`, 'm'));
       expect(h.anomalies['probe_batch_truncated']).toBe(1);
 
       expect(await p.interrupt()).toBe(0);
-      expect(p.stderr).toMatch(/pipeline fleet \(2 workers, queue 2 MiB \/ 256 rounds\):\n {4}fleet-probes \(probe\): [\d,]+ packets, \d+ calls, stopped, 1 probes, dropped 1 batches/);
+      expect(p.stderr).toMatch(/pipeline fleet \((2 workers, queue 2 MiB \/ 256 rounds|workers 1: on the main thread)\):\n {4}fleet-probes \(probe\): [\d,]+ packets, \d+ calls, stopped, 1 probes, dropped 1 batches/);
       expect(p.stderr).toContain(`demo-file (file): ${frames.length.toLocaleString('en-US')} packets, ${demoCalls} calls, drained`);
     } finally {
       await p.kill();
