@@ -320,6 +320,22 @@ describe.skipIf(!browserTestsRun)('console in a browser', () => {
     await shot('calls-live');
   });
 
+  it('calls: once a second source has calls, a Source filter lists both and shows one source’s calls', async () => {
+    await open('/calls', '[data-testid="calls-table"] [data-row-id]');
+    // One source has no Source choice (the earlier tests); the live test above added a second.
+    await page.waitForSelector('[data-testid="filters"] select[name="source"]');
+    const choices = await page.$$eval('select[name="source"] option', (els) => els.map((e) => e.getAttribute('value')));
+    expect(choices.sort()).toEqual(['', 'console-test', 'live-test']);
+    await page.selectOption('select[name="source"]', 'live-test');
+    await expect.poll(() => search(), POLL).toBe('source=live-test');
+    const expected = (await api<Page<CallListItem>>('/calls?source=live-test&limit=100')).items.map((c) => c.id);
+    await expect.poll(async () => (await rowIds('calls-table'))[0], POLL).toBe(expected[0]);
+    const shown = await rowIds('calls-table');
+    expect(shown).toEqual(expected.slice(0, shown.length));
+    await page.click('text=clear filters');
+    await expect.poll(() => search(), POLL).toBe('');
+  });
+
   it('ran no script from captured content and broke no CSP rule on any page', () => {
     expect(dialogs).toEqual([]);
     expect(pageErrors).toEqual([]);

@@ -162,6 +162,28 @@ describe.skipIf(!browserTestsRun)('costs, alerts and scores in a browser', () =>
     await shot('alerts');
   });
 
+  it('alerts: the Source filter shows one source’s incidents, from the calls’ sources and the incidents’, kept in the address', async () => {
+    await open('/alerts', '[data-testid="alerts-firing"]');
+    await page.waitForSelector('[data-testid="filters"] select[name="source"]');
+    // The calls' source (the demo replay) and the incidents' (probe-a, which has no calls here).
+    const choices = await page.$$eval('select[name="source"] option', (els) => els.map((e) => e.getAttribute('value')));
+    expect(choices).toEqual(['', 'demo.pcap', 'probe-a']);
+    await page.selectOption('select[name="source"]', 'probe-a');
+    await expect.poll(() => page.evaluate('window.location.search'), POLL).toBe('?source=probe-a');
+    const firing = await api<Page<AlertRecord>>('/alerts?source=probe-a&state=firing&rule_kind=rule');
+    expect(firing.items.map((a) => a.id)).toEqual([alert(1, {}).id]);
+    await expect.poll(() => page.$$eval('[data-testid="alerts-firing"] tbody tr', (els) => els.map((e) => e.getAttribute('data-alert'))), POLL).toEqual([alert(1, {}).id]);
+    // The resolved incident has no source: not this source's.
+    await expect.poll(() => page.$('[data-testid="alerts-history"]'), POLL).toBeNull();
+    await page.selectOption('select[name="source"]', 'demo.pcap');
+    await expect.poll(() => page.textContent('.page'), POLL).toContain('Nothing is firing.');
+    // Budgets have no source: their notices stay whatever the filter.
+    expect(await page.$$('[data-testid="budget-notices"] tbody tr')).toHaveLength(1);
+    await page.selectOption('select[name="source"]', '');
+    await expect.poll(() => page.evaluate('window.location.search'), POLL).toBe('');
+    await shot('alerts-by-source');
+  });
+
   it('call detail: a score added with the form is stored, listed, and its comment stays text', async () => {
     const call = records[5]!;
     await open(`/calls/${call.id}`, '[data-testid="annotation-form"]');

@@ -3,11 +3,12 @@
  * budget notices with how much of each limit is spent. Times are capture times (UTC). An
  * incident shows the source whose calls raised it (each source is judged on its own).
  */
-import type { AlertRecord, Page } from '../api.js';
+import type { AlertRecord, FilterValues, Page } from '../api.js';
 import { cost } from '../agent-ui.js';
 import { Empty, ErrorBox, Loading, PageHeader, Panel } from '../components.js';
 import { ms, pct, time } from '../format.js';
 import { useApi } from '../hooks.js';
+import { navigate, useLocation } from '../router.js';
 import { useRangeQuery } from '../use-time-range.js';
 
 function StateBadge({ a }: { a: AlertRecord }) {
@@ -75,16 +76,49 @@ function BudgetBar({ fraction }: { fraction: number }) {
   );
 }
 
+/**
+ * The sources to choose from: those of the calls in the time range and of the incidents shown
+ * (an incident may outlive its calls' retention), and the chosen one.
+ */
+function sourceChoices(values: FilterValues | null, shown: (AlertRecord[] | undefined)[], chosen: string): string[] {
+  const all = new Set<string>(values?.source.map((v) => v.value) ?? []);
+  for (const items of shown) for (const a of items ?? []) if (a.source !== null) all.add(a.source);
+  if (chosen !== '') all.add(chosen);
+  return [...all].sort();
+}
+
 export function AlertsPage() {
+  const { search } = useLocation();
+  // `?source=`: the incidents of one source (a probe, an interface); budgets have no source.
+  const source = search.get('source') ?? '';
   const range = useRangeQuery();
-  const firing = useApi<Page<AlertRecord>>('/alerts', { ...range, state: 'firing', rule_kind: 'rule', limit: 200 }, 10_000);
-  const history = useApi<Page<AlertRecord>>('/alerts', { ...range, state: 'resolved', rule_kind: 'rule', limit: 200 }, 10_000);
+  const only = source === '' ? {} : { source };
+  const firing = useApi<Page<AlertRecord>>('/alerts', { ...range, ...only, state: 'firing', rule_kind: 'rule', limit: 200 }, 10_000);
+  const history = useApi<Page<AlertRecord>>('/alerts', { ...range, ...only, state: 'resolved', rule_kind: 'rule', limit: 200 }, 10_000);
   const budgets = useApi<Page<AlertRecord>>('/alerts', { ...range, rule_kind: 'budget', limit: 200 }, 10_000);
+  const values = useApi<FilterValues>('/filters', range);
   const error = firing.error ?? history.error ?? budgets.error;
   const loaded = firing.data && history.data && budgets.data;
+  const choices = sourceChoices(values.data, [firing.data?.items, history.data?.items], source);
+  const choose = (value: string): void => navigate(`/alerts${value === '' ? '' : `?${new URLSearchParams({ source: value }).toString()}`}`, true);
   return (
     <div className="page">
       <PageHeader title="Alerts and budgets" />
+      {(choices.length > 1 || source !== '') && (
+        <div className="filters" data-testid="filters">
+          <label className="filter">
+            <span>Source</span>
+            <select name="source" value={source} onChange={(e) => choose(e.target.value)}>
+              <option value="">all</option>
+              {choices.map((c) => (
+                <option key={c} value={c}>
+                  {c}
+                </option>
+              ))}
+            </select>
+          </label>
+        </div>
+      )}
       {error && <ErrorBox error={error} />}
       {!loaded && !error && <Loading />}
       {firing.data && (

@@ -12,7 +12,7 @@ import { VirtualTable, type Column } from '../vtable.js';
 
 /** Filters kept in the address (the API's own parameter names, so a URL is also an API query). */
 // `session` and `turn` come from links on the turn and session pages; they have no dropdown.
-const FILTER_KEYS = ['provider', 'api', 'model', 'status', 'finish_reason', 'stream', 'agent', 'agent_role', 'process', 'session', 'turn', 'q'] as const;
+const FILTER_KEYS = ['provider', 'api', 'model', 'status', 'finish_reason', 'stream', 'agent', 'agent_role', 'source', 'process', 'session', 'turn', 'q'] as const;
 type FilterKey = (typeof FILTER_KEYS)[number];
 
 const STATUS_CHOICES = ['2xx', '4xx', '5xx', 'error', 'none'];
@@ -178,6 +178,10 @@ export function CallsPage() {
         <Select label="Stream" name="stream" value={filters.stream ?? ''} choices={[{ value: 'true' }, { value: 'false' }]} search={search} />
         <Select label="Agent" name="agent" value={filters.agent ?? ''} choices={opts('agent')} search={search} />
         <Select label="Role" name="agent_role" value={filters.agent_role ?? ''} choices={opts('agent_role')} search={search} />
+        {/* One capture has one source: the choice appears with a second (pipelines, probes). */}
+        {(opts('source').length > 1 || filters.source !== undefined) && (
+          <Select label="Source" name="source" value={filters.source ?? ''} choices={opts('source')} search={search} />
+        )}
         {(opts('process').length > 0 || filters.process !== undefined) && (
           <Select label="Process" name="process" value={filters.process ?? ''} choices={opts('process')} search={search} />
         )}
