@@ -35,7 +35,9 @@ function expectArrayEqual(a: JsonArrayReader, v: unknown[]): void {
     expect(a.at(i)).toEqual(v[i]);
     const o = a.objectAt(i);
     const e = v[i];
-    if (isPlainObject(e)) for (const k of Object.keys(e)) expect(o!.get(k)).toEqual(e[k]);
+    // An element object's reader is built from the members its array's scan found: every way of
+    // reading them (their own arrays and objects too) must agree with JSON.parse.
+    if (isPlainObject(e)) for (const k of Object.keys(e)) expectMemberEqual(o!, e, k);
     else expect(o).toBeNull();
   }
   expect(a.at(v.length)).toBeUndefined();
@@ -71,6 +73,25 @@ describe('readJsonObject against JSON.parse', () => {
     const parsed = JSON.parse(text) as Record<string, unknown>;
     for (const k of ['model', 'x', '__proto__', '"q\\']) expectMemberEqual(r, parsed, k);
     expect(r.get('x')).toEqual([2]);
+  });
+
+  it('reads element objects member by member as JSON.parse does, and declines one with a bad key', () => {
+    const text = '{"tools":[{"type":"function","function":{"name":"a","parameters":{"x":[1,{"y":[]}]}}},{"name":"b","name":"c"},[{"n":1}],3,{}],"m":[{"\\x":1},{"ok":[{"k":"v"}]}]}';
+    const parsed = JSON.parse(text.replace('"\\x"', '"x"')) as Record<string, unknown>;
+    const r = readJsonObject(utf8(text))!;
+    expectMemberEqual(r, parsed, 'tools');
+    const tools = r.array('tools')!;
+    expect(tools.objectAt(0)!.object('function')!.get('name')).toBe('a');
+    expect(tools.objectAt(0)!.object('function')!.array('parameters')).toBeNull();
+    expect(tools.objectAt(1)!.get('name')).toBe('c');
+    expect(tools.objectAt(2)).toBeNull();
+    expect(tools.objectAt(4)!.get('x')).toBeUndefined();
+    const m = r.array('m')!;
+    // `"\x"` is no JSON string: that element is not read as an object (scanObject declines it too).
+    expect(m.objectAt(0)).toBeNull();
+    const ok = m.objectAt(1)!.array('ok')!;
+    expect(ok.objectAt(0)!.get('k')).toBe('v');
+    expect(m.objectAt(1)!.array('ok')!.at(0)).toEqual({ k: 'v' });
   });
 
   it('decodes invalid UTF-8 as the whole-body decode does (U+FFFD)', () => {

@@ -12,7 +12,7 @@
  */
 import { asBuffer } from '../http/stream-text.js';
 import { isObject, obj, type JsonObject } from './json.js';
-import { scanObject, type Spans } from './json-scan.js';
+import { keyText, scanArray, scanObject, type ScannedArray, type Spans } from './json-scan.js';
 
 export interface JsonObjectReader {
   /** The member's value (undefined when absent), as JSON.parse gives it; a duplicated key's
@@ -71,23 +71,32 @@ function parseSpan(b: Buffer, s: number, e: number): unknown {
 const NOT_PARSED: unique symbol = Symbol('not parsed');
 
 class SpanObjectReader implements JsonObjectReader {
-  /** Key → index of its (last) span. */
-  private readonly index = new Map<string, number>();
   private readonly values: unknown[];
+
+  /** The scanned arrays among the values (null: not an array); undefined for a value not
+   * scanned as one yet (the members of an array's element objects are found by the scan of that
+   * array, not their own arrays: those are scanned when first read). */
+  private readonly elements: (ScannedArray | null | undefined)[];
 
   constructor(
     private readonly b: Buffer,
     private readonly spans: Spans,
-    keys: readonly string[],
-    private readonly elements: readonly (Spans | null)[],
+    private readonly keys: readonly string[],
+    elements: (ScannedArray | null)[] | null,
   ) {
-    for (let i = 0; i < keys.length; i++) this.index.set(keys[i]!, i);
     this.values = new Array<unknown>(keys.length).fill(NOT_PARSED);
+    this.elements = elements ?? new Array<ScannedArray | null | undefined>(keys.length).fill(undefined);
+  }
+
+  /** Index of the key's (last) span, or -1. Objects read member by member have a handful of keys
+   * (a request, a message, a tool definition): a search beats building a Map for each. */
+  private indexOf(key: string): number {
+    return this.keys.lastIndexOf(key);
   }
 
   get(key: string): unknown {
-    const i = this.index.get(key);
-    if (i === undefined) return undefined;
+    const i = this.indexOf(key);
+    if (i < 0) return undefined;
     let v = this.values[i];
     if (v === NOT_PARSED) {
       v = parseSpan(this.b, this.spans[2 * i]!, this.spans[2 * i + 1]!);
@@ -97,18 +106,24 @@ class SpanObjectReader implements JsonObjectReader {
   }
 
   array(key: string): JsonArrayReader | null {
-    const i = this.index.get(key);
-    if (i === undefined) return null;
+    const i = this.indexOf(key);
+    if (i < 0) return null;
     // Parsed already (someone asked for the whole value): use it.
     const v = this.values[i];
     if (v !== NOT_PARSED) return Array.isArray(v) ? valueArrayReader(v) : null;
-    const elements = this.elements[i];
-    return elements === null || elements === undefined ? null : new SpanArrayReader(this.b, elements);
+    let elements = this.elements[i];
+    if (elements === undefined) {
+      // The span is a checked value already: it scans as an array when it is one.
+      const s = this.spans[2 * i]!;
+      elements = this.b[s] === 0x5b /* [ */ ? scanArray(this.b, s, this.spans[2 * i + 1]!) : null;
+      this.elements[i] = elements;
+    }
+    return elements === null ? null : new SpanArrayReader(this.b, elements);
   }
 
   object(key: string): JsonObjectReader | null {
-    const i = this.index.get(key);
-    if (i === undefined) return null;
+    const i = this.indexOf(key);
+    if (i < 0) return null;
     const v = this.values[i];
     if (v !== NOT_PARSED) return isObject(v) ? jsonObjectReader(v) : null;
     const s = this.spans[2 * i]!;
@@ -123,9 +138,9 @@ class SpanArrayReader implements JsonArrayReader {
 
   constructor(
     private readonly b: Buffer,
-    private readonly spans: Spans,
+    private readonly scanned: ScannedArray,
   ) {
-    this.length = spans.length / 2;
+    this.length = scanned.spans.length / 2;
     this.values = new Array<unknown>(this.length).fill(NOT_PARSED);
   }
 
@@ -133,7 +148,7 @@ class SpanArrayReader implements JsonArrayReader {
     if (!(i >= 0 && i < this.length)) return undefined;
     let v = this.values[i];
     if (v === NOT_PARSED) {
-      v = parseSpan(this.b, this.spans[2 * i]!, this.spans[2 * i + 1]!);
+      v = parseSpan(this.b, this.scanned.spans[2 * i]!, this.scanned.spans[2 * i + 1]!);
       this.values[i] = v;
     }
     return v;
@@ -143,9 +158,19 @@ class SpanArrayReader implements JsonArrayReader {
     if (!(i >= 0 && i < this.length)) return null;
     const v = this.values[i];
     if (v !== NOT_PARSED) return isObject(v) ? jsonObjectReader(v) : null;
-    const s = this.spans[2 * i]!;
-    if (this.b[s] !== 0x7b /* { */) return null;
-    return readJsonObject(this.b, s, this.spans[2 * i + 1]!);
+    const { spans, members, memberAt } = this.scanned;
+    if (this.b[spans[2 * i]!] !== 0x7b /* { */) return null;
+    // Its members were found when the array was scanned: only their keys are decoded here.
+    const keys: string[] = [];
+    const valueSpans: Spans = [];
+    for (let k = memberAt[i]!; k < memberAt[i + 1]!; k += 4) {
+      const key = keyText(this.b, members[k]!, members[k + 1]!);
+      // As scanObject: an object with a key JSON.parse would reject is not read.
+      if (key === null) return null;
+      keys.push(key);
+      valueSpans.push(members[k + 2]!, members[k + 3]!);
+    }
+    return new SpanObjectReader(this.b, valueSpans, keys, null);
   }
 }
 

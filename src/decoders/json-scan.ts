@@ -41,12 +41,30 @@ export type Spans = number[];
 
 /** The members of a scanned object in wire order: keys (as JSON.parse decodes them) and value
  * spans. A key may repeat; as with JSON.parse, the last one wins (see json-reader.ts). A member
- * whose value is an array also has its element spans (found in the same pass: a request's
- * `messages` are most of its bytes and are then read element by element), else null. */
+ * whose value is an array is also scanned as one (see ScannedArray), else null. */
 export interface ScannedObject {
   keys: string[];
   spans: Spans;
-  elements: (Spans | null)[];
+  elements: (ScannedArray | null)[];
+}
+
+/**
+ * A scanned array: its element spans and, for each element that is an object, its members, all
+ * found in one pass: a request's `messages` are most of its bytes and are read element by element,
+ * and its tool definitions are read for their names, element by element too; scanning an element
+ * again to find its members cost as much as the first pass over it.
+ */
+export interface ScannedArray {
+  spans: Spans;
+  /** Member spans of the elements that are objects, flat: key token (quotes included), then value. */
+  members: number[];
+  /** Element i's members are the quads `members[4k…4k+3]` for memberAt[i] ≤ 4k < memberAt[i+1]
+   * (none for an element that is not an object); length elements + 1. */
+  memberAt: number[];
+}
+
+function newScannedArray(): ScannedArray {
+  return { spans: [], members: [], memberAt: [] };
 }
 
 function isWs(c: number): boolean {
@@ -187,7 +205,7 @@ export function valueEnd(b: Buffer, p: number, end: number): number {
 
 /** Decodes a key's string token `b[s, e)` (quotes included) as JSON.parse would; null when it is
  * not a valid JSON string. */
-function keyText(b: Buffer, s: number, e: number): string | null {
+export function keyText(b: Buffer, s: number, e: number): string | null {
   for (let i = s + 1; i < e - 1; i++) {
     const c = b[i]!;
     if (c === BACKSLASH || c < 0x20) {
@@ -211,7 +229,7 @@ export function scanObject(b: Buffer, start: number, end: number): ScannedObject
   if (p >= end || b[p] !== LBRACE) return null;
   const keys: string[] = [];
   const spans: Spans = [];
-  const elements: (Spans | null)[] = [];
+  const elements: (ScannedArray | null)[] = [];
   p = skipWs(b, p + 1, end);
   if (p < end && b[p] === RBRACE) return trailingWsOnly(b, p + 1, end) ? { keys, spans, elements } : null;
   for (;;) {
@@ -225,7 +243,7 @@ export function scanObject(b: Buffer, start: number, end: number): ScannedObject
     const vs = skipWs(b, p + 1, end);
     let ve: number;
     if (vs < end && b[vs] === LBRACKET) {
-      const items: Spans = [];
+      const items = newScannedArray();
       ve = arrayEnd(b, vs, end, items);
       elements.push(items);
     } else {
@@ -243,27 +261,60 @@ export function scanObject(b: Buffer, start: number, end: number): ScannedObject
   }
 }
 
-/** The element spans of the array that is the whole of `b[start, end)`, or null (as scanObject). */
-export function scanArray(b: Buffer, start: number, end: number): Spans | null {
+/** The array that is the whole of `b[start, end)`, scanned, or null (as scanObject). */
+export function scanArray(b: Buffer, start: number, end: number): ScannedArray | null {
   const p = skipWs(b, start, end);
   if (p >= end || b[p] !== LBRACKET) return null;
-  const spans: Spans = [];
-  const e = arrayEnd(b, p, end, spans);
-  return e >= 0 && trailingWsOnly(b, e, end) ? spans : null;
+  const into = newScannedArray();
+  const e = arrayEnd(b, p, end, into);
+  return e >= 0 && trailingWsOnly(b, e, end) ? into : null;
 }
 
-/** End (exclusive) of the array whose `[` is at `p`, pushing its element spans to `into`; -1
- * when it is not a complete array (checked as valueEnd checks). */
-function arrayEnd(b: Buffer, p: number, end: number, into: Spans): number {
+/** End (exclusive) of the array whose `[` is at `p`, filling `into` with its elements (and the
+ * members of those that are objects); -1 when it is not a complete array (checked as valueEnd
+ * checks). */
+function arrayEnd(b: Buffer, p: number, end: number, into: ScannedArray): number {
+  const { spans, members, memberAt } = into;
   p = skipWs(b, p + 1, end);
-  if (p < end && b[p] === RBRACKET) return p + 1;
+  if (p < end && b[p] === RBRACKET) {
+    memberAt.push(0);
+    return p + 1;
+  }
   for (;;) {
-    const ve = valueEnd(b, p, end);
+    memberAt.push(members.length);
+    const ve = b[p] === LBRACE ? objectEnd(b, p, end, members) : valueEnd(b, p, end);
     if (ve < 0) return -1;
-    into.push(p, ve);
+    spans.push(p, ve);
     p = skipWs(b, ve, end);
     if (p >= end) return -1;
-    if (b[p] === RBRACKET) return p + 1;
+    if (b[p] === RBRACKET) {
+      memberAt.push(members.length);
+      return p + 1;
+    }
+    if (b[p] !== COMMA) return -1;
+    p = skipWs(b, p + 1, end);
+  }
+}
+
+/** End (exclusive) of the object whose `{` is at `p`, pushing each member's key token and value
+ * span to `into`; -1 when it is not a complete object (checked as valueEnd checks; its members'
+ * values nest up to MAX_SCAN_DEPTH below it). */
+function objectEnd(b: Buffer, p: number, end: number, into: number[]): number {
+  p = skipWs(b, p + 1, end);
+  if (p < end && b[p] === RBRACE) return p + 1;
+  for (;;) {
+    if (p >= end || b[p] !== QUOTE) return -1;
+    const ke = stringEnd(b, p, end);
+    if (ke < 0) return -1;
+    const c = skipWs(b, ke, end);
+    if (c >= end || b[c] !== COLON) return -1;
+    const vs = skipWs(b, c + 1, end);
+    const ve = valueEnd(b, vs, end);
+    if (ve < 0) return -1;
+    into.push(p, ke, vs, ve);
+    p = skipWs(b, ve, end);
+    if (p >= end) return -1;
+    if (b[p] === RBRACE) return p + 1;
     if (b[p] !== COMMA) return -1;
     p = skipWs(b, p + 1, end);
   }

@@ -60,6 +60,26 @@ describe('countO200k', () => {
     );
   });
 
+  it('keeps short pieces that pack alike apart (trailing NULs, lengths 1–8) and stays exact after its table is emptied', () => {
+    // Short pieces are cached by their bytes packed into two int32s: NUL packs as 0, so only the
+    // length tells `a` from `a\0`; each case is counted twice (miss, then hit) and alone.
+    // (`.\0\0` is one piece: a symbol run; `abc\0` is two.)
+    for (const base of ['.', '-', ' !', 'a', 'ab', 'abc', ' abcd', ' abcdefg']) {
+      for (let nuls = 0; base.length + nuls <= 9; nuls++) {
+        const t = `${base}${'\0'.repeat(nuls)}`;
+        expect(countO200k(t)).toBe(countTokens(t));
+        expect(countO200k(t)).toBe(countTokens(t));
+      }
+    }
+    // Well over the table's entries in distinct short pieces (`qxa`…`qzz`, each a few tokens),
+    // then the same words again: counts taken before and after the table is emptied agree.
+    const words: string[] = [];
+    for (let i = 0; i < 20_000; i++) words.push(` q${String.fromCharCode(97 + (i % 26), 97 + ((i / 26) % 26 | 0), 97 + ((i / 676) % 26 | 0))}`);
+    const first = words.map((w) => countO200k(w));
+    expect(words.map((w) => countO200k(w))).toEqual(first);
+    expect(first.slice(0, 300)).toEqual(words.slice(0, 300).map((w) => countTokens(w)));
+  });
+
   it('counts long pieces (beyond the cached length) exactly', () => {
     const t = `${'a'.repeat(300)} ${' '.repeat(200)}x ${'-'.repeat(150)}\n`;
     expect(countO200k(t)).toBe(countTokens(t));

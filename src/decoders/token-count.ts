@@ -216,9 +216,60 @@ function isWellFormed(s: string): boolean {
   return (s as string & { isWellFormed(): boolean }).isWellFormed();
 }
 
+/**
+ * Pieces of at most SHORT_PIECE bytes (most pieces: a word with its leading space averages under
+ * 6) have a table of their own keyed by their bytes packed into two int32s: a hit compares two
+ * numbers, with no byte-by-byte hash and no compare against the pool (measured on the bench's
+ * estimated texts: ~25% less time per piece).
+ */
+const SHORT_PIECE = 8;
+const SHORT_SLOTS = 1 << 14;
+const SHORT_MASK = SHORT_SLOTS - 1;
+/** Filled to half at most, then emptied (as the long-piece table). */
+const SHORT_MAX_ENTRIES = SHORT_SLOTS >> 1;
+const shortLo = new Int32Array(SHORT_SLOTS);
+const shortHi = new Int32Array(SHORT_SLOTS);
+/** The piece's length + 1; 0 = empty slot (the length tells "a" from "a\0": NUL packs as 0). */
+const shortLen = new Int32Array(SHORT_SLOTS);
+const shortCount = new Int32Array(SHORT_SLOTS);
+let shortEntries = 0;
+
+function shortSlot(lo: number, hi: number, len: number): number {
+  return (Math.imul(lo ^ Math.imul(hi ^ len, 0x9e3779b1), 0x85ebca6b) >>> 17) & SHORT_MASK;
+}
+
+/** Count of the ASCII piece bytes[start, start + len), len ≤ SHORT_PIECE. */
+function countShortPiece(bytes: Uint8Array, start: number, len: number): number {
+  let lo = 0;
+  let hi = 0;
+  const m = len < 4 ? len : 4;
+  for (let k = 0; k < m; k++) lo |= bytes[start + k]! << (8 * k);
+  for (let k = 4; k < len; k++) hi |= bytes[start + k]! << (8 * (k - 4));
+  let slot = shortSlot(lo, hi, len);
+  for (;;) {
+    const sl = shortLen[slot]!;
+    if (sl === 0) break;
+    if (sl === len + 1 && shortLo[slot] === lo && shortHi[slot] === hi) return shortCount[slot]!;
+    slot = (slot + 1) & SHORT_MASK;
+  }
+  const n = countBytes(bytes, start, start + len);
+  if (shortEntries >= SHORT_MAX_ENTRIES) {
+    shortLen.fill(0);
+    shortEntries = 0;
+    slot = shortSlot(lo, hi, len);
+  }
+  shortLo[slot] = lo;
+  shortHi[slot] = hi;
+  shortLen[slot] = len + 1;
+  shortCount[slot] = n;
+  shortEntries++;
+  return n;
+}
+
 /** Count of the ASCII piece bytes[start, end); a cache hit makes no string. */
 function countAsciiPiece(bytes: Uint8Array, start: number, end: number): number {
   const len = end - start;
+  if (len <= SHORT_PIECE) return countShortPiece(bytes, start, len);
   if (len > MAX_CACHED_PIECE) return countBytes(bytes, start, end);
   let h = 0x811c9dc5 | 0;
   for (let k = start; k < end; k++) h = Math.imul(h ^ bytes[k]!, 0x01000193);
@@ -312,9 +363,10 @@ function forEachUnicodePiece(t: string, f: (piece: string) => void): void {
 /** Exact o200k_base token count of `t`, special-token texts counted as ordinary text. */
 export function countO200k(t: string): number {
   let total = 0;
-  if (!NON_ASCII.test(t)) {
-    // ASCII: one byte per character, scanned as bytes (latin1 is a plain copy for ASCII).
-    const bytes = Buffer.from(t, 'latin1');
+  // ASCII (as many UTF-8 bytes as characters): scanned as bytes. One native encode both tests
+  // and copies (a regex test and a latin1 copy took ~6× as long).
+  const bytes = Buffer.from(t, 'utf8');
+  if (bytes.length === t.length) {
     const n = bytes.length;
     for (let i = 0; i < n; ) {
       const e = pieceEnd(bytes, i, n);
