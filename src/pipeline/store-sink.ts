@@ -12,8 +12,8 @@
 import type { AgentTurnRecord, AlertRecord, HttpExchangeRecord, LlmCallRecord } from '../core/record.js';
 import type { HttpExchange } from '../http/types.js';
 import { redactText } from '../redact/secrets.js';
-import type { Store, StoredExchange } from '../store/types.js';
-import { buildStoredExchange } from './stored-exchange.js';
+import type { Store, StoredExchangeInput } from '../store/types.js';
+import { buildStoredExchangeInput } from './stored-exchange.js';
 
 /** 2,000 calls per transaction: large enough that commit cost vanishes next to the rows (DuckDB
  * commits in ~1 ms), small enough that a crash loses at most a fraction of a second of a replay. */
@@ -28,8 +28,9 @@ const BATCH_EXCHANGES = 500;
  */
 export const BATCH_EXCHANGE_CHARS = 32 * 1024 * 1024;
 
-/** What an exchange holds in text (bodies and event data), the measure of a batch's memory. */
-function storedChars(x: StoredExchange): number {
+/** What an exchange holds in text (bodies and event data: UTF-16 code units of text, bytes of a
+ * body given as bytes), the measure of a batch's memory. */
+function storedChars(x: StoredExchangeInput): number {
   let n = (x.request_body?.length ?? 0) + (x.response_body?.length ?? 0);
   if (x.response_events !== null) for (const e of x.response_events) n += e.data.length;
   return n;
@@ -63,7 +64,7 @@ function redactTurn(t: AgentTurnRecord): AgentTurnRecord {
 
 export class StoreSink {
   private calls: LlmCallRecord[] = [];
-  private exchanges: StoredExchange[] = [];
+  private exchanges: StoredExchangeInput[] = [];
   /** storedChars of each queued exchange, and their sum. */
   private exchangeSizes: number[] = [];
   private exchangeChars = 0;
@@ -102,28 +103,28 @@ export class StoreSink {
   private oldestWaiting: number | null = null;
 
   addCall(record: LlmCallRecord, ex: HttpExchange): void {
-    this.addStoredCall(record, buildStoredExchange(ex, record));
+    this.addStoredCall(record, buildStoredExchangeInput(ex, record));
   }
 
   addOther(record: HttpExchangeRecord, ex: HttpExchange): void {
-    this.addStoredOther(buildStoredExchange(ex, record));
+    this.addStoredOther(buildStoredExchangeInput(ex, record));
   }
 
   /** A call whose stored exchange was built elsewhere (a worker thread builds it beside the
    * exchange, so only that form crosses to the main thread). */
-  addStoredCall(record: LlmCallRecord, stored: StoredExchange): void {
+  addStoredCall(record: LlmCallRecord, stored: StoredExchangeInput): void {
     this.oldestWaiting ??= this.now();
     this.calls.push(record);
     this.callsQueued++;
     this.queueExchange(stored);
   }
 
-  addStoredOther(stored: StoredExchange): void {
+  addStoredOther(stored: StoredExchangeInput): void {
     this.oldestWaiting ??= this.now();
     this.queueExchange(stored);
   }
 
-  private queueExchange(stored: StoredExchange): void {
+  private queueExchange(stored: StoredExchangeInput): void {
     const n = storedChars(stored);
     this.exchanges.push(stored);
     this.exchangeSizes.push(n);
@@ -132,7 +133,7 @@ export class StoreSink {
 
   /** The next batch of exchanges, taken off the queue: up to BATCH_EXCHANGES of them and the text
    * cap (always at least one, whatever its size). */
-  private takeExchanges(): StoredExchange[] {
+  private takeExchanges(): StoredExchangeInput[] {
     let count = 0;
     let chars = 0;
     while (count < this.exchanges.length && count < BATCH_EXCHANGES) {

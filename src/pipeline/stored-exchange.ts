@@ -3,32 +3,56 @@
  * head and tail, and each streamed event with its capture time, so the console can show the
  * request and response down to the byte and the event.
  */
+import { isUtf8 } from 'node:buffer';
 import type { HttpExchangeRecord, LlmCallRecord } from '../core/record.js';
 import { isoMicros } from '../core/time.js';
 import { headerString, parseEventStream } from '../http/eventstream.js';
 import { parseJsonArrayStream } from '../http/json-array.js';
 import { parseNdjson } from '../http/ndjson.js';
 import { parseSse } from '../http/sse.js';
-import { bodyText, headerValue, type HttpBody, type HttpExchange } from '../http/types.js';
-import { redactHeaders, redactText } from '../redact/secrets.js';
-import { capBodyText, capEvents } from '../store/caps.js';
-import type { StoredEvent, StoredExchange } from '../store/types.js';
+import { bodyBytes, bodyText, headerValue, type HttpBody, type HttpExchange } from '../http/types.js';
+import { mayHoldKeyBytes, redactHeaders, redactText } from '../redact/secrets.js';
+import { capBodyBytes, capBodyText, capEvents } from '../store/caps.js';
+import type { StoredEvent, StoredExchange, StoredExchangeInput } from '../store/types.js';
 
-interface StoredBody {
-  text: string | null;
+interface StoredBody<B> {
+  text: B | null;
   truncated: boolean;
   size: number;
   /** No key was found in the whole decoded body (so none is in a line cut out of it either). */
   keyFree: boolean;
 }
 
-function cappedBody(body: HttpBody): StoredBody {
+function cappedBody(body: HttpBody): StoredBody<string> {
   if (body.size === 0) return { text: null, truncated: body.truncated, size: 0, keyFree: true };
   const text = bodyText(body);
   const redacted = redactText(text);
   const capped = capBodyText(redacted);
   // redactText returns its input itself when nothing matched (a replacement always differs).
   return { text: capped.text, truncated: capped.truncated || body.truncated, size: body.size, keyFree: redacted === text };
+}
+
+/**
+ * cappedBody without the string: the body's UTF-8 bytes, capped as capBodyText caps its text, when
+ * they hold no key marker (mayHoldKeyBytes), which is nearly every body; the text path otherwise,
+ * and for bytes that are not valid UTF-8 (decoding replaces what is invalid). The store writes
+ * the bytes as they are (BLOB), so a body never becomes a JS string on its way in (issue 6:
+ * decoding 183 MB of bodies, encoding them back for DuckDB and collecting the strings).
+ */
+function cappedBodyBytes(body: HttpBody): StoredBody<string | Uint8Array> {
+  if (body.size === 0) return { text: null, truncated: body.truncated, size: 0, keyFree: true };
+  const all = bodyBytes(body);
+  // bodyText drops a leading byte order mark.
+  const b = all.length >= 3 && all[0] === 0xef && all[1] === 0xbb && all[2] === 0xbf ? all.subarray(3) : all;
+  if (!isUtf8(b) || mayHoldKeyBytes(b)) return cappedBody(body);
+  const capped = capBodyBytes(b);
+  return { text: capped.truncated ? capped.bytes : ownBytes(b), truncated: capped.truncated || body.truncated, size: body.size, keyFree: true };
+}
+
+/** `b` in a buffer of its own: a view would keep its whole (larger) buffer alive while the
+ * exchange waits for its batch, and a structured clone of a view copies that whole buffer. */
+function ownBytes(b: Uint8Array): Uint8Array {
+  return b.byteOffset === 0 && b.byteLength === b.buffer.byteLength ? b : new Uint8Array(b);
 }
 
 /** A frame's payload as text; `{"bytes": base64}` (a Bedrock invoke-stream chunk) decoded. */
@@ -78,12 +102,27 @@ function streamEvents(ex: HttpExchange, bodyKeyFree: boolean): StoredEvent[] | n
   return null;
 }
 
+/** The exchange as the store keeps it, bodies as text (what crosses from a worker thread). */
 export function buildStoredExchange(ex: HttpExchange, record: LlmCallRecord | HttpExchangeRecord): StoredExchange {
+  return build(ex, record, cappedBody);
+}
+
+/** The same exchange with its bodies as UTF-8 bytes where they need no redaction: what the store
+ * writes with no string round trip (the same text reads back). */
+export function buildStoredExchangeInput(ex: HttpExchange, record: LlmCallRecord | HttpExchangeRecord): StoredExchangeInput {
+  return build(ex, record, cappedBodyBytes);
+}
+
+function build<B extends string | Uint8Array>(
+  ex: HttpExchange,
+  record: LlmCallRecord | HttpExchangeRecord,
+  cap: (body: HttpBody) => StoredBody<B>,
+): Omit<StoredExchange, 'request_body' | 'response_body'> & { request_body: B | null; response_body: B | null } {
   const req = ex.request;
   const res = ex.response;
   const isCall = record.kind === 'llm_call';
-  const reqBody = cappedBody(req.body);
-  const resBody = res ? cappedBody(res.body) : { text: null, truncated: false, size: 0, keyFree: true };
+  const reqBody = cap(req.body);
+  const resBody = res ? cap(res.body) : { text: null, truncated: false, size: 0, keyFree: true };
   const events = streamEvents(ex, resBody.keyFree);
   const capped = events ? capEvents(events) : null;
   return {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { findApiKey, fingerprintKey, KEY_PATTERN_SOURCE, REDACTED, redactHeaders, redactTarget, redactText } from './secrets.js';
+import { findApiKey, fingerprintKey, KEY_PATTERN_SOURCE, mayHoldKeyBytes, REDACTED, redactHeaders, redactTarget, redactText } from './secrets.js';
 
 describe('redaction', () => {
   it('redacts credential headers whatever their value', () => {
@@ -132,6 +132,39 @@ describe('redaction', () => {
     // The generator must reach keys, or the comparison above proves little.
     expect(keys).toBeGreaterThan(500);
     expect(keys).toBeLessThan(19_000);
+  });
+
+  it('checks bytes as it checks text: every text the key pattern changes has its UTF-8 bytes flagged', () => {
+    // Bodies are checked as bytes (mayHoldKeyBytes), and only flagged ones are decoded and
+    // redacted: a key whose bytes go unflagged would be stored.
+    const oracle = new RegExp(KEY_PATTERN_SOURCE, 'g');
+    const pieces = ['sk-', 'sk_', 'sk', 'k-', 'k_', 'xai-', 'xai', 'xoxb-', 'xox', 'ghp_', 'gh', 'hp_', 'github_', 'github_pat_',
+      'hf_', 'f_', 'gsk_', 'rk_live_', 'pk_test_', 'live_', 'AIza', 'Iza', 'AKIA', 'ASIA', 'AKI', 'SIA', 'eyJ', 'ey', 'J', '.eyJ',
+      'Bearer ', 'bearer\t', 'earer ', 'Bearer', 'abcdefgh', 'abcdefghijklmnopqrstuvwxyz0123', 'ABCDEFGHIJKLMNOP', '0123456789',
+      '-', '_', ' ', '\n', '"', '.', '=', 'é', '🦆', 'ÿ'];
+    let seed = 54321;
+    const rand = (n: number): number => {
+      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+      return (seed >>> 8) % n;
+    };
+    let keys = 0;
+    let clean = 0;
+    for (let i = 0; i < 20_000; i++) {
+      let text = '';
+      for (let j = 0, n = 1 + rand(8); j < n; j++) text += pieces[rand(pieces.length)];
+      oracle.lastIndex = 0;
+      if (oracle.test(text)) {
+        keys++;
+        expect(mayHoldKeyBytes(Buffer.from(text, 'utf8')), text).toBe(true);
+      } else if (!mayHoldKeyBytes(Buffer.from(text, 'utf8'))) {
+        clean++;
+      }
+    }
+    expect(keys).toBeGreaterThan(500);
+    // And it is a filter: most texts without a key are let through unscanned.
+    expect(clean).toBeGreaterThan(1_000);
+    for (const key of ONE_OF_EACH) expect(mayHoldKeyBytes(new Uint8Array(Buffer.from(`é ${key} é`)))).toBe(true);
+    expect(mayHoldKeyBytes(Buffer.from('a block-size, "A JSON key", é hearers, ghost mcp__github__create_issue'))).toBe(false);
   });
 
   it('leaves text without a key as it is, the very same string', () => {

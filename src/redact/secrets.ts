@@ -134,6 +134,57 @@ function mayHoldKey(t: string): boolean {
   return t.includes('Bearer') || t.includes('bearer');
 }
 
+const DASH = code('-');
+const UNDERSCORE = code('_');
+const UPPER_A = code('A');
+const UPPER_J = code('J');
+const LOWER_B = code('b');
+const UPPER_B = code('B');
+
+/** Whether `b` holds the ASCII string `s` at byte `i`. */
+function bytesAt(b: Buffer, i: number, s: string): boolean {
+  if (i < 0 || i + s.length > b.length) return false;
+  for (let k = 0; k < s.length; k++) if (b[i + k] !== s.charCodeAt(k)) return false;
+  return true;
+}
+
+/**
+ * mayHoldKey over the UTF-8 bytes of a text, so a body can be checked without first becoming a
+ * string (the store keeps it as bytes). Every marker is ASCII, and in UTF-8 an ASCII byte is only
+ * ever that ASCII character (bytes of multi-byte characters are ≥ 0x80): a marker is in the bytes
+ * exactly when it is in the decoded text, so this is false only when KEY_PATTERN cannot match the
+ * text `b` decodes to (valid UTF-8; the caller decodes anything else and uses redactText).
+ * `Buffer.indexOf` of one byte runs at memchr speed, as String#indexOf does for mayHoldKey.
+ */
+export function mayHoldKeyBytes(bytes: Uint8Array): boolean {
+  const b = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  for (let i = b.indexOf(DASH); i >= 0; i = b.indexOf(DASH, i + 1)) {
+    if (bytesAt(b, i - 2, 'sk') || bytesAt(b, i - 3, 'xai') || bytesAt(b, i - 4, 'xox')) return true;
+  }
+  for (let i = b.indexOf(UNDERSCORE); i >= 0; i = b.indexOf(UNDERSCORE, i + 1)) {
+    if (b[i - 1] === LOWER_K) {
+      const c = b[i - 2];
+      if (c === LOWER_S || c === LOWER_R || c === LOWER_P) return true;
+    } else if (bytesAt(b, i - 2, 'hf') || bytesAt(b, i - 3, 'gh')) {
+      return true;
+    } else if (bytesAt(b, i - 6, 'github') && bytesAt(b, i + 1, 'pat_')) {
+      return true;
+    }
+  }
+  for (let i = b.indexOf(UPPER_A); i >= 0; i = b.indexOf(UPPER_A, i + 1)) {
+    const c = b[i + 1];
+    if (c === UPPER_I ? bytesAt(b, i + 2, 'za') : (c === UPPER_K || c === UPPER_S) && bytesAt(b, i + 2, 'IA')) return true;
+  }
+  for (let i = b.indexOf(UPPER_J); i >= 0; i = b.indexOf(UPPER_J, i + 1)) {
+    if (bytesAt(b, i - 2, 'ey')) return true;
+  }
+  // One search for both spellings of the bearer prefix: half the cost of two.
+  for (let i = b.indexOf('earer'); i >= 0; i = b.indexOf('earer', i + 1)) {
+    if (b[i - 1] === UPPER_B || b[i - 1] === LOWER_B) return true;
+  }
+  return false;
+}
+
 /** Replace key-shaped strings in free text. Fast path: most text has none of the markers. */
 export function redactText(text: string): string {
   if (!mayHoldKey(text)) return text;

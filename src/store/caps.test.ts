@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
-import { capBodyText, capEvents, omissionMarker } from './caps.js';
+import { capBodyBytes, capBodyText, capEvents, omissionMarker } from './caps.js';
 
 describe('capBodyText', () => {
   test('short text is kept whole, with its UTF-8 size', () => {
@@ -70,6 +70,45 @@ test('any string, lone surrogates included, is capped without throwing', () => {
       else expect(r.text).toBe(s);
     }),
   );
+});
+
+describe('capBodyBytes', () => {
+  const utf8 = (s: string): Buffer => Buffer.from(s, 'utf8');
+  // What the store kept before bodies were bytes: the text, capped. The bytes must be its UTF-8.
+  const sameAsText = (s: string, h: number, t: number): void => {
+    const text = capBodyText(s, h, t);
+    const bytes = capBodyBytes(utf8(s), h, t);
+    expect(Buffer.from(bytes.bytes).toString('utf8'), s).toBe(text.text);
+    expect(bytes.truncated).toBe(text.truncated);
+    expect(bytes.size).toBe(text.size);
+  };
+
+  test('cuts the bytes where capBodyText cuts the text (property, multi-byte characters and markers included)', () => {
+    const pieces = fc.oneof(
+      fc.string({ unit: 'grapheme', maxLength: 40 }),
+      fc.constantFrom('\uFEFF', 'é', '🦆', omissionMarker(7), '\n'),
+    );
+    fc.assert(
+      fc.property(fc.array(pieces, { maxLength: 12 }), fc.nat(64), fc.nat(64), (parts, h, t) => sameAsText(parts.join(''), h, t)),
+    );
+  });
+
+  test('a text capped once is left as it is, as capBodyText leaves it', () => {
+    const once = capBodyText('é'.repeat(100), 20, 10);
+    sameAsText(once.text, 20, 10);
+    expect(capBodyBytes(utf8(once.text), 20, 10).truncated).toBe(false);
+  });
+
+  test('a byte order mark at the cut is dropped as the decoder of capBodyText drops it', () => {
+    sameAsText(`\uFEFF${'a'.repeat(50)}`, 10, 10);
+    sameAsText(`${'a'.repeat(50)}\uFEFF${'b'.repeat(7)}`, 10, 10);
+  });
+
+  test('bytes within the cap come back as the same array', () => {
+    const b = utf8('héllo');
+    expect(capBodyBytes(b, 10, 10)).toEqual({ bytes: b, truncated: false, size: 6 });
+    expect(capBodyBytes(b, 10, 10).bytes).toBe(b);
+  });
 });
 
 describe('capEvents', () => {

@@ -74,6 +74,48 @@ export function capBodyText(
   return { text: head + omissionMarker(tailStart - headEnd) + tail, truncated: true, size: bytes.length };
 }
 
+export interface CappedBytes {
+  bytes: Uint8Array;
+  truncated: boolean;
+  /** Byte length of the input. */
+  size: number;
+}
+
+/**
+ * capBodyText on the UTF-8 bytes of a text, without decoding it: for valid UTF-8 `b`, the bytes
+ * of `capBodyText(decoded b)` (the same cut points: capBodyText cuts the encoded text). The
+ * result is `b` itself when nothing is cut.
+ */
+export function capBodyBytes(
+  b: Uint8Array,
+  headBytes: number = STORE_CAPS.bodyHeadBytes,
+  tailBytes: number = STORE_CAPS.bodyTailBytes,
+): CappedBytes {
+  const size = b.length;
+  if (size <= headBytes + tailBytes) return { bytes: b, truncated: false, size };
+  // Within a marker's length of the cap the text may be one capped before: rare, decided on text.
+  if (size <= headBytes + tailBytes + MARKER_MAX_BYTES) {
+    const text = Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('utf8');
+    if (alreadyCapped(text, size, headBytes, tailBytes)) return { bytes: b, truncated: false, size };
+  }
+  const headEnd = charStart(b, headBytes);
+  const tailStart = nextCharStart(b, size - tailBytes);
+  // capBodyText decodes head and tail with a TextDecoder, which drops a byte order mark at the
+  // start of each: so does this, to store the very same text.
+  const head = b.subarray(startsWithBom(b, 0, headEnd) ? 3 : 0, headEnd);
+  const tail = b.subarray(startsWithBom(b, tailStart, size) ? tailStart + 3 : tailStart);
+  const marker = encoder.encode(omissionMarker(tailStart - headEnd));
+  const out = new Uint8Array(head.length + marker.length + tail.length);
+  out.set(head, 0);
+  out.set(marker, head.length);
+  out.set(tail, head.length + marker.length);
+  return { bytes: out, truncated: true, size };
+}
+
+function startsWithBom(b: Uint8Array, from: number, end: number): boolean {
+  return end - from >= 3 && b[from] === 0xef && b[from + 1] === 0xbb && b[from + 2] === 0xbf;
+}
+
 export function byteLength(text: string): number {
   return Buffer.byteLength(text, 'utf8');
 }

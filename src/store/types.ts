@@ -9,6 +9,17 @@ import type { Micros } from '../core/time.js';
 
 // ───────────────────────────── records written ─────────────────────────────
 
+/**
+ * An exchange as written: a body may be given as its UTF-8 bytes, as the pipeline holds it, so
+ * it need not become a string only to be encoded again for the database (issue 6). It reads back
+ * as text (StoredExchange), the bytes decoded. Bytes that are not valid UTF-8 are stored as the
+ * text they decode to, invalid sequences replaced by U+FFFD (as bodyText does).
+ */
+export type StoredExchangeInput = Omit<StoredExchange, 'request_body' | 'response_body'> & {
+  request_body: string | Uint8Array | null;
+  response_body: string | Uint8Array | null;
+};
+
 /** One server-sent / NDJSON / event-stream event of a streamed response, with its capture time. */
 export interface StoredEvent {
   /** Capture time of the packet that completed the event, ISO 8601 with µs. */
@@ -602,7 +613,7 @@ export interface Store {
   /** insertCalls, answering the ids actually inserted (in the order given): the live feed
    * publishes only those, so a capture replayed twice is not announced twice. */
   insertCallsReturningIds(records: LlmCallRecord[]): Promise<string[]>;
-  insertExchanges(records: StoredExchange[]): Promise<number>;
+  insertExchanges(records: StoredExchangeInput[]): Promise<number>;
   /**
    * Write turn snapshots, one transaction. A turn is stored once per id and the last snapshot
    * wins (within the batch: the last given; across batches: the last written), with two

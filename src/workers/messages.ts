@@ -8,7 +8,7 @@ import type { AttributeRule, PricingConfig } from '../config/types.js';
 import type { HttpExchangeRecord, LlmCallRecord } from '../core/record.js';
 import type { Micros } from '../core/time.js';
 import type { ConnectionInfo } from '../reassembly/types.js';
-import type { StoredExchange } from '../store/types.js';
+import type { StoredExchangeInput } from '../store/types.js';
 import type { UndecryptedFacts } from '../tls/index.js';
 
 /** Set once per worker (workerData). */
@@ -90,8 +90,8 @@ export type Emission = OrderKey &
   (
     | { kind: 'conn'; local: string; source: number }
     | { kind: 'closed'; local: string }
-    | { kind: 'call'; record: LlmCallRecord; stored: StoredExchange | null; agent: Omit<AgentCallInput, 'record'> }
-    | { kind: 'other'; record: HttpExchangeRecord; stored: StoredExchange | null }
+    | { kind: 'call'; record: LlmCallRecord; stored: StoredExchangeInput | null; agent: Omit<AgentCallInput, 'record'> }
+    | { kind: 'other'; record: HttpExchangeRecord; stored: StoredExchangeInput | null }
     | { kind: 'tls'; info: ConnectionInfo; facts: UndecryptedFacts }
   );
 

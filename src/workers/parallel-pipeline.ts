@@ -27,7 +27,7 @@ import type { Micros } from '../core/time.js';
 import { ADVANCE_EVERY_US } from '../pipeline/replay.js';
 import { PipelineStats } from '../pipeline/stats.js';
 import type { ConnectionInfo } from '../reassembly/types.js';
-import type { StoredExchange } from '../store/types.js';
+import type { StoredExchangeInput } from '../store/types.js';
 import { secretsFromDsb, type UndecryptedFacts } from '../tls/index.js';
 import { BatchWriter, BufferRecycler } from './batch.js';
 import { OrderedMerge } from './merge.js';
@@ -61,8 +61,8 @@ const POST_EVERY_MS = 20;
 export interface WorkerOutputs {
   /** An LLM call: its record, the store's form of its exchange (when `storedExchanges`), and
    * what the turn tracker reads of its request. */
-  onCall(record: LlmCallRecord, stored: StoredExchange | null, input: AgentCallInput): void;
-  onOtherExchange?(record: HttpExchangeRecord, stored: StoredExchange | null): void;
+  onCall(record: LlmCallRecord, stored: StoredExchangeInput | null, input: AgentCallInput): void;
+  onOtherExchange?(record: HttpExchangeRecord, stored: StoredExchangeInput | null): void;
   onTlsUndecrypted?(info: ConnectionInfo, facts: UndecryptedFacts): void;
 }
 

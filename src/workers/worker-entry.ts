@@ -10,7 +10,7 @@ import type { CaptureFileSummary } from '../capture/capture-parser.js';
 import { configurePricing } from '../cost/call-pricer.js';
 import { createCapturePipeline, type CapturePipeline, type PipelineOptions } from '../pipeline/replay.js';
 import { PipelineStats } from '../pipeline/stats.js';
-import { buildStoredExchange } from '../pipeline/stored-exchange.js';
+import { buildStoredExchangeInput } from '../pipeline/stored-exchange.js';
 import type { ConnectionInfo } from '../reassembly/types.js';
 import { KeyLog, type KeyLogFollower } from '../tls/index.js';
 import { readBatch } from './batch.js';
@@ -70,13 +70,13 @@ export class WorkerCore {
           {
             kind: 'call',
             record,
-            stored: init.storedExchanges ? buildStoredExchange(ex, record) : null,
+            stored: init.storedExchanges ? buildStoredExchangeInput(ex, record) : null,
             agent: { view: call.request_view ?? null, headers: ex.request.headers, requestStart: ex.request.start, responseEnd: ex.response?.end ?? null },
           },
           ex.connection.id,
         ),
       ...(init.otherExchanges
-        ? { onOtherExchange: (record, ex) => this.emit({ kind: 'other', record, stored: init.storedExchanges ? buildStoredExchange(ex, record) : null }, ex.connection.id) }
+        ? { onOtherExchange: (record, ex) => this.emit({ kind: 'other', record, stored: init.storedExchanges ? buildStoredExchangeInput(ex, record) : null }, ex.connection.id) }
         : {}),
       onTlsUndecrypted: (info, facts) => this.emit({ kind: 'tls', info: { ...info, client: { ...info.client }, server: { ...info.server } }, facts }, info.id),
     };

@@ -6,22 +6,25 @@ import type { DuckDBAppender } from '@duckdb/node-api';
 import { DuckDBTimestampValue } from './node-api.js';
 import type { LlmCallRecord, ProcessInfo } from '../../core/record.js';
 import { isoMicros } from '../../core/time.js';
-import type { CallListItem, ExchangeListItem, StoredEvent, StoredExchange } from '../types.js';
+import type { CallListItem, ExchangeListItem, StoredEvent, StoredExchange, StoredExchangeInput } from '../types.js';
 import { StoreError } from '../types.js';
 import { bool, int, num, str, type Row } from './connection.js';
 import { parseIsoMicros } from './timestamps.js';
 
-type Kind = 'varchar' | 'ts' | 'int' | 'bigint' | 'double' | 'bool';
-type Cell = string | number | boolean | null;
+type Kind = 'varchar' | 'blob' | 'ts' | 'int' | 'bigint' | 'double' | 'bool';
+type Cell = string | number | boolean | Uint8Array | null;
 
 export interface ColumnSpec<R> {
   name: string;
   kind: Kind;
   get(r: R): Cell;
+  /** The text column that held this value before the file's schema had `name` (it gets the value
+   * as text when only it is there). */
+  textBefore?: string;
 }
 
-function col<R>(name: string, kind: Kind, get: (r: R) => Cell): ColumnSpec<R> {
-  return { name, kind, get };
+function col<R>(name: string, kind: Kind, get: (r: R) => Cell, textBefore?: string): ColumnSpec<R> {
+  return textBefore === undefined ? { name, kind, get } : { name, kind, get, textBefore };
 }
 
 /** A call as prepared for insert: record + derived values computed once. */
@@ -105,7 +108,10 @@ function processOf(r: LlmCallRecord): ProcessInfo | null {
 
 export interface ExchangeRow {
   id: string;
-  x: StoredExchange;
+  x: StoredExchangeInput;
+  /** Bodies as the UTF-8 bytes stored (BLOB columns since migration 7). */
+  requestBody: Uint8Array | null;
+  responseBody: Uint8Array | null;
   start: number;
   requestEnd: number | null;
   responseStart: number | null;
@@ -113,20 +119,84 @@ export interface ExchangeRow {
   events: string | null;
 }
 
-export function toExchangeRow(x: StoredExchange): ExchangeRow {
+/** A body's bytes for its BLOB column: text encoded; bytes as given (the caller made them valid UTF-8). */
+function bodyBytes(body: string | Uint8Array | null): Uint8Array | null {
+  return typeof body === 'string' ? Buffer.from(body, 'utf8') : body;
+}
+
+/** `x`'s byte bodies must be valid UTF-8 (duckdb-store.ts capExchange makes them so). */
+export function toExchangeRow(x: StoredExchangeInput): ExchangeRow {
   const start = parseIsoMicros(x.request_start);
   if (start === null) {
     throw new StoreError('invalid_argument', `exchange ${String(x.id)}: request_start is not an ISO 8601 time`);
   }
+  const responseBody = bodyBytes(x.response_body);
   return {
     id: x.id,
     x,
+    requestBody: bodyBytes(x.request_body),
+    responseBody,
     start,
     requestEnd: parseIsoMicros(x.request_end),
     responseStart: parseIsoMicros(x.response_start),
     responseEnd: parseIsoMicros(x.response_end),
-    events: x.response_events === null ? null : JSON.stringify(x.response_events),
+    events: x.response_events === null ? null : eventsJson(x.response_events, responseBody),
   };
+}
+
+/** ES2024's String.prototype.isWellFormed (V8 11.x, Node ≥ 20); the project's lib is ES2023. */
+function isWellFormed(s: string): boolean {
+  return (s as string & { isWellFormed(): boolean }).isWellFormed();
+}
+
+/**
+ * Events whose data all lie in the stored response body, in order, kept as where they lie:
+ * `{"in_body":1,"ts":[…],"event":[…],"at":[offset,length,…]}` (UTF-8 bytes of the body). A
+ * streamed body is its events' data plus framing, so the plain form stores those bytes twice
+ * (21.7 of the 32 MB of events in the 200 MB bench mix, plus escaping every quote of their JSON).
+ * Any event that is not such a stretch (data joined from several lines, redacted, capped, cut
+ * out of a capped body, or not well-formed text) keeps the plain form for all.
+ */
+function eventsJson(events: StoredEvent[], body: Uint8Array | null): string {
+  if (body === null || events.length === 0) return JSON.stringify(events);
+  const b = Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+  const ts: string[] = [];
+  const names: string[] = [];
+  const at: number[] = [];
+  let pos = 0;
+  for (const e of events) {
+    // A lone surrogate encodes as U+FFFD's bytes, which decode to U+FFFD, not to the data.
+    if (!isWellFormed(e.data)) return JSON.stringify(events);
+    const d = Buffer.from(e.data, 'utf8');
+    const i = d.length === 0 ? pos : b.indexOf(d, pos);
+    if (i < 0) return JSON.stringify(events);
+    ts.push(e.ts);
+    names.push(e.event);
+    at.push(i, d.length);
+    pos = i + d.length;
+  }
+  return JSON.stringify({ in_body: 1, ts, event: names, at });
+}
+
+interface EventsInBody {
+  in_body: 1;
+  ts: string[];
+  event: string[];
+  at: number[];
+}
+
+/** response_events read back, either form; events whose body is gone (never stored so) read as none. */
+function storedEvents(text: string | null, body: Cell): StoredEvent[] | null {
+  const v = parseJson<StoredEvent[] | EventsInBody | null>(text, null);
+  if (v === null || Array.isArray(v)) return v;
+  if (!(body instanceof Uint8Array) || !Array.isArray(v.ts) || !Array.isArray(v.event) || !Array.isArray(v.at)) return null;
+  const b = Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+  const out: StoredEvent[] = [];
+  for (let k = 0; k < v.ts.length; k++) {
+    const off = v.at[2 * k] ?? 0;
+    out.push({ ts: v.ts[k]!, event: v.event[k]!, data: b.toString('utf8', off, off + (v.at[2 * k + 1] ?? 0)) });
+  }
+  return out;
 }
 
 export const EXCHANGE_COLUMNS: ColumnSpec<ExchangeRow>[] = [
@@ -148,8 +218,10 @@ export const EXCHANGE_COLUMNS: ColumnSpec<ExchangeRow>[] = [
   col('response_headers', 'varchar', (e) => JSON.stringify(e.x.response_headers)),
   col('request_bytes', 'bigint', (e) => e.x.request_bytes),
   col('response_bytes', 'bigint', (e) => e.x.response_bytes),
-  col('request_body', 'varchar', (e) => e.x.request_body),
-  col('response_body', 'varchar', (e) => e.x.response_body),
+  // Migration 7: bodies as bytes. The text columns request_body / response_body hold the bodies
+  // of rows stored before; new rows leave them NULL (no spec: NULL).
+  col('request_body_bytes', 'blob', (e) => e.requestBody, 'request_body'),
+  col('response_body_bytes', 'blob', (e) => e.responseBody, 'response_body'),
   col('request_body_size', 'bigint', (e) => e.x.request_body_size),
   col('response_body_size', 'bigint', (e) => e.x.response_body_size),
   col('request_body_truncated', 'bool', (e) => e.x.request_body_truncated === true),
@@ -173,7 +245,18 @@ export const EXCHANGE_COLUMNS: ColumnSpec<ExchangeRow>[] = [
  */
 export function tableOrder<R>(specs: ColumnSpec<R>[], tableColumns: readonly string[]): ColumnSpec<R>[] {
   const byName = new Map(specs.map((c) => [c.name, c]));
+  const present = new Set(tableColumns);
+  // A value whose column the file does not have yet goes, as text, where older files kept it.
+  for (const spec of specs) {
+    if (spec.textBefore === undefined || present.has(spec.name) || byName.has(spec.textBefore)) continue;
+    byName.set(spec.textBefore, col<R>(spec.textBefore, 'varchar', (r) => asText(spec.get(r))));
+  }
   return tableColumns.map((name) => byName.get(name) ?? col<R>(name, 'varchar', () => null));
+}
+
+function asText(v: Cell): string | null {
+  if (v instanceof Uint8Array) return Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('utf8');
+  return typeof v === 'string' ? v : null;
 }
 
 const INT32_MAX = 2 ** 31 - 1;
@@ -185,6 +268,10 @@ export function appendRow<R>(a: DuckDBAppender, cols: ColumnSpec<R>[], row: R): 
     switch (c.kind) {
       case 'varchar':
         if (typeof v === 'string') a.appendVarchar(v);
+        else a.appendNull();
+        break;
+      case 'blob':
+        if (v instanceof Uint8Array) a.appendBlob(v);
         else a.appendNull();
         break;
       case 'ts':
@@ -223,7 +310,7 @@ export const EXCHANGE_LIST_SELECT = `id, call_id, kind, reason, source, connecti
   epoch_us(response_end) AS response_end_us, anomalies`;
 
 export const EXCHANGE_DETAIL_SELECT = `${EXCHANGE_LIST_SELECT}, request_headers, response_headers, request_body,
-  response_body, response_events`;
+  response_body, request_body_bytes, response_body_bytes, response_events`;
 
 function isoOrNull(row: Row, key: string): string | null {
   const v = num(row, key);
@@ -270,14 +357,20 @@ export function exchangeListItem(row: Row): ExchangeListItem {
   };
 }
 
+/** A body read back as text: its bytes (migration 7) decoded from UTF-8, as they were stored, or
+ * the text of a row stored before. */
+function bodyText(row: Row, key: string): string | null {
+  return asText(row[`${key}_bytes`] as Cell) ?? str(row, key);
+}
+
 export function storedExchange(row: Row): StoredExchange {
   return {
     ...exchangeListItem(row),
     request_headers: parseJson<[string, string][]>(str(row, 'request_headers'), []),
     response_headers: parseJson<[string, string][]>(str(row, 'response_headers'), []),
-    request_body: str(row, 'request_body'),
-    response_body: str(row, 'response_body'),
-    response_events: parseJson<StoredEvent[] | null>(str(row, 'response_events'), null),
+    request_body: bodyText(row, 'request_body'),
+    response_body: bodyText(row, 'response_body'),
+    response_events: storedEvents(str(row, 'response_events'), row.response_body_bytes as Cell),
   };
 }
 

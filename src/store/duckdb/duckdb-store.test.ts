@@ -2,6 +2,7 @@ import { describe, expect, test } from 'vitest';
 import type { LlmCallRecord } from '../../core/record.js';
 import { isoMicros } from '../../core/time.js';
 import { syntheticCall, syntheticExchange } from '../synthetic-records.js';
+import { capBodyText } from '../caps.js';
 import { calls, quantile, T0, tempStore } from '../test-helpers.test-support.js';
 import type { CallFilter, CallListItem, Page, Store, StoredExchange } from '../types.js';
 import { StoreError } from '../types.js';
@@ -79,6 +80,62 @@ describe('round trip', () => {
     expect(got.response_events!.length).toBe(20_000);
     expect(got.response_events![0]!.data).toBe('0');
     expect(got.response_events![19_999]!.data).toBe('24999');
+    await store.close();
+  });
+});
+
+describe('bodies given as bytes', () => {
+  test('read back as the text they encode, capped as that text would be, and found by search', async () => {
+    const store = await tempStore();
+    const base = syntheticExchange(syntheticCall(1, { start: T0, stepUs: 1 }));
+    const text = '{"content":"héllo \\"wörld\\" 🦆 \u0000 end"}';
+    const big = 'é'.repeat(200_000) + 'MIDDLE' + 'z'.repeat(100_000);
+    await store.insertExchanges([{ ...base, request_body: Buffer.from(text, 'utf8'), response_body: new Uint8Array(Buffer.from(big, 'utf8')) }]);
+    const got = (await store.getExchange(base.id))!;
+    expect(got.request_body).toBe(text);
+    const asText = capBodyText(big);
+    expect(got.response_body).toBe(asText.text);
+    expect(got.response_body_truncated).toBe(true);
+    expect((await store.listExchanges({ q: 'WÖRLD' })).items.map((x) => x.id)).toEqual([base.id]);
+    expect((await store.listCalls({ q: 'wörld' })).items).toHaveLength(0); // no such call stored
+    await store.close();
+  });
+
+  test('bytes that are not valid UTF-8 are stored as their decoded text, and search still works', async () => {
+    const store = await tempStore();
+    const base = syntheticExchange(syntheticCall(1, { start: T0, stepUs: 1 }));
+    const bad = Buffer.concat([Buffer.from('{"a":"'), Buffer.from([0xff, 0xc3]), Buffer.from('x"}')]);
+    await store.insertExchanges([{ ...base, request_body: bad }]);
+    expect((await store.getExchange(base.id))!.request_body).toBe(bad.toString('utf8'));
+    expect((await store.listExchanges({ q: 'x"' })).items).toHaveLength(1);
+    await store.close();
+  });
+});
+
+describe('stream events', () => {
+  test('come back exactly as given, whether their data lie in the stored body or not', async () => {
+    const store = await tempStore();
+    const base = syntheticExchange(syntheticCall(1, { start: T0, stepUs: 1 }));
+    const ts = base.request_start;
+    const d1 = '{"delta":"héllo 🦆 \\"q\\""}';
+    const body = `event: a\ndata: ${d1}\n\ndata: \n\nevent: b\ndata: ${d1}\n\ndata: [DONE]\n\n`;
+    const inBody = [
+      { ts, event: 'a', data: d1 },
+      { ts, event: 'message', data: '' },
+      { ts, event: 'b', data: d1 },
+      { ts, event: 'message', data: '[DONE]' },
+    ];
+    const notInBody = [...inBody.slice(0, 2), { ts, event: 'x', data: 'Bearer [REDACTED]' }];
+    const lone = [{ ts, event: 'x', data: 'half \uD83E pair' }];
+    const cases = [
+      { ...base, id: 'e1', response_body: Buffer.from(body), response_events: inBody },
+      { ...base, id: 'e2', response_body: body, response_events: notInBody },
+      { ...base, id: 'e3', response_body: 'half \uD83E pair', response_events: lone },
+      { ...base, id: 'e4', response_body: null, response_events: inBody },
+      { ...base, id: 'e5', response_body: body, response_events: [] },
+    ];
+    await store.insertExchanges(cases);
+    for (const x of cases) expect((await store.getExchange(x.id))?.response_events, x.id).toEqual(x.response_events);
     await store.close();
   });
 });

@@ -118,8 +118,8 @@ export function callConditions(f: CallFilter, p: Params): string[] {
     const like = (col: string): string => `${col} ILIKE ${pat} ESCAPE '\\'`;
     out.push(
       `(${like('output_text')} OR ${like('reasoning_text')} OR id IN (SELECT id FROM exchanges WHERE ${like(
-        'request_body',
-      )} OR ${like('response_body')}))`,
+        bodyText('request_body'),
+      )} OR ${like(bodyText('response_body'))}))`,
     );
   }
   return out;
@@ -142,6 +142,12 @@ function attributeTerm(p: Params, nv: string): string {
   return `json_extract_string(attributes, ${p.str(attributePath(name))}) = ${p.str(nv.slice(eq + 1))}`;
 }
 
+/** A body as text: its bytes (migration 7; always valid UTF-8, the store writes them so)
+ * decoded, or the text of a row stored before. */
+function bodyText(col: string): string {
+  return `coalesce(decode(${col}_bytes), ${col})`;
+}
+
 export function exchangeConditions(f: ExchangeFilter, p: Params): string[] {
   const out: string[] = [];
   timeRange(p, f, out);
@@ -159,7 +165,7 @@ export function exchangeConditions(f: ExchangeFilter, p: Params): string[] {
   if (checkQ(f.q)) {
     const pat = p.str(containsPattern(f.q));
     const like = (col: string): string => `${col} ILIKE ${pat} ESCAPE '\\'`;
-    out.push(`(${like('target')} OR ${like('request_body')} OR ${like('response_body')})`);
+    out.push(`(${like('target')} OR ${like(bodyText('request_body'))} OR ${like(bodyText('response_body'))})`);
   }
   return out;
 }

@@ -1,7 +1,7 @@
 import { DuckDBInstance } from '@duckdb/node-api';
 import { describe, expect, test } from 'vitest';
 import type { AlertRecord } from '../../core/record.js';
-import { syntheticCall } from '../synthetic-records.js';
+import { syntheticCall, syntheticExchange } from '../synthetic-records.js';
 import { T0, tempDbPath } from '../test-helpers.test-support.js';
 import { openDuckDbStore } from './duckdb-store.js';
 import { MIGRATIONS } from './migrations/index.js';
@@ -150,5 +150,27 @@ describe('migration 6', () => {
     expect((await v6.listAlerts({ source: ['probe-1'] })).items).toEqual([fresh]);
     expect((await v6.listAlerts({})).items.map((a) => a.source)).toEqual(['probe-1', null]);
     await v6.close();
+  });
+});
+
+describe('migration 7', () => {
+  test('a version-6 database keeps its bodies: they read back as the same text and are still searched', async () => {
+    const path = tempDbPath();
+    const v6 = await openDuckDbStore({ path, retention: false }, MIGRATIONS.slice(0, 6));
+    const rec = syntheticCall(1, { start: T0, stepUs: 1 });
+    const ex = { ...syntheticExchange(rec), request_body: '{"q":"héllo 🦆 wörld"}', response_body: 'ünïcode answer' };
+    await v6.insertCalls([rec]);
+    await v6.insertExchanges([ex]);
+    await v6.close();
+
+    const v7 = await openDuckDbStore({ path, retention: false });
+    expect((await v7.stats()).schema_version).toBe(MIGRATIONS.length);
+    expect(await v7.getExchange(ex.id)).toEqual(ex);
+    expect((await v7.listExchanges({ q: 'WÖRLD' })).items.map((x) => x.id)).toEqual([ex.id]);
+    expect((await v7.listCalls({ q: 'ÜNÏCODE' })).items.map((c) => c.id)).toEqual([rec.id]);
+    const fresh = { ...syntheticExchange(syntheticCall(2, { start: T0, stepUs: 1 })), request_body: Buffer.from('bytes 🦆') };
+    await v7.insertExchanges([fresh]);
+    expect((await v7.getExchange(fresh.id))?.request_body).toBe('bytes 🦆');
+    await v7.close();
   });
 });
