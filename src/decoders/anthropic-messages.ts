@@ -13,6 +13,7 @@ import type { JsonObject } from './json.js';
 import type { JsonObjectReader } from './json-reader.js';
 import { arr, isObject, num, obj, str } from './json.js';
 import { normalizeFinishReason } from './finish.js';
+import { matchBlockDelta } from './compact-events.js';
 import {
   AnomalyList,
   blankCall,
@@ -344,18 +345,29 @@ export class StreamState {
 
   private onBlockDelta(index: number | null, delta: JsonObject | null, ts: Micros): void {
     if (index === null || !delta) return;
+    const type = str(delta['type']);
+    const piece =
+      type === 'text_delta'
+        ? str(delta['text'])
+        : type === 'thinking_delta'
+          ? str(delta['thinking'])
+          : type === 'input_json_delta'
+            ? str(delta['partial_json'])
+            : null;
+    this.onBlockPiece(index, type, piece, ts);
+  }
+
+  /** A content_block_delta of `type` carrying `piece` (the delta's field for that type, or null)
+   * for block `index`: also the entry for compact deltas read without JSON.parse (readStream). */
+  onBlockPiece(index: number, type: string | null, piece: string | null, ts: Micros): void {
     const block = this.blocks.get(index);
     if (!block) {
       this.anomalies.add('anthropic_delta_without_block');
       return;
     }
-    let piece: string | null = null;
-    const type = str(delta['type']);
-    if (type === 'text_delta' && block.kind === 'text') piece = str(delta['text']);
-    else if (type === 'thinking_delta' && block.kind === 'thinking') piece = str(delta['thinking']);
-    else if (type === 'input_json_delta' && block.kind === 'tool') piece = str(delta['partial_json']);
     // signature_delta and citations_delta are not generated text.
-    if (piece) {
+    const kind = type === 'text_delta' ? 'text' : type === 'thinking_delta' ? 'thinking' : type === 'input_json_delta' ? 'tool' : null;
+    if (piece && block.kind === kind) {
       block.parts.push(piece);
       this.content(ts);
     }
@@ -393,12 +405,23 @@ export class StreamState {
 
 function readStream(res: HttpResponse, anomalies: AnomalyList): Generated {
   const state = new StreamState(anomalies);
-  forEachSseObject(res.body, anomalies, (d, ev) => {
-    // The payload's own `type` is authoritative; the SSE `event:` line repeats it, and some
-    // recorders and proxies drop one or the other.
-    if (d['type'] === undefined && ev.event !== '' && ev.event !== 'message') d['type'] = ev.event;
-    state.onEvent(d, ev.ts);
-  });
+  forEachSseObject(
+    res.body,
+    anomalies,
+    (d, ev) => {
+      // The payload's own `type` is authoritative; the SSE `event:` line repeats it, and some
+      // recorders and proxies drop one or the other.
+      if (d['type'] === undefined && ev.event !== '' && ev.event !== 'message') d['type'] = ev.event;
+      state.onEvent(d, ev.ts);
+    },
+    (ev) => {
+      // Most events are text/thinking/tool-input deltas in the compact form: no JSON.parse.
+      const d = matchBlockDelta(ev.data);
+      if (d === null) return false;
+      state.onBlockPiece(d.index, d.type, d.piece, ev.ts);
+      return true;
+    },
+  );
   return state.result(res.body.incomplete || res.body.truncated);
 }
 

@@ -159,10 +159,17 @@ export function parseRequestObject(req: HttpRequest, anomalies: AnomalySink, pre
 
 /** The JSON object of each SSE event of a body, with its event: empty data and OpenAI's `[DONE]`
  * end marker (which some gateways append to every stream they relay) are skipped, data that is
- * not a JSON object is counted `sse_invalid_json`. See sseOptions for the last, unterminated event. */
-export function forEachSseObject(body: HttpBody, anomalies: AnomalySink, onObject: (o: JsonObject, ev: SseEvent) => void): void {
+ * not a JSON object is counted `sse_invalid_json`. See sseOptions for the last, unterminated event.
+ * `fastPath` (compact-events.ts) may take an event first, without JSON.parse: true when it did. */
+export function forEachSseObject(
+  body: HttpBody,
+  anomalies: AnomalySink,
+  onObject: (o: JsonObject, ev: SseEvent) => void,
+  fastPath?: (ev: SseEvent) => boolean,
+): void {
   for (const ev of parseSse(body.chunks, anomalies, sseOptions(body))) {
     if (ev.data === '' || ev.data === '[DONE]') continue;
+    if (fastPath !== undefined && fastPath(ev)) continue;
     const o = obj(tryParseJson(ev.data));
     if (o !== null) onObject(o, ev);
     else anomalies.add('sse_invalid_json');

@@ -15,6 +15,7 @@ import { arr, num, obj, str, tryParseJson, type JsonObject } from './json.js';
 import { sseOptions, decodePathSegment, type AnomalyList } from './decode-helpers.js';
 import { collectContentText, errorFromJson, nonEmpty, normalizeOpenAiUsage, openAiDecoder } from './openai-common.js';
 import type { JsonObjectReader } from './json-reader.js';
+import { jsonStringText, matchChatChunkPiece, type ChatChunkPiece } from './compact-events.js';
 import type { DecodedCall, ToolCall, WireDecoder } from './types.js';
 
 const API = 'openai.chat_completions';
@@ -172,24 +173,141 @@ interface ToolAcc {
   args: string;
 }
 
+/** What a chat stream has delivered so far. The per-piece methods are also the entries of the
+ * compact fast path (decodeStream), so both paths accumulate the same way; the rare shapes (tool
+ * calls, legacy function calls, typed content) stay out of the hot loop. */
+class ChatStream {
+  readonly text: string[] = [];
+  readonly reasoning: string[] = [];
+  readonly tools: ToolAcc[] = [];
+  private readonly byIndex = new Map<number, ToolAcc>();
+  done = false;
+  finishRaw: string | null = null;
+  rawUsage: unknown = undefined;
+  first: Micros | null = null;
+  last: Micros | null = null;
+
+  constructor(private readonly call: DecodedCall) {}
+
+  /** The chunk's id and model, when the call has none yet (servers repeat them in every chunk). */
+  ids(id: string | null, model: string | null): void {
+    this.call.response_id ??= nonEmpty(id);
+    this.call.response_model ??= nonEmpty(model);
+  }
+
+  /** Generated content arrived at `ts`. */
+  carried(ts: Micros): void {
+    this.first ??= ts;
+    this.last = ts;
+  }
+
+  /** One tool-call delta; true when it carried anything. */
+  toolDelta(idx: number | null, id: string | null, name: string | null, args: string): boolean {
+    const tools = this.tools;
+    let acc: ToolAcc | undefined;
+    if (idx !== null) acc = this.byIndex.get(idx);
+    else if (id === null) acc = tools[tools.length - 1]; // no index, no id: continues the last call
+    else acc = tools.find((t) => t.id === id);
+    if (acc === undefined || (id !== null && acc.id !== null && acc.id !== id)) {
+      acc = { id, name: name ?? '', args: '' };
+      tools.push(acc);
+      if (idx !== null) this.byIndex.set(idx, acc);
+    } else {
+      acc.id ??= id;
+      // Some servers repeat the name in every delta; it is set once, never appended.
+      if (acc.name === '' && name !== null) acc.name = name;
+    }
+    acc.args += args;
+    return id !== null || name !== null || args !== '';
+  }
+
+  /** A parsed chunk object (the general path). */
+  chunk(chunk: JsonObject, ts: Micros): void {
+    this.ids(str(chunk['id']), str(chunk['model']));
+    // Usage: the include_usage chunk, or Groq's `x_groq.usage` on the last chunk.
+    const u = chunk['usage'] ?? obj(chunk['x_groq'])?.['usage'];
+    if (obj(u) !== null) this.rawUsage = u;
+    let carried = false;
+    for (const c of arr(chunk['choices'])) {
+      const choice = obj(c);
+      if (choice === null) continue;
+      // n > 1 interleaves choices; the record describes the first, as the SDKs' helpers do.
+      const index = num(choice['index']) ?? 0;
+      if (index !== 0) continue;
+      const fr = str(choice['finish_reason']);
+      if (fr !== null && fr !== '') this.finishRaw = fr;
+      const delta = obj(choice['delta']) ?? obj(choice['message']);
+      if (delta !== null && this.delta(delta)) carried = true;
+    }
+    if (carried) this.carried(ts);
+  }
+
+  /** A choice's delta; true when it carried anything. */
+  private delta(delta: JsonObject): boolean {
+    let carried = contentPieces(delta['content'], this.text, this.reasoning);
+    const refusal = str(delta['refusal']);
+    if (refusal !== null && refusal !== '') {
+      this.text.push(refusal);
+      carried = true;
+    }
+    const r = reasoningOf(delta);
+    if (r !== null && r !== '') {
+      this.reasoning.push(r);
+      carried = true;
+    }
+    const deltas = arr(delta['tool_calls']);
+    for (let i = 0; i < deltas.length; i++) {
+      const td = obj(deltas[i]);
+      if (td === null) continue;
+      const f = obj(td['function']);
+      const argsPiece = f?.['arguments'];
+      const args = typeof argsPiece === 'string' ? argsPiece : argsPiece !== undefined && argsPiece !== null ? JSON.stringify(argsPiece) : '';
+      if (this.toolDelta(num(td['index']), nonEmpty(str(td['id'])), nonEmpty(str(f?.['name'])), args)) carried = true;
+    }
+    // Legacy `function_call` deltas (pre-tools API): one call per choice.
+    const fc = obj(delta['function_call']);
+    if (fc !== null) {
+      let acc = this.byIndex.get(-1);
+      if (acc === undefined) {
+        acc = { id: null, name: '', args: '' };
+        this.tools.push(acc);
+        this.byIndex.set(-1, acc);
+      }
+      const name = nonEmpty(str(fc['name']));
+      if (acc.name === '' && name !== null) acc.name = name;
+      acc.args += str(fc['arguments']) ?? '';
+      carried = true;
+    }
+    return carried;
+  }
+}
+
+/** A compact chunk (compact-events.ts) applied as ChatStream.chunk would apply its object. */
+function applyCompactChunk(s: ChatStream, c: ChatChunkPiece, ts: Micros): void {
+  s.ids(jsonStringText(c.idBody), jsonStringText(c.modelBody));
+  // An empty piece carries nothing, but an empty arguments delta still opens its tool call.
+  if (c.kind === 'tool_arguments') s.toolDelta(c.toolIndex, null, null, c.piece);
+  if (c.piece === '') return;
+  if (c.kind === 'content') s.text.push(c.piece);
+  else if (c.kind === 'reasoning') s.reasoning.push(c.piece);
+  s.carried(ts);
+}
+
 function decodeStream(call: DecodedCall, res: HttpResponse, body: JsonObjectReader | null, anomalies: AnomalyList): void {
   const includeUsage = obj(body?.get('stream_options'))?.['include_usage'] === true;
   const events = parseSse(res.body.chunks, anomalies, sseOptions(res.body));
-  const text: string[] = [];
-  const reasoning: string[] = [];
-  const tools: ToolAcc[] = [];
-  const byIndex = new Map<number, ToolAcc>();
-  let done = false;
-  let finishRaw: string | null = null;
-  let rawUsage: unknown = undefined;
-  let first: Micros | null = null;
-  let last: Micros | null = null;
-
+  const s = new ChatStream(call);
   for (const ev of events) {
     const data = ev.data;
     if (data === '') continue;
     if (data.trim() === '[DONE]') {
-      done = true;
+      s.done = true;
+      continue;
+    }
+    // Most chunks carry one piece in OpenAI's compact form: read without JSON.parse.
+    const piece = ev.event === 'error' ? null : matchChatChunkPiece(data);
+    if (piece !== null) {
+      applyCompactChunk(s, piece, ev.ts);
       continue;
     }
     const chunk = obj(tryParseJson(data));
@@ -203,87 +321,16 @@ function decodeStream(call: DecodedCall, res: HttpResponse, body: JsonObjectRead
       call.error = errorFromJson(chunk) ?? { type: 'stream_error', message: data.slice(0, 500) };
       continue;
     }
-    call.response_id ??= nonEmpty(str(chunk['id']));
-    call.response_model ??= nonEmpty(str(chunk['model']));
-    // Usage: the include_usage chunk, or Groq's `x_groq.usage` on the last chunk.
-    const u = chunk['usage'] ?? obj(chunk['x_groq'])?.['usage'];
-    if (obj(u) !== null) rawUsage = u;
-
-    let carried = false;
-    for (const c of arr(chunk['choices'])) {
-      const choice = obj(c);
-      if (choice === null) continue;
-      // n > 1 interleaves choices; the record describes the first, as the SDKs' helpers do.
-      const index = num(choice['index']) ?? 0;
-      if (index !== 0) continue;
-      const fr = str(choice['finish_reason']);
-      if (fr !== null && fr !== '') finishRaw = fr;
-      const delta = obj(choice['delta']) ?? obj(choice['message']);
-      if (delta === null) continue;
-      if (contentPieces(delta['content'], text, reasoning)) carried = true;
-      const refusal = str(delta['refusal']);
-      if (refusal !== null && refusal !== '') {
-        text.push(refusal);
-        carried = true;
-      }
-      const r = reasoningOf(delta);
-      if (r !== null && r !== '') {
-        reasoning.push(r);
-        carried = true;
-      }
-      const deltas = arr(delta['tool_calls']);
-      for (let i = 0; i < deltas.length; i++) {
-        const td = obj(deltas[i]);
-        if (td === null) continue;
-        const id = nonEmpty(str(td['id']));
-        const f = obj(td['function']);
-        const name = nonEmpty(str(f?.['name']));
-        const argsPiece = f?.['arguments'];
-        const args = typeof argsPiece === 'string' ? argsPiece : argsPiece !== undefined && argsPiece !== null ? JSON.stringify(argsPiece) : '';
-        let acc: ToolAcc | undefined;
-        const idx = num(td['index']);
-        if (idx !== null) acc = byIndex.get(idx);
-        else if (id === null) acc = tools[tools.length - 1]; // no index, no id: continues the last call
-        else acc = tools.find((t) => t.id === id);
-        if (acc === undefined || (id !== null && acc.id !== null && acc.id !== id)) {
-          acc = { id, name: name ?? '', args: '' };
-          tools.push(acc);
-          if (idx !== null) byIndex.set(idx, acc);
-        } else {
-          acc.id ??= id;
-          // Some servers repeat the name in every delta; it is set once, never appended.
-          if (acc.name === '' && name !== null) acc.name = name;
-        }
-        acc.args += args;
-        if (id !== null || name !== null || args !== '') carried = true;
-      }
-      // Legacy `function_call` deltas (pre-tools API): one call per choice.
-      const fc = obj(delta['function_call']);
-      if (fc !== null) {
-        let acc = byIndex.get(-1);
-        if (acc === undefined) {
-          acc = { id: null, name: '', args: '' };
-          tools.push(acc);
-          byIndex.set(-1, acc);
-        }
-        const name = nonEmpty(str(fc['name']));
-        if (acc.name === '' && name !== null) acc.name = name;
-        acc.args += str(fc['arguments']) ?? '';
-        carried = true;
-      }
-    }
-    if (carried) {
-      first ??= ev.ts;
-      last = ev.ts;
-    }
+    s.chunk(chunk, ev.ts);
   }
 
-  call.output_text = text.join('');
-  call.reasoning_text = reasoning.join('');
+  const { finishRaw, tools } = s;
+  call.output_text = s.text.join('');
+  call.reasoning_text = s.reasoning.join('');
   call.tool_calls = tools.map((t) => ({ id: t.id, name: t.name, arguments: t.args }));
-  call.first_token = first;
-  call.last_token = last;
-  const usage = normalizeOpenAiUsage(rawUsage);
+  call.first_token = s.first;
+  call.last_token = s.last;
+  const usage = normalizeOpenAiUsage(s.rawUsage);
   if (usage !== null) call.usage = usage;
   if (call.error !== null) {
     call.finish_reason = 'error';
@@ -291,7 +338,7 @@ function decodeStream(call: DecodedCall, res: HttpResponse, body: JsonObjectRead
   } else {
     call.finish_reason_raw = finishRaw;
     call.finish_reason = normalizeFinishReason(API, finishRaw, { hasToolCalls: tools.length > 0 });
-    const interrupted = res.body.incomplete || (!done && finishRaw === null);
+    const interrupted = res.body.incomplete || (!s.done && finishRaw === null);
     if (interrupted) anomalies.add('openai_stream_interrupted');
     else if (usage === null && includeUsage) anomalies.add('openai_stream_usage_missing');
   }

@@ -151,6 +151,23 @@ describe('openaiResponsesDecoder: streaming', () => {
     expect(call.anomalies).toEqual([]);
   });
 
+  it('starts a new reasoning paragraph per summary part, item and event type', () => {
+    const d = (item: string, si: number, delta: string, type = 'response.reasoning_summary_text.delta'): object =>
+      type === 'response.reasoning_text.delta'
+        ? { type, item_id: item, output_index: 0, content_index: si, delta }
+        : { type, sequence_number: 1, item_id: item, output_index: 0, summary_index: si, delta };
+    const events = [
+      d('rs_1', 0, 'A'),
+      d('rs_1', 0, 'a'),
+      d('rs_1', 1, 'B'),
+      d('rs_2', 1, 'C'),
+      d('rs_2', 1, 'D', 'response.reasoning_text.delta'),
+      d('rs_2', 1, 'd', 'response.reasoning_text.delta'),
+    ];
+    const call = decode(makeExchange({ target: '/v1/responses', reqBody: req({ stream: true }), resBody: sse(...events) }));
+    expect(call.reasoning_text).toBe('Aa\n\nB\n\nC\n\nDd');
+  });
+
   it('rebuilds the output from output_item.done when response.completed has none (Codex)', () => {
     const call = decode(makeExchange({ target: '/v1/responses', reqHeaders: { originator: 'codex_cli_rs' }, reqBody: req({ stream: true }), resBody: sse(...streamEvents([])) }));
     expect(call.tool_calls).toEqual([{ id: 'call_1', name: 'get_weather', arguments: '{"city":"Paris"}' }]);

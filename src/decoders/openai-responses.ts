@@ -15,6 +15,7 @@ import type { HttpRequest, HttpResponse } from '../http/types.js';
 import { parseSse } from '../http/sse.js';
 import { normalizeFinishReason } from './finish.js';
 import { arr, num, obj, str, tryParseJson, type JsonObject } from './json.js';
+import { jsonStringText, matchOutputTextDelta, matchReasoningSummaryDelta } from './compact-events.js';
 import { sseOptions, type AnomalyList } from './decode-helpers.js';
 import { collectContentText, nonEmpty, normalizeOpenAiUsage, openAiDecoder } from './openai-common.js';
 import type { JsonObjectReader } from './json-reader.js';
@@ -229,7 +230,11 @@ function decodeStream(call: DecodedCall, res: HttpResponse, _body: JsonObjectRea
   const reasoning: string[] = [];
   let sawTextDelta = false;
   let sawReasoningDelta = false;
-  let reasoningPart = '';
+  // The current reasoning part: compared field by field, not as a joined key string (building
+  // and comparing a fresh string per delta cost more than the rest of the delta's handling).
+  let partItem = '';
+  let partType = '';
+  let partIndex = 0;
   // Output items by output_index, and item id → output_index for events that name only the item.
   const items = new Map<number, StreamItem>();
   const indexById = new Map<string, number>();
@@ -238,6 +243,17 @@ function decodeStream(call: DecodedCall, res: HttpResponse, _body: JsonObjectRea
   let first: Micros | null = null;
   let last: Micros | null = null;
   let nextIndex = 0;
+
+  /** A reasoning piece of part (item, event type, summary/content index): a new part starts a
+   * new paragraph. */
+  const reasoningDelta = (itemId: string, type: string, index: number, delta: string): void => {
+    if (sawReasoningDelta && (itemId !== partItem || type !== partType || index !== partIndex)) reasoning.push(REASONING_PART_SEPARATOR);
+    partItem = itemId;
+    partType = type;
+    partIndex = index;
+    reasoning.push(delta);
+    sawReasoningDelta = true;
+  };
 
   const slot = (e: JsonObject): StreamItem | undefined => {
     const oi = num(e['output_index']);
@@ -249,6 +265,23 @@ function decodeStream(call: DecodedCall, res: HttpResponse, _body: JsonObjectRea
 
   for (const ev of events) {
     if (ev.data === '' || ev.data.trim() === '[DONE]') continue;
+    // The most frequent events, in their compact form: read without JSON.parse (as the text and
+    // reasoning delta cases below read them).
+    const textDelta = matchOutputTextDelta(ev.data);
+    if (textDelta !== null) {
+      first ??= ev.ts;
+      last = ev.ts;
+      text.push(textDelta);
+      sawTextDelta = true;
+      continue;
+    }
+    const summaryDelta = matchReasoningSummaryDelta(ev.data);
+    if (summaryDelta !== null) {
+      first ??= ev.ts;
+      last = ev.ts;
+      reasoningDelta(jsonStringText(summaryDelta.itemIdBody), 'response.reasoning_summary_text.delta', summaryDelta.summaryIndex, summaryDelta.delta);
+      continue;
+    }
     const e = obj(tryParseJson(ev.data));
     if (e === null) {
       anomalies.add('sse_invalid_json');
@@ -280,15 +313,9 @@ function decodeStream(call: DecodedCall, res: HttpResponse, _body: JsonObjectRea
         }
         break;
       case 'response.reasoning_summary_text.delta':
-      case 'response.reasoning_text.delta': {
-        if (delta === null) break;
-        const part = `${str(e['item_id']) ?? ''}/${type}/${num(e['summary_index']) ?? num(e['content_index']) ?? 0}`;
-        if (sawReasoningDelta && part !== reasoningPart) reasoning.push(REASONING_PART_SEPARATOR);
-        reasoningPart = part;
-        reasoning.push(delta);
-        sawReasoningDelta = true;
+      case 'response.reasoning_text.delta':
+        if (delta !== null) reasoningDelta(str(e['item_id']) ?? '', type, num(e['summary_index']) ?? num(e['content_index']) ?? 0, delta);
         break;
-      }
       case 'response.function_call_arguments.delta':
       case 'response.custom_tool_call_input.delta':
       case 'response.mcp_call_arguments.delta': {
