@@ -11,6 +11,7 @@ import { isoMicros } from '../core/time.js';
 import { roundUsd } from '../cost/call-pricer.js';
 import { preview } from '../decoders/request-view.js';
 import { redactText } from '../redact/secrets.js';
+import { compareNames } from '../core/name-order.js';
 
 export interface TurnThresholds {
   /** A tool gap longer than this is a stall, ms. */
@@ -249,12 +250,12 @@ export class TurnState {
     const steps: TurnStep[] = this.steps.map(({ start: _s, end: _e, ...s }) => s);
     const tools_used = [...this.tools.entries()]
       .map(([name, count]) => ({ name, count }))
-      .sort((a, b) => b.count - a.count || a.name.localeCompare(b.name));
+      .sort((a, b) => b.count - a.count || compareNames(a.name, b.name));
     const loops: AgentTurnRecord['loops'] = [];
     for (const e of this.loopKeys.values()) {
       if (e.count >= t.loopCount) loops.push({ tool: e.tool, arguments_preview: e.args.slice(0, ARGS_PREVIEW_CHARS), count: e.count });
     }
-    loops.sort((a, b) => b.count - a.count || a.tool.localeCompare(b.tool));
+    loops.sort((a, b) => b.count - a.count || compareNames(a.tool, b.tool));
     const term = status === 'complete' ? this.terminal : null;
     return {
       kind: 'agent_turn',

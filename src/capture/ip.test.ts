@@ -46,6 +46,28 @@ describe('IPv4', () => {
     expect(out.anomalies).toEqual([['ipv4_truncated', 1]]);
   });
 
+  it('payload views follow the array and offset they come from, reused array or not', () => {
+    // Frames packed into shared arrays at odd offsets, as a capture read buffer holds them;
+    // one array is rewritten in place between calls (the reader reuses its buffer).
+    const a = ipv4({ src: [1, 1, 1, 1], dst: [2, 2, 2, 2] }, tcp({ sport: 1, dport: 2, seq: 1, flags: TcpFlag.ACK, payload: text('first') }));
+    const b = ipv4({ src: [1, 1, 1, 1], dst: [2, 2, 2, 2] }, tcp({ sport: 1, dport: 2, seq: 6, flags: TcpFlag.ACK, payload: text('second!') }));
+    const shared = new Uint8Array(4 + a.length + 3 + b.length);
+    shared.set(a, 4);
+    shared.set(b, 4 + a.length + 3);
+    const other = new Uint8Array(200).subarray(9);
+    other.set(b, 11);
+    const ip = new IpDecoder(new AnomalyCounter());
+    const seen: string[] = [];
+    const cb = (s: { payload: Uint8Array }): void => void seen.push(Buffer.from(s.payload).toString());
+    ip.ipv4(shared, 4, 4 + a.length, 1, cb);
+    ip.ipv4(shared, 4 + a.length + 3, shared.length, 2, cb);
+    ip.ipv4(other, 11, 11 + b.length, 3, cb);
+    ip.ipv4(shared, 4, 4 + a.length, 4, cb);
+    shared.set(b, 4);
+    ip.ipv4(shared, 4, 4 + b.length, 5, cb);
+    expect(seen).toEqual(['first', 'second!', 'second!', 'first', 'second!']);
+  });
+
   it('UDP and ICMP are counted, not decoded', () => {
     const out = run(4, ipv4({ src: [1, 1, 1, 1], dst: [2, 2, 2, 2], proto: 17 }, new Uint8Array(8)));
     expect(out.segs).toEqual([]);

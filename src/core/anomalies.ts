@@ -2,6 +2,8 @@
  * Named anomalies (DESIGN §1): parsers never throw on bad bytes; they count a name of the form
  * `<layer>_<condition>` (e.g. `tcp_gap`, `http_bad_chunk_size`) and take the safe choice.
  */
+import { compareNames } from './name-order.js';
+
 export class AnomalyCounter {
   private readonly counts = new Map<string, number>();
 
@@ -15,7 +17,7 @@ export class AnomalyCounter {
 
   /** Sorted by count, largest first. */
   entries(): [string, number][] {
-    return [...this.counts.entries()].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]));
+    return [...this.counts.entries()].sort((a, b) => b[1] - a[1] || compareNames(a[0], b[0]));
   }
 
   get total(): number {

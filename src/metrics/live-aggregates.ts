@@ -27,6 +27,7 @@ import type { RecordObserver } from '../pipeline/observers.js';
 import { DEFAULT_MAX_SOURCES, SourceClockMap, type Watermarked } from '../agents/source-clocks.js';
 import { CallWindow, type WindowStats } from './call-window.js';
 import { callLabels, labelKey, SeriesCap, type Labels } from './series-keys.js';
+import { compareNames } from '../core/name-order.js';
 
 export interface LiveSeries {
   /** Values of the group-by dimensions ("" when the calls have none, "__other__" past the cap). */
@@ -154,7 +155,7 @@ export class LiveAggregates implements RecordObserver {
     const series: LiveSeries[] = [...groups.values()]
       .map((g) => ({ labels: g.labels, stats: CallWindow.statsAsRead(g.windows, windowMs) }))
       .filter((g) => g.stats.calls > 0)
-      .sort((a, b) => b.stats.calls - a.stats.calls || labelKey(a.labels, groupBy).localeCompare(labelKey(b.labels, groupBy)));
+      .sort((a, b) => b.stats.calls - a.stats.calls || compareNames(labelKey(a.labels, groupBy), labelKey(b.labels, groupBy)));
     const now = this.clock;
     return {
       window_ms: windowMs,

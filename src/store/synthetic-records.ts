@@ -9,6 +9,7 @@
 import type { AgentRole, AgentTurnRecord, LlmCallRecord, TurnStep } from '../core/record.js';
 import { isoMicros, type Micros } from '../core/time.js';
 import type { StoredExchange } from './types.js';
+import { compareNames } from '../core/name-order.js';
 
 /** mulberry32: tiny, fast, good enough to spread test data. */
 export function rng(seed: number): () => number {
@@ -232,7 +233,7 @@ export function syntheticTurn(k: number, calls: LlmCallRecord[], overrides: Part
     },
     cost_usd: sum(calls.map((c) => c.cost_usd)),
     tool_call_count: calls.reduce((a, c) => a + c.tool_calls.length, 0),
-    tools_used: [...tools].map(([name, count]) => ({ name, count })).sort((a, b) => b.count - a.count || a.name.localeCompare(b.name)),
+    tools_used: [...tools].map(([name, count]) => ({ name, count })).sort((a, b) => b.count - a.count || compareNames(a.name, b.name)),
     subagents: sub.length > 0 ? [{ id: `sub-${k}`, call_count: sub.length, first_call_id: sub[0]!.id }] : [],
     user_preview: `please do task number ${k}`,
     final_preview: last.content.output_text.slice(0, 200),

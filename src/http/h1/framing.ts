@@ -21,15 +21,21 @@ export interface FramingResult {
   anomalies: string[];
 }
 
-/** All values of a field joined with commas (RFC 9110 §5.3), or null when absent. */
+/** All values of a field joined with commas (RFC 9110 §5.3), or null when absent. An indexed
+ * loop: this runs a few times per message, mostly in V8's baseline tier, where destructuring
+ * for-of pays an iterator per field. */
 export function joined(headers: HeaderList, name: string): string | null {
   let out: string | null = null;
-  for (const [n, v] of headers) if (n === name) out = out === null ? v : `${out},${v}`;
+  for (let i = 0; i < headers.length; i++) {
+    const field = headers[i]!;
+    if (field[0] === name) out = out === null ? field[1] : `${out},${field[1]}`;
+  }
   return out;
 }
 
 /** True when the last transfer coding is chunked (RFC 9112 §6.3 rules 4-5). */
 function chunkedLast(te: string): boolean {
+  if (te === 'chunked') return true;
   const items = te.split(',');
   for (let i = items.length - 1; i >= 0; i--) {
     const t = items[i]!.trim().toLowerCase();
@@ -108,7 +114,10 @@ export function responseFraming(head: ResponseHead, requestMethod: string | null
 /** Whether the connection stays open after this message (RFC 9112 §9.3). */
 export function isPersistent(version: string, headers: HeaderList): boolean {
   const conn = joined(headers, 'connection');
-  const tokens = conn === null ? [] : conn.toLowerCase().split(',').map((t) => t.trim());
+  // The usual answers without a token list: no field, or `keep-alive` alone.
+  if (conn === null) return version !== 'HTTP/1.0';
+  if (conn === 'keep-alive') return true;
+  const tokens = conn.toLowerCase().split(',').map((t) => t.trim());
   if (tokens.includes('close')) return false;
   if (version === 'HTTP/1.0') return tokens.includes('keep-alive');
   return true;

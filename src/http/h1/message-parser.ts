@@ -7,7 +7,7 @@
 import type { Micros } from '../../core/time.js';
 import type { HeaderList } from '../types.js';
 import type { Framing } from './framing.js';
-import { findHeadEnd, parseFieldLines, parseHead, splitLines, startLineVerdict, type MessageHead } from './head.js';
+import { findHeadEnd, parseFields, parseHead, startLineVerdict, type MessageHead } from './head.js';
 import type { HttpLimits } from './limits.js';
 import { view } from '../../capture/bytes.js';
 import { asBuffer } from '../stream-text.js';
@@ -527,7 +527,7 @@ export class MessageParser {
       off = stop;
       if (lf < 0) break;
       if (this.trailerLine === '\n' || this.trailerLine === '\r\n') {
-        const trailers = this.trailerText.length > 0 ? parseFieldLines(splitLines(this.trailerText), 0) : null;
+        const trailers = this.trailerText.length > 0 ? parseFields(this.trailerText, 0) : null;
         if (trailers && trailers.badLines > 0) this.listener.onAnomaly(this, 'http_bad_header_line');
         this.trailerText = '';
         this.trailerLine = '';

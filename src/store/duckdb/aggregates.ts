@@ -22,6 +22,7 @@ import { STORE_CAPS, StoreError } from '../types.js';
 import { int, num, numList, str, type Row, type SerialConnection } from './connection.js';
 import { callConditions, whereClause } from './filters.js';
 import { Params } from './params.js';
+import { compareNames } from '../../core/name-order.js';
 
 const LATENCY_COLUMNS = ['ttfb_ms', 'ttft_ms', 'tpot_ms', 'e2e_ms', 'output_tokens_per_second'] as const;
 type LatencyColumn = (typeof LATENCY_COLUMNS)[number];
@@ -280,7 +281,7 @@ export async function timeseries(
   const ordered = [...series.values()].sort((a, b) => {
     if (a.group === OTHER_GROUP) return 1;
     if (b.group === OTHER_GROUP) return -1;
-    return (totals.get(b.group) ?? 0) - (totals.get(a.group) ?? 0) || String(a.group).localeCompare(String(b.group));
+    return (totals.get(b.group) ?? 0) - (totals.get(a.group) ?? 0) || compareNames(String(a.group), String(b.group));
   });
   return { bucket_ms: opts.bucketMs, buckets, series: ordered };
 }

@@ -9,6 +9,7 @@ import { STORE_CAPS, StoreError } from '../types.js';
 import { int, num, str, type Row, type SerialConnection } from './connection.js';
 import { ATTRIBUTE_NAME, attributePath, callConditions, whereClause } from './filters.js';
 import { Params } from './params.js';
+import { compareNames } from '../../core/name-order.js';
 
 /**
  * Built-in dimensions (src/config/types.ts BUILTIN_DIMENSIONS) as columns, with the meaning of
@@ -172,7 +173,7 @@ export async function costTimeseries(db: SerialConnection, filter: CallFilter, o
   const ordered = [...series.values()].sort((a, b) => {
     if (a.group === OTHER_GROUP) return 1;
     if (b.group === OTHER_GROUP) return -1;
-    return (spend.get(b.group) ?? 0) - (spend.get(a.group) ?? 0) || String(a.group).localeCompare(String(b.group));
+    return (spend.get(b.group) ?? 0) - (spend.get(a.group) ?? 0) || compareNames(String(a.group), String(b.group));
   });
   return { bucket_ms: opts.bucketMs, by, buckets, series: ordered };
 }
