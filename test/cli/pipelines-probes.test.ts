@@ -99,7 +99,9 @@ describe('llmtap run: a probes pipeline beside a file pipeline', () => {
       expect(h.anomalies['probe_batch_truncated']).toBe(1);
 
       expect(await p.interrupt()).toBe(0);
+      // The summary's line for the probes source adds up its probes.
       expect(p.stderr).toMatch(/pipeline fleet \((2 workers, queue 2 MiB \/ 256 rounds|workers 1: on the main thread)\):\n {4}fleet-probes \(probe\): [\d,]+ packets, \d+ calls, stopped, 1 probes, dropped 1 batches/);
+      expect(p.stderr).toContain(`fleet-probes (probe): ${frames.length.toLocaleString('en-US')} packets, ${demoCalls} calls, stopped`);
       expect(p.stderr).toContain(`demo-file (file): ${frames.length.toLocaleString('en-US')} packets, ${demoCalls} calls, drained`);
     } finally {
       await p.kill();
