@@ -99,9 +99,12 @@ describe('capBodyBytes', () => {
     expect(capBodyBytes(utf8(once.text), 20, 10).truncated).toBe(false);
   });
 
-  test('a byte order mark at the cut is dropped as the decoder of capBodyText drops it', () => {
+  test('a U+FEFF where a cut falls is kept, in the text and in the bytes', () => {
     sameAsText(`\uFEFF${'a'.repeat(50)}`, 10, 10);
     sameAsText(`${'a'.repeat(50)}\uFEFF${'b'.repeat(7)}`, 10, 10);
+    // The tail starts at the U+FEFF (10 bytes of tail: its 3 and 7 of b).
+    expect(capBodyText(`${'a'.repeat(50)}\uFEFF${'b'.repeat(7)}`, 10, 10).text.endsWith(`\uFEFF${'b'.repeat(7)}`)).toBe(true);
+    expect(capBodyText(`\uFEFF${'a'.repeat(50)}`, 10, 10).text.startsWith('\uFEFF')).toBe(true);
   });
 
   test('bytes within the cap come back as the same array', () => {

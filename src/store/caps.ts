@@ -13,7 +13,9 @@ export interface CappedText {
 }
 
 const encoder = new TextEncoder();
-const decoder = new TextDecoder('utf-8');
+// ignoreBOM: a U+FEFF where a cut falls is text and stays (by default the decoder drops one at
+// the start of what it decodes; a body's own leading byte order mark is dropped before, bodyText).
+const decoder = new TextDecoder('utf-8', { ignoreBOM: true });
 
 /** Start of the UTF-8 sequence containing byte `i` (a head cut there never splits a character). */
 function charStart(b: Uint8Array, i: number): number {
@@ -100,20 +102,14 @@ export function capBodyBytes(
   }
   const headEnd = charStart(b, headBytes);
   const tailStart = nextCharStart(b, size - tailBytes);
-  // capBodyText decodes head and tail with a TextDecoder, which drops a byte order mark at the
-  // start of each: so does this, to store the very same text.
-  const head = b.subarray(startsWithBom(b, 0, headEnd) ? 3 : 0, headEnd);
-  const tail = b.subarray(startsWithBom(b, tailStart, size) ? tailStart + 3 : tailStart);
+  const head = b.subarray(0, headEnd);
+  const tail = b.subarray(tailStart);
   const marker = encoder.encode(omissionMarker(tailStart - headEnd));
   const out = new Uint8Array(head.length + marker.length + tail.length);
   out.set(head, 0);
   out.set(marker, head.length);
   out.set(tail, head.length + marker.length);
   return { bytes: out, truncated: true, size };
-}
-
-function startsWithBom(b: Uint8Array, from: number, end: number): boolean {
-  return end - from >= 3 && b[from] === 0xef && b[from + 1] === 0xbb && b[from + 2] === 0xbf;
 }
 
 export function byteLength(text: string): number {
