@@ -195,6 +195,13 @@ class ChatStream {
     this.call.response_model ??= nonEmpty(model);
   }
 
+  /** As ids, from a compact chunk's raw (still escaped) string bodies: decoded only while the
+   * call lacks one, not for every chunk. */
+  rawIds(idBody: string, modelBody: string): void {
+    if (this.call.response_id === null) this.call.response_id = nonEmpty(jsonStringText(idBody));
+    if (this.call.response_model === null) this.call.response_model = nonEmpty(jsonStringText(modelBody));
+  }
+
   /** Generated content arrived at `ts`. */
   carried(ts: Micros): void {
     this.first ??= ts;
@@ -284,7 +291,7 @@ class ChatStream {
 
 /** A compact chunk (compact-events.ts) applied as ChatStream.chunk would apply its object. */
 function applyCompactChunk(s: ChatStream, c: ChatChunkPiece, ts: Micros): void {
-  s.ids(jsonStringText(c.idBody), jsonStringText(c.modelBody));
+  s.rawIds(c.idBody, c.modelBody);
   // An empty piece carries nothing, but an empty arguments delta still opens its tool call.
   if (c.kind === 'tool_arguments') s.toolDelta(c.toolIndex, null, null, c.piece);
   if (c.piece === '') return;

@@ -21,6 +21,7 @@
  */
 import { createRequire } from 'node:module';
 import { countPieceBytes, loadO200kTable, type O200kTable } from './o200k-table.js';
+import { isWellFormed } from '../core/well-formed.js';
 
 /**
  * The vocabulary, loaded on the first piece not in the cache: a capture whose calls all carry
@@ -209,11 +210,6 @@ let entries = 0;
 function countPiece(piece: string): number {
   const bytes = Buffer.from(piece, 'utf8');
   return countBytes(bytes, 0, bytes.length, isWellFormed(piece));
-}
-
-/** ES2024's String.prototype.isWellFormed (V8 11.x, Node ≥ 20); the project's lib is ES2023. */
-function isWellFormed(s: string): boolean {
-  return (s as string & { isWellFormed(): boolean }).isWellFormed();
 }
 
 /**

@@ -10,6 +10,7 @@ import type { CallListItem, ExchangeListItem, StoredEvent, StoredExchange, Store
 import { StoreError } from '../types.js';
 import { bool, int, num, str, type Row } from './connection.js';
 import { parseIsoMicros } from './timestamps.js';
+import { isWellFormed } from '../../core/well-formed.js';
 
 type Kind = 'varchar' | 'blob' | 'ts' | 'int' | 'bigint' | 'double' | 'bool';
 type Cell = string | number | boolean | Uint8Array | null;
@@ -142,11 +143,6 @@ export function toExchangeRow(x: StoredExchangeInput): ExchangeRow {
     responseEnd: parseIsoMicros(x.response_end),
     events: x.response_events === null ? null : eventsJson(x.response_events, responseBody),
   };
-}
-
-/** ES2024's String.prototype.isWellFormed (V8 11.x, Node ≥ 20); the project's lib is ES2023. */
-function isWellFormed(s: string): boolean {
-  return (s as string & { isWellFormed(): boolean }).isWellFormed();
 }
 
 /**
