@@ -146,8 +146,7 @@ function owsAtEnds(v: string): boolean {
 function fieldLine(text: string, ls: number, le: number, out: ParsedFields): void {
   if (le === ls) return;
   const headers = out.headers;
-  const c0 = text.charCodeAt(ls);
-  if (c0 === 0x20 || c0 === 0x09) {
+  if (isOws(text.charCodeAt(ls))) {
     const last = headers[headers.length - 1];
     if (last) {
       const more = trimmed(text, ls, le);
