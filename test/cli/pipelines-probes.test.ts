@@ -14,13 +14,11 @@ import { readCaptureFrames } from '../../src/capture/file-reader.js';
 import { ProbeBatchEncoder, uuidBytes } from '../../src/capture/probe-batch.js';
 import { isoMicros } from '../../src/core/time.js';
 import { repoRoot } from '../corpus.js';
+import { listCalls, readUntil, type ListedCall } from '../e2e/listed-calls.js';
 import { CliProcess, runCli } from './cli-process.js';
 
 const demo = join(repoRoot, 'examples', 'demo.pcap');
 const PROBE_ID = '0d9c2a51-7d0e-4c1b-9a6e-3f2b1c0d9e8f';
-/** Calls must reach the API within this after the last batch: far beyond the design's second,
- * so only a call that never comes fails. */
-const ARRIVAL_BOUND_MS = 30_000;
 let demoCalls = 0;
 
 beforeAll(() => {
@@ -29,10 +27,6 @@ beforeAll(() => {
   const r = runCli(['replay', demo, '--jsonl', '-', '-q', '--no-turns']);
   demoCalls = r.stdout.split('\n').filter((l) => l.includes('"kind":"llm_call"')).length;
 }, 300_000);
-
-interface Listed {
-  source: string;
-}
 
 describe('llmtap run: a probes pipeline beside a file pipeline', () => {
   it.each([2, 1])('the probe’s calls carry its uuid, the file’s its id; both sources in health and the summary (workers: %i)', async (workers) => {
@@ -69,15 +63,20 @@ describe('llmtap run: a probes pipeline beside a file pipeline', () => {
       await push.send(Uint8Array.from([0, 2, 0, 1]));
       push.close();
 
-      const deadline = Date.now() + ARRIVAL_BOUND_MS;
-      let counts = new Map<string, number>();
-      while (Date.now() < deadline) {
-        const items = ((await (await fetch(`${base}/api/v1/calls?limit=500`)).json()) as { items: Listed[] }).items;
-        counts = new Map();
-        for (const c of items) counts.set(c.source, (counts.get(c.source) ?? 0) + 1);
-        if (counts.get(PROBE_ID) === demoCalls && counts.get('demo-file') === demoCalls) break;
-        await new Promise((r) => setTimeout(r, 100));
-      }
+      const bySource = (items: ListedCall[]): Map<string, number> => {
+        const m = new Map<string, number>();
+        for (const c of items) m.set(c.source, (m.get(c.source) ?? 0) + 1);
+        return m;
+      };
+      const counts = bySource(
+        await readUntil(
+          () => listCalls(base),
+          (items) => {
+            const m = bySource(items);
+            return m.get(PROBE_ID) === demoCalls && m.get('demo-file') === demoCalls;
+          },
+        ),
+      );
       expect(Object.fromEntries(counts)).toEqual({ [PROBE_ID]: demoCalls, 'demo-file': demoCalls });
 
       const h = (await (await fetch(`${base}/api/v1/health`)).json()) as {
