@@ -203,7 +203,7 @@ function llmtapEnv(): NodeJS.ProcessEnv {
 async function runTrial(ns: LoopbackNamespace, pcap: string, meta: WorkloadMeta, perLoopCalls: number, targetPps: number, seconds: number): Promise<Trial> {
   const loops = Math.max(1, Math.round((targetPps * seconds) / meta.packets));
   const db = join(root, 'bench', 'out', `live-bench-${process.pid}.duckdb`);
-  for (const f of [db, `${db}.wal`]) rmSync(f, { force: true });
+  for (const f of [db, `${db}.wal`, `${db}.bodies`]) rmSync(f, { force: true, recursive: true });
   const sink = useDb ? ['--db', db, '--no-retention'] : ['--jsonl', '-'];
   const llmtap = spawnIn(ns, process.execPath, [llmtapBin, 'capture', '-i', 'lo', '--bpf-filter', filter, ...sink, ...passThrough], llmtapEnv());
   let stderr = '';
@@ -326,7 +326,7 @@ async function runTrial(ns: LoopbackNamespace, pcap: string, meta: WorkloadMeta,
     return t;
   } finally {
     if (llmtap.exitCode === null && llmtap.signalCode === null) llmtap.kill('SIGKILL');
-    for (const f of [db, `${db}.wal`]) rmSync(f, { force: true });
+    for (const f of [db, `${db}.wal`, `${db}.bodies`]) rmSync(f, { force: true, recursive: true });
   }
 }
 

@@ -357,7 +357,7 @@ interface DbRuns {
 async function measureDb(file: string): Promise<DbRuns> {
   const dbPath = join('bench', 'out', 'bench-e2e.duckdb');
   const fresh = (): void => {
-    for (const f of [dbPath, `${dbPath}.wal`]) rmSync(f, { force: true });
+    for (const f of [dbPath, `${dbPath}.wal`, `${dbPath}.bodies`]) rmSync(f, { force: true, recursive: true });
   };
   const bin = join('bin', 'llmtap.js');
   const cmd = (extra: string[]): string[] => ['node', bin, 'replay', file, '--db', dbPath, '--no-retention', '--exit-after-drain', ...extra];

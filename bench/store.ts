@@ -122,7 +122,7 @@ rows.push(['listCalls q (full-text, no match)', ...fmt(await time(5, () => store
 const stats = await store.stats();
 await store.close();
 
-console.log(`\nstore bench: ${path}, ${(stats.file_bytes / 1048576).toFixed(0)} MiB file + ${(stats.wal_bytes / 1048576).toFixed(0)} MiB WAL before close\n`);
+console.log(`\nstore bench: ${path}, ${(stats.file_bytes / 1048576).toFixed(0)} MiB file + ${(stats.wal_bytes / 1048576).toFixed(0)} MiB WAL + ${(stats.bodies_bytes / 1048576).toFixed(0)} MiB bodies before close\n`);
 console.log('| measure | p50 / rate | p95 |');
 console.log('|---|---|---|');
 for (const [a, b, c] of rows) console.log(`| ${a} | ${b} | ${c} |`);

@@ -185,7 +185,7 @@ export class FakeStore implements Store {
   }
   async stats(): Promise<StoreStats> {
     this.record('stats');
-    return { path: ':fake:', schema_version: 1, tables: { calls: 0 }, file_bytes: 0, wal_bytes: 0, retention: false };
+    return { path: ':fake:', schema_version: 1, tables: { calls: 0 }, file_bytes: 0, wal_bytes: 0, bodies_bytes: 0, retention: false };
   }
   alerts: AlertRecord[] = [];
   annotations: AnnotationRecord[] = [];

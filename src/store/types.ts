@@ -428,6 +428,8 @@ export interface StoreStats {
   /** Size of the database file and of its write-ahead log, bytes (0 when absent). */
   file_bytes: number;
   wal_bytes: number;
+  /** Bytes of exchange bodies in the pack files beside the database (`<db>.bodies/`; 0: none). */
+  bodies_bytes: number;
   retention: RetentionPolicy | false;
 }
 

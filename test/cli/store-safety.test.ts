@@ -4,7 +4,7 @@
  * leaves a database that opens and holds every batch it had committed.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -101,7 +101,10 @@ describe('the database never holds a secret', () => {
     expect(r.status).toBe(0);
     expect(r.stderr).toContain('stored 2 new calls');
 
-    for (const file of [db, `${db}.wal`]) {
+    const packDir = `${db}.bodies`;
+    const packs = existsSync(packDir) ? readdirSync(packDir).map((f) => join(packDir, f)) : [];
+    expect(packs.length).toBeGreaterThan(0);
+    for (const file of [db, `${db}.wal`, ...packs]) {
       if (!existsSync(file)) continue;
       const bytes = readFileSync(file).toString('latin1');
       for (const k of Object.values(KEYS)) expect(bytes).not.toContain(k);

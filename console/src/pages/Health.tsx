@@ -113,7 +113,7 @@ export function HealthPage() {
                   ['Last write error', h.writer?.last_error ?? 'none'],
                   ['Database', h.db ? <span className="mono">{h.db.path}</span> : '–'],
                   ['Schema version', h.db ? String(h.db.schema_version) : '–'],
-                  ['File / WAL', h.db ? `${bytes(h.db.file_bytes)} / ${bytes(h.db.wal_bytes)}` : '–'],
+                  ['File / WAL / bodies', h.db ? `${bytes(h.db.file_bytes)} / ${bytes(h.db.wal_bytes)} / ${bytes(h.db.bodies_bytes)}` : '–'],
                   ['Rows', h.db ? Object.entries(h.db.tables).map(([t, n]) => `${t} ${int(n)}`).join(' · ') : '–'],
                   [
                     'Retention',

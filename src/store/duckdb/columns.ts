@@ -11,6 +11,7 @@ import { StoreError } from '../types.js';
 import { bool, int, num, str, type Row } from './connection.js';
 import { parseIsoMicros } from './timestamps.js';
 import { isWellFormed } from '../../core/well-formed.js';
+import type { BodyRef, RowRefs } from './packs.js';
 
 type Kind = 'varchar' | 'blob' | 'ts' | 'int' | 'bigint' | 'double' | 'bool';
 type Cell = string | number | boolean | Uint8Array | null;
@@ -118,6 +119,9 @@ export interface ExchangeRow {
   responseStart: number | null;
   responseEnd: number | null;
   events: string | null;
+  /** Where the bodies lie in the pack files (packs.ts), set once they are written there; null:
+   * the bodies go into the BLOB columns (an in-memory store, a file at schema version < 8). */
+  refs: RowRefs | null;
 }
 
 /** A body's bytes for its BLOB column: text encoded; bytes as given (the caller made them valid UTF-8). */
@@ -142,6 +146,7 @@ export function toExchangeRow(x: StoredExchangeInput): ExchangeRow {
     responseStart: parseIsoMicros(x.response_start),
     responseEnd: parseIsoMicros(x.response_end),
     events: x.response_events === null ? null : eventsJson(x.response_events, responseBody),
+    refs: null,
   };
 }
 
@@ -216,8 +221,8 @@ export const EXCHANGE_COLUMNS: ColumnSpec<ExchangeRow>[] = [
   col('response_bytes', 'bigint', (e) => e.x.response_bytes),
   // Migration 7: bodies as bytes. The text columns request_body / response_body hold the bodies
   // of rows stored before; new rows leave them NULL (no spec: NULL).
-  col('request_body_bytes', 'blob', (e) => e.requestBody, 'request_body'),
-  col('response_body_bytes', 'blob', (e) => e.responseBody, 'response_body'),
+  col('request_body_bytes', 'blob', (e) => (e.refs === null ? e.requestBody : null), 'request_body'),
+  col('response_body_bytes', 'blob', (e) => (e.refs === null ? e.responseBody : null), 'response_body'),
   col('request_body_size', 'bigint', (e) => e.x.request_body_size),
   col('response_body_size', 'bigint', (e) => e.x.response_body_size),
   col('request_body_truncated', 'bool', (e) => e.x.request_body_truncated === true),
@@ -231,6 +236,12 @@ export const EXCHANGE_COLUMNS: ColumnSpec<ExchangeRow>[] = [
   col('response_start', 'ts', (e) => e.responseStart),
   col('response_end', 'ts', (e) => e.responseEnd),
   col('anomalies', 'varchar', (e) => JSON.stringify(e.x.anomalies)),
+  // Migration 8: where the bodies lie in the pack files (a NULL length: no body).
+  col('body_pack', 'int', (e) => e.refs?.pack ?? null),
+  col('request_body_at', 'bigint', (e) => e.refs?.request?.at ?? null),
+  col('request_body_len', 'int', (e) => e.refs?.request?.len ?? null),
+  col('response_body_at', 'bigint', (e) => e.refs?.response?.at ?? null),
+  col('response_body_len', 'int', (e) => e.refs?.response?.len ?? null),
 ];
 
 /**
@@ -308,6 +319,32 @@ export const EXCHANGE_LIST_SELECT = `id, call_id, kind, reason, source, connecti
 export const EXCHANGE_DETAIL_SELECT = `${EXCHANGE_LIST_SELECT}, request_headers, response_headers, request_body,
   response_body, request_body_bytes, response_body_bytes, response_events`;
 
+/** The pack columns (migration 8) of a row, or NULLs from a file at an older schema version. */
+export function packRefSelect(version: number): string {
+  return version >= 8
+    ? 'body_pack, request_body_at, request_body_len, response_body_at, response_body_len'
+    : 'NULL AS body_pack, NULL AS request_body_at, NULL AS request_body_len, NULL AS response_body_at, NULL AS response_body_len';
+}
+
+/** Where a row's bodies lie in the packs, or null when they are in its columns. */
+export function rowRefs(row: Row): RowRefs | null {
+  const pack = num(row, 'body_pack');
+  if (pack === null) return null;
+  const ref = (side: 'request' | 'response'): BodyRef | null => {
+    const len = num(row, `${side}_body_len`);
+    const at = num(row, `${side}_body_at`);
+    return len === null || at === null || len < 0 || at < 0 ? null : { at, len };
+  };
+  return { pack, request: ref('request'), response: ref('response') };
+}
+
+/** Bodies read back from the packs for storedExchange; an unreadable one is null and named. */
+export interface PackedRead {
+  request: Uint8Array | null;
+  response: Uint8Array | null;
+  anomalies: string[];
+}
+
 function isoOrNull(row: Row, key: string): string | null {
   const v = num(row, key);
   return v === null ? null : isoMicros(v);
@@ -359,14 +396,16 @@ function bodyText(row: Row, key: string): string | null {
   return asText(row[`${key}_bytes`] as Cell) ?? str(row, key);
 }
 
-export function storedExchange(row: Row): StoredExchange {
+export function storedExchange(row: Row, packed: PackedRead | null = null): StoredExchange {
+  const item = exchangeListItem(row);
+  if (packed !== null && packed.anomalies.length > 0) item.anomalies = [...item.anomalies, ...packed.anomalies];
   return {
-    ...exchangeListItem(row),
+    ...item,
     request_headers: parseJson<[string, string][]>(str(row, 'request_headers'), []),
     response_headers: parseJson<[string, string][]>(str(row, 'response_headers'), []),
-    request_body: bodyText(row, 'request_body'),
-    response_body: bodyText(row, 'response_body'),
-    response_events: storedEvents(str(row, 'response_events'), row.response_body_bytes as Cell),
+    request_body: packed === null ? bodyText(row, 'request_body') : asText(packed.request),
+    response_body: packed === null ? bodyText(row, 'response_body') : asText(packed.response),
+    response_events: storedEvents(str(row, 'response_events'), packed === null ? (row.response_body_bytes as Cell) : packed.response),
   };
 }
 

@@ -1,21 +1,31 @@
 /**
  * Crash safety (issue 3 item 6): a writer killed with SIGKILL mid-stream leaves a file that opens
- * and holds every batch whose insert had resolved. The child runs the real store code, transpiled
+ * and holds every batch whose insert had resolved, with their bodies (pack files: appended and
+ * synced before the commit that points at them; what a crash leaves past that is cut on open). The child runs the real store code, transpiled
  * on the fly (the project has no TS loader for child processes), inside node_modules/.cache so it
  * resolves @duckdb/node-api like the project does.
  */
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import ts from 'typescript';
+import { DuckDBInstance } from '@duckdb/node-api';
 import { afterAll, describe, expect, test } from 'vitest';
 import { repoRoot } from '../../../test/corpus.js';
 import { openStore } from '../index.js';
-import { syntheticCall } from '../synthetic-records.js';
+import { syntheticCall, syntheticExchange } from '../synthetic-records.js';
 import { T0, tempDbPath } from '../test-helpers.test-support.js';
-import type { CallListItem, Page } from '../types.js';
+import type { CallListItem, Page, StoredExchange } from '../types.js';
+import { listPacks, packDirOf } from './packs.js';
 
 const BATCH = 500;
+
+/** Call i's exchange, with a body big enough that writing the pack takes a real share of a batch
+ * (a store that committed before its bodies were durable would be caught in between). */
+function exchangeOf(i: number): StoredExchange {
+  const call = syntheticCall(i, { start: T0, stepUs: 1000 });
+  return { ...syntheticExchange(call), request_body: `${call.id} ${'b'.repeat(4000)}` };
+}
 
 function transpileTree(srcDir: string, outDir: string): void {
   for (const name of readdirSync(srcDir)) {
@@ -40,12 +50,13 @@ afterAll(() => rmSync(build, { recursive: true, force: true }));
 
 const CHILD = `
 import { openStore } from './src/store/index.js';
-import { syntheticCall } from './src/store/synthetic-records.js';
+import { syntheticCall, syntheticExchange } from './src/store/synthetic-records.js';
 const store = await openStore({ path: process.argv[2], retention: false });
 for (let b = 0; ; b++) {
   const batch = [];
   for (let i = b * ${BATCH}; i < (b + 1) * ${BATCH}; i++) batch.push(syntheticCall(i, { start: ${T0}, stepUs: 1000 }));
   await store.insertCalls(batch);
+  await store.insertExchanges(batch.map((c) => ({ ...syntheticExchange(c), request_body: c.id + ' ' + 'b'.repeat(4000) })));
   process.stdout.write('committed ' + b + '\\n');
 }
 `;
@@ -85,8 +96,16 @@ describe('crash safety', () => {
     await new Promise<void>((r) => (child.exitCode !== null || child.signalCode !== null ? r() : child.on('exit', () => r())));
     // Lines may have arrived after the kill decision: `committed` is the last one reported.
     expect(committed).toBeGreaterThanOrEqual(killedAt);
+    // What a kill between a batch's pack sync and its commit leaves, made certain: bytes no row
+    // points at, at the end of the newest pack.
+    const packs = listPacks(packDirOf(path));
+    expect(packs.length).toBeGreaterThan(0);
+    const newest = join(packDirOf(path), `${String(Math.max(...packs)).padStart(6, '0')}.pack`);
+    appendFileSync(newest, 'b'.repeat(12345));
 
     const store = await openStore({ path, retention: false });
+    const packSize = (p: unknown): number => statSync(join(packDirOf(path), `${String(p).padStart(6, '0')}.pack`)).size;
+    const sizesAfterOpen = new Map(listPacks(packDirOf(path)).map((p) => [p, packSize(p)]));
     const ids = new Set<string>();
     let cursor: string | null = null;
     do {
@@ -100,9 +119,35 @@ describe('crash safety', () => {
     }
     // Whatever else is there is whole batches (a batch is one transaction).
     expect(ids.size % BATCH).toBe(0);
+    // Every stored exchange has its body (bodies were durable before the rows pointing at them);
+    // the last batches in full, earlier ones sampled.
+    const stored = (await store.stats()).tables.exchanges ?? 0;
+    expect(stored).toBeGreaterThanOrEqual((committed + 1) * BATCH);
+    for (let i = 0; i < stored; i += i >= stored - 2 * BATCH ? 1 : 17) {
+      const want = exchangeOf(i);
+      const got = await store.getExchange(want.id);
+      if (got?.request_body !== want.request_body || got.anomalies.length > 0) {
+        throw new Error(`exchange ${i} (batch ${Math.floor(i / BATCH)}) lost its body after the crash: ${JSON.stringify(got?.anomalies)}`);
+      }
+    }
     // And the file takes writes again.
     expect(await store.insertCalls([syntheticCall(10_000_000, { start: T0, stepUs: 1 })])).toBe(1);
+    expect(await store.insertExchanges([exchangeOf(10_000_000)])).toBe(1);
     await store.close();
+    // Opening cut each pack back to the last byte a row points at (the leftover is gone).
+    const inst = await DuckDBInstance.create(path, { access_mode: 'READ_ONLY' });
+    const c = await inst.connect();
+    const ends = (
+      await c.runAndReadAll(
+        `SELECT body_pack AS p, max(greatest(coalesce(request_body_at + request_body_len, 0), coalesce(response_body_at + response_body_len, 0))) AS e
+         FROM exchanges WHERE body_pack IS NOT NULL AND id <> $1 GROUP BY 1`,
+        [exchangeOf(10_000_000).id],
+      )
+    ).getRowObjectsJS();
+    c.closeSync();
+    inst.closeSync();
+    expect(ends.length).toBe(sizesAfterOpen.size);
+    for (const r of ends) expect(sizesAfterOpen.get(Number(r.p))).toBe(Number(r.e));
   });
 });
 

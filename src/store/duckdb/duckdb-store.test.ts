@@ -161,8 +161,12 @@ describe('idempotent inserts', () => {
     expect(await store.insertCalls([...recs.slice(0, 10), ...calls(110).slice(100), recs[100 - 1]!, calls(110)[105]!])).toBe(10);
     const ex = recs.map(syntheticExchange);
     expect(await store.insertExchanges(ex)).toBe(100);
+    const packed = (await store.stats()).bodies_bytes;
+    expect(packed).toBeGreaterThan(0);
     expect(await store.insertExchanges(ex)).toBe(0);
     const stats = await store.stats();
+    // The refused batch's bodies were cut off again, not left in the packs a second time.
+    expect(stats.bodies_bytes).toBe(packed);
     expect(stats.tables).toMatchObject({ calls: 110, exchanges: 100, turns: 0, alerts: 0, annotations: 0 });
     expect(stats.schema_version).toBe(MIGRATIONS.length);
     expect(stats.file_bytes + stats.wal_bytes).toBeGreaterThan(0);

@@ -9,6 +9,7 @@ import { statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
+import type { RowRefs } from './packs.js';
 import { DuckDBInstance, listValue } from './node-api.js';
 import type { AgentTurnRecord, AlertRecord, AnnotationRecord, LlmCallRecord } from '../../core/record.js';
 import type { Micros } from '../../core/time.js';
@@ -64,10 +65,14 @@ import {
   callListItem,
   callRecord,
   EXCHANGE_COLUMNS,
+  type ExchangeRow,
   EXCHANGE_DETAIL_SELECT,
   EXCHANGE_LIST_SELECT,
   exchangeListItem,
+  packRefSelect,
+  rowRefs,
   storedExchange,
+  type PackedRead,
   tableOrder,
   toCallRow,
   toExchangeRow,
@@ -75,9 +80,11 @@ import {
 } from './columns.js';
 import { int, num, SerialConnection, str } from './connection.js';
 import { encodeCursor } from './cursor.js';
-import { callConditions, exchangeConditions, whereClause } from './filters.js';
+import { searchPackedBodies } from './body-search.js';
+import { callConditions, checkQ, exchangeConditions, whereClause, withoutQ, type PackSearched } from './filters.js';
 import { firstLine, migrate, schemaVersion } from './migrate.js';
 import { MIGRATIONS, type Migration } from './migrations/index.js';
+import { packBytes, packDirOf, PackReader, PackWriter } from './packs.js';
 import { Params } from './params.js';
 import { toTurnRow, TURN_COLUMNS, type TurnRow } from './turn-columns.js';
 import * as turns from './turns.js';
@@ -99,8 +106,18 @@ function checkRetention(r: RetentionPolicy | false | undefined): RetentionPolicy
   return { ...policy };
 }
 
+/** Knobs for tests only. */
+export interface StoreTuning {
+  /** Pack file size bound (packs.ts PACK_MAX_BYTES): small, a test sees packs rotate. */
+  packMaxBytes?: number;
+}
+
 /** Open the DuckDB store; `migrations` is for tests that build an older schema. */
-export async function openDuckDbStore(opts: StoreOptions, migrations: readonly Migration[] = MIGRATIONS): Promise<Store> {
+export async function openDuckDbStore(
+  opts: StoreOptions,
+  migrations: readonly Migration[] = MIGRATIONS,
+  tuning: StoreTuning = {},
+): Promise<Store> {
   const retention = checkRetention(opts.retention);
   const readOnly = opts.readOnly === true;
   const key = resolve(opts.path);
@@ -111,7 +128,7 @@ export async function openDuckDbStore(opts: StoreOptions, migrations: readonly M
   }
   openPaths.add(key);
   try {
-    return await openUnguarded(opts, migrations, retention, readOnly, key);
+    return await openUnguarded(opts, migrations, retention, readOnly, key, tuning);
   } catch (err) {
     openPaths.delete(key);
     throw err;
@@ -126,6 +143,7 @@ async function openUnguarded(
   retention: RetentionPolicy | false,
   readOnly: boolean,
   key: string,
+  tuning: StoreTuning,
 ): Promise<Store> {
   let instance: DuckDBInstance;
   try {
@@ -163,10 +181,20 @@ async function openUnguarded(
     }
     const reader = await instance.connect();
     conns.push(reader);
+    // Bodies go to pack files when the store is a file at schema version 8 (an in-memory store
+    // keeps them in its BLOB columns: nothing beside it to write to).
+    const packDir = packDirOf(opts.path);
+    const packs: Packs | null =
+      version >= 8 && isFileBacked(opts.path)
+        ? { reader: new PackReader(packDir), writer: readOnly ? null : new PackWriter(packDir, tuning.packMaxBytes) }
+        : null;
+    // Not read-only: that open must not write, and a writer elsewhere may be mid-batch.
+    if (packs?.writer) await reconcilePacks(writer, packs.writer);
     const store = new DuckDbStore(opts.path, instance, new SerialConnection(writer), new SerialConnection(reader), {
       retention,
       readOnly,
       version,
+      packs,
       onClose: () => openPaths.delete(key),
     });
     if (retention !== false && !readOnly) await store.applyRetention();
@@ -183,7 +211,36 @@ interface StoreConfig {
   retention: RetentionPolicy | false;
   readOnly: boolean;
   version: number;
+  /** Null: bodies live in the exchanges table (in-memory store, older schema version in tests). */
+  packs: Packs | null;
   onClose(): void;
+}
+
+interface Packs {
+  reader: PackReader;
+  /** Null when read-only. */
+  writer: PackWriter | null;
+}
+
+/** DuckDB keeps ':memory:' (and an empty path) in memory: no file, so no packs beside it. */
+function isFileBacked(path: string): boolean {
+  return path !== '' && !path.startsWith(':memory:');
+}
+
+/**
+ * Bring the packs in line with the database (packs.ts reconcile): bytes past the last a row points
+ * at are what a crash between a batch's fdatasync and its commit left; a pack no row points at is
+ * such a batch's, or one retention had not deleted yet.
+ */
+async function reconcilePacks(conn: DuckDBConnection, packs: PackWriter): Promise<number[]> {
+  const rows = (
+    await conn.runAndReadAll(
+      `SELECT body_pack AS p, max(greatest(coalesce(request_body_at + request_body_len, 0),
+         coalesce(response_body_at + response_body_len, 0))) AS e
+       FROM exchanges WHERE body_pack IS NOT NULL GROUP BY body_pack`,
+    )
+  ).getRowObjectsJS();
+  return (await packs.reconcile(new Map(rows.map((r) => [num(r, 'p') ?? -1, num(r, 'e') ?? 0])))).deleted;
 }
 
 function wrapRead(err: unknown): StoreError {
@@ -292,25 +349,47 @@ class DuckDbStore implements Store {
     table: string,
     specs: ColumnSpec<R>[],
     batch: R[],
+    stage?: (batch: R[]) => Promise<(storedAny: boolean) => Promise<void>>,
   ): Promise<Set<string>> {
     // Time order within a batch keeps zone maps on request_start tight (range filters skip row groups).
     batch.sort((x, y) => x.start - y.start);
     const inserted = await this.writer.exclusive(async (conn) => {
+      // Before the transaction: what it will point at must be durable first (packs).
+      const done = stage
+        ? await stage(batch).catch((err: unknown) => {
+            throw new StoreError('write_failed', `cannot write bodies beside ${this.path}: ${firstLine(err)}`, { cause: err });
+          })
+        : null;
+      let stored: Set<string> | null = null;
       try {
-        const cols = await this.tableColumns(conn, table, specs);
-        // Fast path: append straight into the table in one transaction. The primary key refuses
-        // a batch holding an id already stored (a capture replayed twice); only then do we pay for
-        // looking the ids up. Appending to a staging table and INSERT OR IGNORE … SELECT, or always
-        // looking up first, measured 25–40% slower on new data (bench/store.ts).
-        const fast = await this.appendInTransaction(conn, table, cols, batch, false);
-        if (fast !== null) return fast;
-        return (await this.appendInTransaction(conn, table, cols, batch, true))!;
-      } catch (err) {
-        throw new StoreError('write_failed', `cannot write to database ${this.path}: ${firstLine(err)}`, { cause: err });
+        stored = await this.appendBatch(conn, table, specs, batch);
+        return stored;
+      } finally {
+        await done?.(stored !== null && stored.size > 0).catch(() => undefined);
       }
     });
     await this.maybeRetention();
     return inserted;
+  }
+
+  private async appendBatch<R extends { start: number; id: string }>(
+    conn: DuckDBConnection,
+    table: string,
+    specs: ColumnSpec<R>[],
+    batch: R[],
+  ): Promise<Set<string>> {
+    try {
+      const cols = await this.tableColumns(conn, table, specs);
+      // Fast path: append straight into the table in one transaction. The primary key refuses
+      // a batch holding an id already stored (a capture replayed twice); only then do we pay for
+      // looking the ids up. Appending to a staging table and INSERT OR IGNORE … SELECT, or always
+      // looking up first, measured 25–40% slower on new data (bench/store.ts).
+      const fast = await this.appendInTransaction(conn, table, cols, batch, false);
+      if (fast !== null) return fast;
+      return (await this.appendInTransaction(conn, table, cols, batch, true))!;
+    } catch (err) {
+      throw new StoreError('write_failed', `cannot write to database ${this.path}: ${firstLine(err)}`, { cause: err });
+    }
   }
 
   /**
@@ -364,7 +443,8 @@ class DuckDbStore implements Store {
     this.assertWritable();
     if (records.length === 0) return 0;
     const rows = dedupe(records).map((x) => toExchangeRow(capExchange(x)));
-    return (await this.insertBatch('exchanges', EXCHANGE_COLUMNS, rows)).size;
+    const packs = this.cfg.packs?.writer;
+    return (await this.insertBatch('exchanges', EXCHANGE_COLUMNS, rows, packs ? (b) => stageBodies(packs, b) : undefined)).size;
   }
 
   async upsertTurns(records: AgentTurnRecord[]): Promise<string[]> {
@@ -433,7 +513,7 @@ class DuckDbStore implements Store {
     const limit = clampLimit(page.limit);
     const order = page.order === 'asc' ? 'asc' : 'desc';
     const p = new Params();
-    const conds = callConditions(filter, p);
+    const conds = callConditions(await this.searchPacks(filter, 'calls').catch((e: unknown) => Promise.reject(wrapRead(e))), p);
     const after = afterCursor(p, page.cursor, order);
     if (after) conds.push(after);
     const dir = order === 'desc' ? 'DESC' : 'ASC';
@@ -490,7 +570,7 @@ class DuckDbStore implements Store {
     const limit = clampLimit(page.limit);
     const order = page.order === 'asc' ? 'asc' : 'desc';
     const p = new Params();
-    const conds = exchangeConditions(filter, p);
+    const conds = exchangeConditions(await this.searchPacks(filter, 'exchanges').catch((e: unknown) => Promise.reject(wrapRead(e))), p);
     const after = afterCursor(p, page.cursor, order);
     if (after) conds.push(after);
     const dir = order === 'desc' ? 'DESC' : 'ASC';
@@ -518,13 +598,49 @@ class DuckDbStore implements Store {
   async getExchange(id: string): Promise<StoredExchange | null> {
     this.assertOpen();
     try {
-      const rows = await this.reader.all(`SELECT ${EXCHANGE_DETAIL_SELECT} FROM exchanges WHERE id = $1::VARCHAR`, [
-        String(id),
-      ]);
-      return rows[0] ? storedExchange(rows[0]) : null;
+      const rows = await this.reader.all(
+        `SELECT ${EXCHANGE_DETAIL_SELECT}, ${packRefSelect(this.cfg.version)} FROM exchanges WHERE id = $1::VARCHAR`,
+        [String(id)],
+      );
+      const row = rows[0];
+      if (!row) return null;
+      const refs = rowRefs(row);
+      return storedExchange(row, refs === null || this.cfg.packs === null ? null : await this.readPacked(refs));
     } catch (err) {
       throw wrapRead(err);
     }
+  }
+
+  /** A row's bodies from the packs; one that cannot be read (a pack deleted or cut short by hand)
+   * reads as no body and an anomaly naming it, never as an error of the whole read. */
+  private async readPacked(refs: RowRefs): Promise<PackedRead> {
+    const packs = this.cfg.packs!.reader;
+    const out: PackedRead = { request: null, response: null, anomalies: [] };
+    for (const side of ['request', 'response'] as const) {
+      const ref = refs[side];
+      if (ref === null) continue;
+      const b = await packs.read(refs.pack, ref);
+      if (typeof b === 'string') out.anomalies.push(`stored_${side}_body_${b}`);
+      else out[side] = b;
+    }
+    return out;
+  }
+
+  /**
+   * `f` with its `q` run over the bodies in packs (body-search.ts), for SQL to use. `scope` is the
+   * table `f` filters: exchanges directly, or calls (whose exchange shares the call's id).
+   */
+  private async searchPacks<F extends CallFilter | ExchangeFilter>(f: F, scope: 'calls' | 'exchanges'): Promise<F & PackSearched> {
+    const packs = this.cfg.packs;
+    if (packs === null || !checkQ(f.q)) return f;
+    const p = new Params();
+    const conds =
+      scope === 'exchanges'
+        ? exchangeConditions(withoutQ(f as ExchangeFilter), p)
+        : callConditions(withoutQ(f as CallFilter), p);
+    const where = scope === 'exchanges' ? conds : conds.length === 0 ? [] : [`id IN (SELECT id FROM calls WHERE ${conds.join(' AND ')})`];
+    const ids = await searchPackedBodies(this.reader, packs.reader, where, p.values, f.q);
+    return { ...f, packedBodyMatches: ids };
   }
 
   listTurns(filter: TurnFilter, page: PageRequest = {}): Promise<Page<AgentTurnRecord>> {
@@ -553,31 +669,31 @@ class DuckDbStore implements Store {
   }
 
   summary(filter: CallFilter): Promise<Summary> {
-    return this.read(() => agg.summary(this.reader, filter));
+    return this.read(async () => agg.summary(this.reader, await this.searchPacks(filter, 'calls')));
   }
 
   timeseries(filter: CallFilter, opts: TimeseriesOptions): Promise<TimeseriesResult> {
-    return this.read(() => agg.timeseries(this.reader, filter, opts));
+    return this.read(async () => agg.timeseries(this.reader, await this.searchPacks(filter, 'calls'), opts));
   }
 
   models(filter: CallFilter): Promise<ModelStats[]> {
-    return this.read(() => agg.models(this.reader, filter));
+    return this.read(async () => agg.models(this.reader, await this.searchPacks(filter, 'calls')));
   }
 
   errors(filter: CallFilter): Promise<ErrorGroup[]> {
-    return this.read(() => agg.errors(this.reader, filter));
+    return this.read(async () => agg.errors(this.reader, await this.searchPacks(filter, 'calls')));
   }
 
   filterValues(filter: CallFilter = {}): Promise<FilterValues> {
-    return this.read(() => agg.filterValues(this.reader, filter));
+    return this.read(async () => agg.filterValues(this.reader, await this.searchPacks(filter, 'calls')));
   }
 
   costs(filter: CallFilter, opts: { by: CostDimension }): Promise<CostBreakdown> {
-    return this.read(() => costs.costs(this.reader, filter, opts));
+    return this.read(async () => costs.costs(this.reader, await this.searchPacks(filter, 'calls'), opts));
   }
 
   costTimeseries(filter: CallFilter, opts: CostTimeseriesOptions): Promise<CostTimeseries> {
-    return this.read(() => costs.costTimeseries(this.reader, filter, opts));
+    return this.read(async () => costs.costTimeseries(this.reader, await this.searchPacks(filter, 'calls'), opts));
   }
 
   async repriceCalls(price: CallRepricer, filter: CallFilter = {}, opts: RepriceOptions = {}): Promise<RepriceResult> {
@@ -585,7 +701,7 @@ class DuckDbStore implements Store {
     if (opts.dryRun === true) this.assertOpen();
     else this.assertWritable();
     try {
-      return await repriceCalls(this.writer, price, filter, opts);
+      return await repriceCalls(this.writer, price, await this.searchPacks(filter, 'calls'), opts);
     } catch (err) {
       if (err instanceof StoreError) throw err;
       throw new StoreError('write_failed', `cannot reprice calls in ${this.path}: ${firstLine(err)}`, { cause: err });
@@ -644,6 +760,7 @@ class DuckDbStore implements Store {
         tables,
         file_bytes: fileSize(this.path),
         wal_bytes: fileSize(`${this.path}.wal`),
+        bodies_bytes: this.cfg.packs === null ? 0 : packBytes(packDirOf(this.path)),
         retention: this.cfg.retention === false ? false : { ...this.cfg.retention },
       };
     });
@@ -701,12 +818,22 @@ class DuckDbStore implements Store {
           }
           // Migration 7 keeps bodies as bytes; a file opened at an older version (tests) lacks them.
           const bytes = this.cfg.version >= 7 ? 'request_body_bytes = NULL, response_body_bytes = NULL, ' : '';
+          // Migration 8: a row no longer points into a pack; the pack goes once no row does (below).
+          const refs =
+            this.cfg.version >= 8
+              ? 'body_pack = NULL, request_body_at = NULL, request_body_len = NULL, response_body_at = NULL, response_body_len = NULL, '
+              : '';
           const bodies = await conn.run(
-            `UPDATE exchanges SET ${bytes}request_body = NULL, response_body = NULL, response_events = NULL, bodies_expired = TRUE
+            `UPDATE exchanges SET ${bytes}${refs}request_body = NULL, response_body = NULL, response_events = NULL, bodies_expired = TRUE
              WHERE request_start < make_timestamp($1::BIGINT) AND NOT bodies_expired`,
             [cutoff(policy.bodiesDays)],
           );
           await conn.run('COMMIT');
+          // After the commit: a crash in between leaves packs no row points at, deleted on open.
+          const packs = this.cfg.packs;
+          if (packs?.writer && (bodies.rowsChanged > 0 || exchanges.rowsChanged > 0)) {
+            await packs.reader.forget(await reconcilePacks(conn, packs.writer));
+          }
           return {
             reference: isoMicros(ref),
             calls_deleted: calls.rowsChanged,
@@ -734,8 +861,22 @@ class DuckDbStore implements Store {
     this.writer.close();
     this.reader.close();
     this.instance.closeSync();
+    await this.cfg.packs?.writer?.closeActive().catch(() => undefined);
+    await this.cfg.packs?.reader.forget().catch(() => undefined);
     this.cfg.onClose();
   }
+}
+
+/** Append a batch's bodies to the packs (durable on return) and point its rows at them; the
+ * finisher cuts them off again when no row of the batch was stored (a capture stored twice would
+ * otherwise leave its bodies twice, pointed at by nothing). */
+async function stageBodies(packs: PackWriter, rows: ExchangeRow[]): Promise<(storedAny: boolean) => Promise<void>> {
+  const mark = await packs.mark();
+  const refs = await packs.append(rows.map((r) => ({ request: r.requestBody, response: r.responseBody })));
+  rows.forEach((r, i) => (r.refs = refs[i] ?? null));
+  return async (storedAny) => {
+    if (!storedAny) await packs.cutBack(mark);
+  };
 }
 
 /**

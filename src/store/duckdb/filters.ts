@@ -34,7 +34,7 @@ export function containsPattern(q: string): string {
   return `%${q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
 }
 
-function checkQ(q: string | undefined): q is string {
+export function checkQ(q: string | undefined): q is string {
   if (q === undefined || q === '') return false;
   if (typeof q !== 'string') throw new StoreError('invalid_argument', 'filter q must be a string');
   if (q.length > STORE_CAPS.qChars) {
@@ -81,7 +81,7 @@ function checkBool(name: string, v: boolean | undefined): v is boolean {
 }
 
 /** Conditions over `calls` (unqualified column names), ANDed by the caller. */
-export function callConditions(f: CallFilter, p: Params): string[] {
+export function callConditions(f: CallFilter & PackSearched, p: Params): string[] {
   const out: string[] = [];
   timeRange(p, f, out);
   inList(p, 'provider', 'provider', f.provider, out);
@@ -119,10 +119,29 @@ export function callConditions(f: CallFilter, p: Params): string[] {
     out.push(
       `(${like('output_text')} OR ${like('reasoning_text')} OR id IN (SELECT id FROM exchanges WHERE ${like(
         bodyText('request_body'),
-      )} OR ${like(bodyText('response_body'))}))`,
+      )} OR ${like(bodyText('response_body'))})${packedMatch(f, p)})`,
     );
   }
   return out;
+}
+
+/**
+ * A filter whose `q` has been run over the bodies in pack files (body-search.ts): SQL cannot read
+ * them, so the store finds the matching exchange ids first and the condition names them.
+ */
+export interface PackSearched {
+  readonly packedBodyMatches?: readonly string[];
+}
+
+function packedMatch(f: PackSearched, p: Params): string {
+  const ids = f.packedBodyMatches;
+  return ids === undefined || ids.length === 0 ? '' : ` OR id IN (SELECT unnest(${p.strList(ids)}))`;
+}
+
+/** `f` without its text search: the rows a search over packed bodies has to look at. */
+export function withoutQ<F extends { q?: string }>(f: F): F {
+  const { q: _q, ...rest } = f;
+  return rest as F;
 }
 
 /** Attribute names as configured (src/config/types.ts AttributeRule) and as the API accepts them;
@@ -148,7 +167,7 @@ function bodyText(col: string): string {
   return `coalesce(decode(${col}_bytes), ${col})`;
 }
 
-export function exchangeConditions(f: ExchangeFilter, p: Params): string[] {
+export function exchangeConditions(f: ExchangeFilter & PackSearched, p: Params): string[] {
   const out: string[] = [];
   timeRange(p, f, out);
   inList(p, 'kind', 'kind', f.kind, out);
@@ -165,7 +184,7 @@ export function exchangeConditions(f: ExchangeFilter, p: Params): string[] {
   if (checkQ(f.q)) {
     const pat = p.str(containsPattern(f.q));
     const like = (col: string): string => `${col} ILIKE ${pat} ESCAPE '\\'`;
-    out.push(`(${like('target')} OR ${like(bodyText('request_body'))} OR ${like(bodyText('response_body'))})`);
+    out.push(`(${like('target')} OR ${like(bodyText('request_body'))} OR ${like(bodyText('response_body'))}${packedMatch(f, p)})`);
   }
   return out;
 }

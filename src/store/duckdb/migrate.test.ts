@@ -5,6 +5,7 @@ import { syntheticCall, syntheticExchange } from '../synthetic-records.js';
 import { T0, tempDbPath } from '../test-helpers.test-support.js';
 import { openDuckDbStore } from './duckdb-store.js';
 import { MIGRATIONS } from './migrations/index.js';
+import { listPacks, packDirOf } from './packs.js';
 
 async function tables(path: string): Promise<string[]> {
   const inst = await DuckDBInstance.create(path);
@@ -172,5 +173,31 @@ describe('migration 7', () => {
     await v7.insertExchanges([fresh]);
     expect((await v7.getExchange(fresh.id))?.request_body).toBe('bytes 🦆');
     await v7.close();
+  });
+});
+
+describe('migration 8', () => {
+  test('a version-7 database keeps its bodies in their columns; new ones go to packs; search finds both', async () => {
+    const path = tempDbPath();
+    const v7 = await openDuckDbStore({ path, retention: false }, MIGRATIONS.slice(0, 7));
+    const rec = syntheticCall(1, { start: T0, stepUs: 1 });
+    const ex = { ...syntheticExchange(rec), request_body: '{"q":"héllo 🦆 wörld"}', response_body: 'ünïcode answer' };
+    await v7.insertCalls([rec]);
+    await v7.insertExchanges([ex]);
+    await v7.close();
+    expect(listPacks(packDirOf(path))).toEqual([]);
+
+    const v8 = await openDuckDbStore({ path, retention: false });
+    expect((await v8.stats()).schema_version).toBe(MIGRATIONS.length);
+    expect(await v8.getExchange(ex.id)).toEqual(ex);
+    const rec2 = syntheticCall(2, { start: T0, stepUs: 1 });
+    const fresh = { ...syntheticExchange(rec2), request_body: '{"q":"also wörld"}', response_body: 'packed ÜNÏCODE' };
+    await v8.insertCalls([rec2]);
+    await v8.insertExchanges([fresh]);
+    expect(listPacks(packDirOf(path))).toEqual([1]);
+    expect(await v8.getExchange(fresh.id)).toEqual(fresh);
+    expect((await v8.listExchanges({ q: 'WÖRLD' })).items.map((x) => x.id).sort()).toEqual([ex.id, fresh.id].sort());
+    expect((await v8.listCalls({ q: 'ünïcode' })).items.map((c) => c.id).sort()).toEqual([rec.id, rec2.id].sort());
+    await v8.close();
   });
 });

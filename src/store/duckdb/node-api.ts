@@ -14,3 +14,4 @@ export type DuckDBInstance = DuckDB.DuckDBInstance;
 export const DuckDBTimestampValue = duckdb.DuckDBTimestampValue;
 export type DuckDBTimestampValue = DuckDB.DuckDBTimestampValue;
 export const listValue = duckdb.listValue;
+export const blobValue = duckdb.blobValue;

@@ -3,6 +3,8 @@ import { isoMicros } from '../../core/time.js';
 import { openStore } from '../index.js';
 import { syntheticCall, syntheticExchange, syntheticTurnOf } from '../synthetic-records.js';
 import { T0, tempDbPath } from '../test-helpers.test-support.js';
+import { openDuckDbStore } from './duckdb-store.js';
+import { listPacks, packDirOf } from './packs.js';
 
 const DAY = 86_400_000_000;
 
@@ -31,6 +33,37 @@ describe('retention', () => {
     expect((await s.getExchange(calls[35]!.id))!.request_body).not.toBeNull();
     // Again: nothing more to do.
     expect(await s.applyRetention()).toMatchObject({ calls_deleted: 0, exchanges_deleted: 0, bodies_dropped: 0 });
+    await s.close();
+  });
+
+  test('expired bodies: a pack goes once every body it holds has expired, not before', async () => {
+    const path = tempDbPath();
+    // ~2 days of bodies per pack (a synthetic exchange's bodies are ~150 bytes).
+    const s = await openDuckDbStore({ path, retention: { callsDays: 30, exchangesDays: 30, bodiesDays: 7 } }, undefined, { packMaxBytes: 400 });
+    const { calls } = daily();
+    await s.insertCalls(calls);
+    // One batch per day, oldest first, as a live capture writes them.
+    for (const c of calls) await s.insertExchanges([syntheticExchange(c)]);
+    const before = listPacks(packDirOf(path)).sort((a, b) => a - b);
+    expect(before.length).toBeGreaterThan(10);
+    const r = await s.applyRetention(T0 + 39 * DAY);
+    expect(r.bodies_dropped).toBe(23);
+    const after = listPacks(packDirOf(path)).sort((a, b) => a - b);
+    expect(after.length).toBeLessThan(before.length);
+    // Every pack left holds a body still readable; every body still readable is in one.
+    for (const c of calls.slice(9)) {
+      const x = (await s.getExchange(c.id))!;
+      const live = Date.parse(c.timing.request_start) * 1000 >= T0 + 32 * DAY;
+      expect(x.bodies_expired).toBe(!live);
+      expect(x.request_body === null).toBe(!live);
+      expect(x.anomalies).toEqual([]);
+    }
+    // Packs are numbered in write order: the ones left are the newest, and the oldest live body's
+    // pack is the first of them (a pack holding a live body is kept whole).
+    expect(after).toEqual(before.slice(before.length - after.length));
+    // Nothing live: every pack goes.
+    await s.applyRetention(T0 + 100 * DAY);
+    expect(listPacks(packDirOf(path))).toEqual([]);
     await s.close();
   });
 

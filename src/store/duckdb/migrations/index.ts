@@ -6,8 +6,9 @@ import { migration004 } from './004-costs-alerts-annotations.js';
 import { migration005 } from './005-call-process.js';
 import { migration006 } from './006-alert-source.js';
 import { migration007 } from './007-body-bytes.js';
+import { migration008 } from './008-body-packs.js';
 import type { Migration } from './types.js';
 
 export type { Migration } from './types.js';
 
-export const MIGRATIONS: readonly Migration[] = [migration001, migration002, migration003, migration004, migration005, migration006, migration007];
+export const MIGRATIONS: readonly Migration[] = [migration001, migration002, migration003, migration004, migration005, migration006, migration007, migration008];
