@@ -45,5 +45,7 @@ await rolldown.build({
   external: (id) => !id.startsWith('.') && !id.startsWith('/') && !id.startsWith('\0'),
   plugins: [keepModuleUrls],
   logLevel: 'warn',
-  output: { dir: outDir, format: 'esm', entryFileNames: '[name].js', chunkFileNames: '[name]-[hash].js' },
+  // No comments in the bundle: V8 scans every byte of a module at start-up (the replay loads
+  // ~0.5 MB of it); 1.18 → 0.93 MB, 7M fewer instructions per run (callgrind, demo replay).
+  output: { dir: outDir, format: 'esm', entryFileNames: '[name].js', chunkFileNames: '[name]-[hash].js', comments: false },
 });

@@ -13,6 +13,22 @@ import type { ProbeCommandOptions } from './probe-command.js';
 import type { RepriceCommandOptions } from './reprice-command.js';
 import type { ServeCommandOptions } from './serve-command.js';
 
+/**
+ * A pipeline command's module, loaded, then V8's tier-up threshold set for the pipeline
+ * (src/pipeline/jit-tuning.ts; worker threads share the flag). In that order because a V8 flag
+ * changed at run time changes V8's flag hash, and Node's built-in code cache for its own modules
+ * (crypto, zlib, fs/promises, perf_hooks, …: ~30 of them load with a command's module) is then
+ * rejected, so each of them is compiled from source (callgrind, demo replay: 30M instructions
+ * more, ~3% of the run). The pipeline code itself has not run yet when the flag is set.
+ */
+async function pipelineCommand<M>(loading: Promise<M>): Promise<M> {
+  const m = await loading;
+  // The global `performance` loads perf_hooks (8 Node modules) on first use: the replay's timer.
+  void performance.now();
+  tuneJitForPipeline();
+  return m;
+}
+
 const program = new Command();
 program
   .name('llmtap')
@@ -68,7 +84,7 @@ withOutputOptions(
   .action(async (file: string, opts: ReplayCommandOptions) => {
     // Loaded on use like every command: --version, --help and the other commands skip the
     // decoding pipeline's ~110 modules and the price table.
-    const { runReplay } = await import('./replay-command.js');
+    const { runReplay } = await pipelineCommand(import('./replay-command.js'));
     await runReplay(file, opts);
   });
 
@@ -85,7 +101,7 @@ withOutputOptions(
 )
   .option('-q, --quiet', 'no summary on stderr')
   .action(async (opts: CaptureCommandOptions) => {
-    const { runCapture } = await import('./capture-command.js');
+    const { runCapture } = await pipelineCommand(import('./capture-command.js'));
     await runCapture(opts);
   });
 
@@ -102,7 +118,7 @@ withOutputOptions(
 )
   .option('-q, --quiet', 'no summary on stderr')
   .action(async (opts: import('./ebpf-command.js').EbpfCommandOptions) => {
-    const { runEbpf } = await import('./ebpf-command.js');
+    const { runEbpf } = await pipelineCommand(import('./ebpf-command.js'));
     await runEbpf(opts);
   });
 
@@ -114,7 +130,7 @@ withOutputOptions(
   .option('--exit-after-drain', 'when every pipeline reads files only: exit once they are read instead of serving until interrupted')
   .option('-q, --quiet', 'no summary on stderr')
   .action(async (opts: import('./run-command.js').RunCommandOptions) => {
-    const { runPipelines } = await import('./run-command.js');
+    const { runPipelines } = await pipelineCommand(import('./run-command.js'));
     await runPipelines(opts);
   });
 
@@ -127,7 +143,7 @@ withOutputOptions(
 )
   .option('-q, --quiet', 'no summary on stderr')
   .action(async (opts: CollectCommandOptions) => {
-    const { runCollect } = await import('./collect-command.js');
+    const { runCollect } = await pipelineCommand(import('./collect-command.js'));
     await runCollect(opts);
   });
 
@@ -151,7 +167,7 @@ withOutputOptions(
 )
   .option('-q, --quiet', 'no summary on stderr')
   .action(async (opts: import('./proxy-command.js').ProxyCommandOptions) => {
-    const { runProxy } = await import('./proxy-command.js');
+    const { runProxy } = await pipelineCommand(import('./proxy-command.js'));
     await runProxy(opts);
   });
 
@@ -167,7 +183,7 @@ program
   .option('--probe-id <uuid>', 'source id of this probe (default: a UUID made once, kept in $XDG_STATE_HOME/llmtap/probe-id)')
   .option('-q, --quiet', 'no summary on stderr')
   .action(async (opts: ProbeCommandOptions) => {
-    const { runProbe } = await import('./probe-command.js');
+    const { runProbe } = await pipelineCommand(import('./probe-command.js'));
     await runProbe(opts);
   });
 
@@ -177,7 +193,7 @@ program
   .option('-i, --interface <iface>', 'interface to check and sample (default any)')
   .option('--sample <seconds>', 'seconds of traffic to sample for LLM-looking ports (default 3; 0 to skip)')
   .action(async (opts: DoctorCommandOptions) => {
-    const { runDoctor } = await import('./doctor-command.js');
+    const { runDoctor } = await pipelineCommand(import('./doctor-command.js'));
     await runDoctor(opts);
   });
 
@@ -227,9 +243,6 @@ program
     const { runReprice } = await import('./reprice-command.js');
     await runReprice(opts);
   });
-
-// Before any pipeline code runs (worker threads share the flag): src/pipeline/jit-tuning.ts.
-tuneJitForPipeline();
 
 try {
   await program.parseAsync(process.argv);

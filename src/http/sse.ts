@@ -10,7 +10,7 @@
  */
 import type { AnomalySink } from '../core/anomalies.js';
 import type { Micros } from '../core/time.js';
-import type { BodyChunk } from './types.js';
+import { contiguousBytes, type BodyChunk } from './types.js';
 import { isAscii as isAsciiBytes } from 'node:buffer';
 import { asBuffer, CR, LF, TailBuffer, utf8Slice } from './stream-text.js';
 
@@ -281,6 +281,8 @@ export function parseSse(chunks: readonly BodyChunk[], anomalies?: AnomalySink, 
 /** The chunks' bytes as one array: a view when they lie end to end in one buffer (as the HTTP/1
  * layer stores a body, h1/body.ts), else a copy. */
 function joined(chunks: readonly BodyChunk[], size: number): Buffer {
+  const whole = contiguousBytes(chunks, size);
+  if (whole !== undefined) return whole;
   const first = chunks[0]!.data;
   let next = first.byteOffset;
   for (const c of chunks) {

@@ -15,9 +15,12 @@
  *
  * The flag is process-wide (worker threads share it) and is a plain number V8 reads whenever a
  * function's budget is reset, which is why changing it after start-up is safe (Node warns that
- * v8.setFlagsFromString may do nothing or worse for flags that are not). The CLI sets it once at
- * start-up (src/cli/main.ts), before any pipeline code has run. A budget given to node on its
- * command line is left alone.
+ * v8.setFlagsFromString may do nothing or worse for flags that are not). The CLI sets it once,
+ * after a pipeline command's modules are loaded and before any pipeline code has run
+ * (src/cli/main.ts `pipelineCommand`): any non-default V8 flag makes V8 reject Node's built-in
+ * code cache, so Node modules loaded after it are compiled from source (the ~30 a replay loads:
+ * 30M instructions on the demo replay). A budget given to node on its command line is left alone (and costs that cache
+ * for every Node module).
  */
 import { setFlagsFromString } from 'node:v8';
 

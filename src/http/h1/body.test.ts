@@ -1,7 +1,8 @@
 import zlib from 'node:zlib';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { bodyBytes } from '../types.js';
+import { bodyBytes, contiguousBytes } from '../types.js';
+import { parseSse } from '../sse.js';
 import { BodyBuilder } from './body.js';
 
 class Names {
@@ -87,5 +88,37 @@ describe('BodyBuilder: timed and untimed bodies', () => {
         expect(untimed.body.chunks.length).toBe(plain.length === 0 ? 0 : 1);
       }),
     );
+  });
+});
+
+describe('BodyBuilder: the whole body recorded for its chunks', () => {
+  it('a timed body of several packets is recorded as one buffer, the chunks end to end in it', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ minLength: 2, maxLength: 3000 }), fc.array(fc.nat(), { minLength: 1, maxLength: 12 }), (text, cuts) => {
+        const { body } = build(text, cuts, { timed: true, cap: 1 << 20, declared: false, encoding: null });
+        const whole = contiguousBytes(body.chunks, body.size);
+        if (body.chunks.length < 2) return;
+        expect(whole).toBeDefined();
+        expect(Buffer.from(whole!).equals(Buffer.from(text))).toBe(true);
+        let at = 0;
+        for (const c of body.chunks) {
+          // Each chunk is a view of the recorded buffer at its place, not a copy.
+          expect(c.data.buffer).toBe(whole!.buffer);
+          expect(c.data.byteOffset).toBe(whole!.byteOffset + at);
+          at += c.data.length;
+        }
+      }),
+    );
+  });
+
+  it('a chunk list changed after the body finished is read from its chunks, not the recorded buffer', () => {
+    const names = new Names();
+    const b = new BodyBuilder(null, 1 << 20, names);
+    for (const [i, word] of ['one', 'two', 'six'].entries()) b.data(Buffer.from(`data: ${word}\n\n`), i + 1);
+    const body = b.finish(9, 33, false);
+    expect(parseSse(body.chunks).map((e) => e.data)).toEqual(['one', 'two', 'six']);
+    body.chunks.splice(1, 1);
+    expect(parseSse(body.chunks).map((e) => e.data)).toEqual(['one', 'six']);
+    expect(Buffer.from(bodyBytes({ ...body, size: 22 })).toString()).toBe('data: one\n\ndata: six\n\n');
   });
 });

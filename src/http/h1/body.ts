@@ -14,7 +14,7 @@
 import type { AnomalySink } from '../../core/anomalies.js';
 import type { Micros } from '../../core/time.js';
 import { createContentDecoder, parseContentCodings, type ContentDecoder } from '../content-decoding.js';
-import type { HttpBody } from '../types.js';
+import { setContiguousChunks, type HttpBody } from '../types.js';
 
 export function emptyBody(contentEncoding: string | null): HttpBody {
   return { chunks: [], size: 0, wireBytes: 0, contentEncoding, truncated: false, incomplete: false };
@@ -151,13 +151,18 @@ export class BodyBuilder {
       chunks.push({ data: buf.subarray(0, this.body.size), ts: this.lastTs });
       return;
     }
-    // Buffer#subarray: a Buffer view, made more cheaply than Buffer.from(arrayBuffer, …) (one
-    // per SSE event packet of a response).
+    // One Buffer view per packet time (one per SSE event packet of a response). Buffer.from of
+    // the array buffer, read once: Buffer#subarray reads `buffer` and `byteOffset` per view
+    // through generic getters (callgrind, 320k views: 810 instructions a view against 670).
+    const ab = buf.buffer;
+    const base = buf.byteOffset;
     let start = 0;
     for (let i = 0; i < this.ends.length; i++) {
       const end = this.ends[i]!;
-      chunks.push({ data: buf.subarray(start, end), ts: this.times[i]! });
+      chunks.push({ data: Buffer.from(ab, base + start, end - start), ts: this.times[i]! });
       start = end;
     }
+    // Readers that want the body as one buffer (sse.ts, bodyBytes) need not check adjacency.
+    if (chunks.length > 1) setContiguousChunks(chunks, buf.subarray(0, this.body.size));
   }
 }
