@@ -35,6 +35,7 @@ import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
+import { findLlmtapCapture } from '../src/capture/live-llmtap-capture-text.js';
 import { findRepoRoot } from '../test/gen/repo-root.js';
 import { createLoopbackNamespace, type LoopbackNamespace } from './netns-lo.js';
 import { type WorkloadMeta, cachedWorkload, writeWorkload } from './workload.js';
@@ -65,11 +66,13 @@ const explicitRates = opt('--rates')
   .filter((n) => Number.isFinite(n) && n > 0);
 const passThrough = (['--snaplen', '--buffer-size', '--workers'] as const).flatMap((f) => (opt(f) !== undefined ? [f, opt(f)!] : []));
 const ppsMulti = opt('--pps-multi');
-/** `--capture-tool tcpdump|dumpcap`: llmtap runs with only that program on its PATH (a directory
- * holding one link to it), so its automatic choice (src/capture/live-capture-tool.ts) takes it,
- * whether or not the CLI has `--capture-tool`. Default: the machine's PATH (tcpdump first). */
+/** `--capture-tool llmtap-capture|tcpdump|dumpcap`: passed to llmtap; for tcpdump and dumpcap
+ * llmtap also runs with only that program on its PATH (a directory holding one link to it) and
+ * without the built llmtap-capture (LLMTAP_CAPTURE_PROGRAM empty), as on a host with only that
+ * tool. Default: llmtap's automatic choice (src/capture/live-capture-tool.ts: llmtap-capture when
+ * built, then tcpdump). */
 const captureTool = opt('--capture-tool');
-if (captureTool !== undefined && captureTool !== 'tcpdump' && captureTool !== 'dumpcap') throw new Error(`--capture-tool ${captureTool}: expected tcpdump or dumpcap`);
+if (captureTool !== undefined && !['llmtap-capture', 'tcpdump', 'dumpcap'].includes(captureTool)) throw new Error(`--capture-tool ${captureTool}: expected llmtap-capture, tcpdump or dumpcap`);
 /** The capture filter. On lo every packet passes the packet socket twice (its transmission and
  * its reception, both tagged with lo's ifindex), and both copies would take a ring slot before
  * libpcap discards the outgoing one in user space: llmtap adds `inbound` to the kernel filter on a
@@ -187,9 +190,10 @@ function spawnIn(ns: LoopbackNamespace, cmd: string, argv: string[], env: NodeJS
   return spawn(exe, full.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], env });
 }
 
-/** llmtap's environment: with --capture-tool, a PATH of one directory holding only that tool. */
+/** llmtap's environment: with --capture-tool tcpdump or dumpcap, a PATH of one directory holding
+ * only that tool, and no llmtap-capture. */
 function llmtapEnv(): NodeJS.ProcessEnv {
-  if (captureTool === undefined) return process.env;
+  if (captureTool === undefined || captureTool === 'llmtap-capture') return process.env;
   const dir = join(root, 'bench', 'out', `capture-tool-${captureTool}`);
   mkdirSync(dir, { recursive: true });
   const link = join(dir, captureTool);
@@ -197,7 +201,7 @@ function llmtapEnv(): NodeJS.ProcessEnv {
   if (target === '') throw new Error(`--capture-tool ${captureTool}: not on PATH`);
   rmSync(link, { force: true });
   symlinkSync(target, link);
-  return { ...process.env, PATH: dir };
+  return { ...process.env, PATH: dir, LLMTAP_CAPTURE_PROGRAM: '' };
 }
 
 async function runTrial(ns: LoopbackNamespace, pcap: string, meta: WorkloadMeta, perLoopCalls: number, targetPps: number, seconds: number): Promise<Trial> {
@@ -205,7 +209,7 @@ async function runTrial(ns: LoopbackNamespace, pcap: string, meta: WorkloadMeta,
   const db = join(root, 'bench', 'out', `live-bench-${process.pid}.duckdb`);
   for (const f of [db, `${db}.wal`, `${db}.bodies`]) rmSync(f, { force: true, recursive: true });
   const sink = useDb ? ['--db', db, '--no-retention'] : ['--jsonl', '-'];
-  const llmtap = spawnIn(ns, process.execPath, [llmtapBin, 'capture', '-i', 'lo', '--bpf-filter', filter, ...sink, ...passThrough], llmtapEnv());
+  const llmtap = spawnIn(ns, process.execPath, [llmtapBin, 'capture', '-i', 'lo', '--bpf-filter', filter, ...sink, ...passThrough, ...(captureTool !== undefined ? ['--capture-tool', captureTool] : [])], llmtapEnv());
   let stderr = '';
   llmtap.stderr!.setEncoding('utf8');
   llmtap.stderr!.on('data', (s: string) => {
@@ -291,7 +295,7 @@ async function runTrial(ns: LoopbackNamespace, pcap: string, meta: WorkloadMeta,
       failedSends: failed ? Number(failed[1]) : null,
       ratedPps: rated ? Number(rated[1]) : null,
       sendSeconds: Number(actual[2]),
-      captured: summaryNumber(stderr, /(?:tcpdump|dumpcap): ([\d,]+|unknown) captured/),
+      captured: summaryNumber(stderr, /(?:tcpdump|dumpcap|llmtap-capture): ([\d,]+|unknown) captured/),
       kernelDrops: summaryNumber(stderr, /drops: kernel ([\d,]+|unknown)/),
       ifDrops: summaryNumber(stderr, /, interface ([\d,]+|unknown)/),
       llmtapDrops: summaryNumber(stderr, /, llmtap ([\d,]+|unknown)/),
@@ -362,7 +366,7 @@ function offlineCalls(path: string): number {
 
 async function main(): Promise<void> {
   const missing =
-    process.getuid?.() !== 0 ? 'needs root (network namespace, packet capture)' : ([captureTool ?? 'tcpdump', 'tcpreplay', 'ip'].find((c) => !which(c)) ?? null);
+    process.getuid?.() !== 0 ? 'needs root (network namespace, packet capture)' : ([captureTool ?? 'tcpdump', 'tcpreplay', 'ip'].find((c) => (c === 'llmtap-capture' ? findLlmtapCapture() === null : !which(c))) ?? null);
   if (missing !== null) {
     const why = missing.startsWith('needs') ? missing : `missing ${missing} (apt-get install tcpdump tcpreplay iproute2)`;
     process.stdout.write(`## llmtap live capture benchmark\n\nskipped: ${why}\n`);

@@ -1,23 +1,27 @@
 /**
  * Which program is the capture process (DESIGN §2: the one privileged part), and how llmtap talks
- * to each: tcpdump (live-tcpdump-text.ts) or Wireshark's dumpcap (live-dumpcap-text.ts).
+ * to each: llmtap's own llmtap-capture (live-llmtap-capture-text.ts), tcpdump (live-tcpdump-text.ts)
+ * or Wireshark's dumpcap (live-dumpcap-text.ts).
  *
  * The trade (docs/live.md "Capture process"): tcpdump in immediate mode reports its kernel drops
  * whenever asked (SIGUSR1), as the issue wants them, continuously; but it wakes once per packet
  * and its TPACKET_V2 ring has one snaplen-sized slot per packet (~1000 on lo in 64 MiB), 10 ms of
  * traffic at 100,000 packets/s. dumpcap packs packets into TPACKET_V3 blocks handed over every
  * 250 ms at most: the same 64 MiB holds ~100,000 packets, at a fraction of the CPU; but its drop
- * counters come only when it stops. So tcpdump is the default while it is installed, dumpcap
- * when only it is (drops then known at the end), and `--capture-tool dumpcap` chooses it.
+ * counters come only when it stops. llmtap-capture has both: TPACKET_V3 blocks (50 ms timeout)
+ * and its counters every second. So it is the default when it is built (npm run build:capture
+ * needs a C compiler and libpcap's headers), then tcpdump, then dumpcap; `--capture-tool` picks one.
  */
 import { dumpcapArgs, explainDumpcapFailure, readDumpcapLine } from './live-dumpcap-text.js';
+import { CAPTURE_BLOCK_TIMEOUT_MS, explainLlmtapCaptureFailure, llmtapCaptureArgs, readLlmtapCaptureLine } from './live-llmtap-capture-text.js';
 import { DEFAULT_BUFFER_KIB, defaultSnaplen, explainTcpdumpFailure, listeningLinkType, readCounters, tcpdumpArgs, type TcpdumpArgs, type TcpdumpCounters } from './live-tcpdump-text.js';
 
-export const CAPTURE_TOOLS = ['tcpdump', 'dumpcap'] as const;
+/** Every capture process llmtap runs; `--capture-tool` and a pipeline's `capture_tool` take each. */
+export const CAPTURE_TOOLS = ['llmtap-capture', 'tcpdump', 'dumpcap'] as const;
 export type CaptureTool = (typeof CAPTURE_TOOLS)[number];
 
 /** Without `--capture-tool`, the first of these that is installed (see the module comment). */
-export const TOOL_PREFERENCE: readonly CaptureTool[] = ['tcpdump', 'dumpcap'];
+export const TOOL_PREFERENCE: readonly CaptureTool[] = ['llmtap-capture', 'tcpdump', 'dumpcap'];
 
 /** `--capture-tool`'s value: a tool, 'auto' (undefined or "auto"), or null when it names neither. */
 export function parseCaptureTool(s: string | undefined): CaptureTool | 'auto' | null {
@@ -27,21 +31,23 @@ export function parseCaptureTool(s: string | undefined): CaptureTool | 'auto' | 
 
 /** How to install each tool (named in the error when none is found). */
 export const INSTALL_HINT: Record<CaptureTool, string> = {
+  'llmtap-capture': 'apt install gcc libpcap-dev, dnf install gcc libpcap-devel, then npm run build:capture',
   tcpdump: 'apt install tcpdump, dnf install tcpdump',
   dumpcap: 'apt install tshark, dnf install wireshark-cli',
 };
 
 /**
  * The tool to run and its path: the one asked for, or the first installed of TOOL_PREFERENCE.
- * `find` is findOnPath (live-tcpdump.ts). A string when none can run: the message says how to
- * install it.
+ * `find` is findCaptureProgram (live-tcpdump.ts). A string when none can run: the message says
+ * how to install it.
  */
-export function pickCaptureTool(asked: CaptureTool | 'auto', find: (cmd: string) => string | null): { tool: CaptureTool; path: string } | string {
+export function pickCaptureTool(asked: CaptureTool | 'auto', find: (tool: CaptureTool) => string | null): { tool: CaptureTool; path: string } | string {
   const order = asked === 'auto' ? TOOL_PREFERENCE : [asked];
   for (const tool of order) {
     const path = find(tool);
     if (path !== null) return { tool, path };
   }
+  if (asked === 'llmtap-capture') return `llmtap-capture is not built: build it (${INSTALL_HINT[asked]}) (see \`llmtap doctor\`)`;
   if (asked !== 'auto') return `${asked} not found: install it (${INSTALL_HINT[asked]}) or put it on PATH (see \`llmtap doctor\`)`;
   return `tcpdump not found: install it (${INSTALL_HINT.tcpdump}) or put it on PATH; dumpcap (${INSTALL_HINT.dumpcap}) also works (see \`llmtap doctor\`)`;
 }
@@ -98,6 +104,26 @@ const TCPDUMP: ToolSpeech = {
   countsInPartialLine: false,
 };
 
+/**
+ * llmtap-capture: TPACKET_V3 with a 50 ms block timeout, counters printed every second without
+ * being asked (no signal), and on SIGINT it reads on for two block timeouts itself before it
+ * leaves, so nothing captured before the signal is lost and stop() need not wait. On loopback it
+ * keeps sent copies out of the ring in the kernel itself, with no first-block loss: no sentinel.
+ */
+const LLMTAP_CAPTURE: ToolSpeech = {
+  tool: 'llmtap-capture',
+  args: llmtapCaptureArgs,
+  loopbackSentinel: false,
+  read: readLlmtapCaptureLine,
+  linkType: listeningLinkType,
+  explain: explainLlmtapCaptureFailure,
+  statsSignal: null,
+  lineEnd: /\n/,
+  stopDelayMs: 0,
+  deliveryLagMs: CAPTURE_BLOCK_TIMEOUT_MS,
+  countsInPartialLine: false,
+};
+
 const DUMPCAP: ToolSpeech = {
   tool: 'dumpcap',
   args: (a) => dumpcapArgs({ ...a, snaplen: a.snaplen ?? defaultSnaplen(a.iface), bufferKib: a.bufferKib ?? DEFAULT_BUFFER_KIB }),
@@ -113,5 +139,5 @@ const DUMPCAP: ToolSpeech = {
 };
 
 export function toolSpeech(tool: CaptureTool): ToolSpeech {
-  return tool === 'dumpcap' ? DUMPCAP : TCPDUMP;
+  return tool === 'dumpcap' ? DUMPCAP : tool === 'llmtap-capture' ? LLMTAP_CAPTURE : TCPDUMP;
 }

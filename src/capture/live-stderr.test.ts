@@ -19,6 +19,14 @@ const TRANSCRIPTS: Record<CaptureTool, string> = {
     '7 packets dropped by kernel',
     '',
   ].join('\n'),
+  'llmtap-capture': [
+    'llmtap-capture: listening on lo, link-type EN10MB (Ethernet), snapshot length 262144 bytes, buffer 65536 KiB, block timeout 50 ms, inbound only',
+    'llmtap-capture: stats captured=0 received=0 dropped_kernel=0 dropped_interface=0',
+    'llmtap-capture: stats captured=5000 received=5100 dropped_kernel=12 dropped_interface=4',
+    'llmtap-capture: lo: capture failed: The interface disappeared',
+    'llmtap-capture: final captured=5001 received=5101 dropped_kernel=13 dropped_interface=4',
+    '',
+  ].join('\n'),
   dumpcap: [
     "Capturing on 'Loopback: lo'",
     'File: -',
@@ -38,14 +46,14 @@ function readAll(tool: CaptureTool, pieces: readonly string[]): { c: CaptureStde
 }
 
 describe('the capture process stderr, in pieces of any size', () => {
-  for (const tool of ['tcpdump', 'dumpcap'] as const) {
+  for (const tool of ['llmtap-capture', 'tcpdump', 'dumpcap'] as const) {
     test(`${tool}: the same counters, "capturing" line and kept text however the pipe cuts it`, () => {
       const text = TRANSCRIPTS[tool];
       const whole = readAll(tool, [text]);
       expect(whole.listened).toBe(1);
       expect(whole.c.listening).not.toBeNull();
-      expect(whole.c.said()).toContain(tool === 'tcpdump' ? 'pcap_loop: something went wrong' : 'dumpcap: a last word');
-      expect(whole.c.said()).not.toMatch(/packets captured|Packets: /);
+      expect(whole.c.said()).toContain({ tcpdump: 'pcap_loop: something went wrong', dumpcap: 'dumpcap: a last word', 'llmtap-capture': 'The interface disappeared' }[tool]);
+      expect(whole.c.said()).not.toMatch(/packets captured|Packets: |captured=/);
       for (let i = 0; i <= text.length; i++) {
         for (let j = i; j <= text.length; j += 7) {
           const cut = readAll(tool, [text.slice(0, i), text.slice(i, j), text.slice(j)]);
@@ -67,7 +75,7 @@ describe('the capture process stderr, in pieces of any size', () => {
 
   test('random text never throws, never listens twice, and what it keeps stays bounded', () => {
     fc.assert(
-      fc.property(fc.constantFrom<CaptureTool>('tcpdump', 'dumpcap'), fc.array(fc.string({ unit: 'binary', maxLength: 3000 }), { maxLength: 20 }), (tool, pieces) => {
+      fc.property(fc.constantFrom<CaptureTool>('llmtap-capture', 'tcpdump', 'dumpcap'), fc.array(fc.string({ unit: 'binary', maxLength: 3000 }), { maxLength: 20 }), (tool, pieces) => {
         const { c, listened } = readAll(tool, pieces);
         expect(listened).toBeLessThanOrEqual(1);
         expect(c.partial.length).toBeLessThanOrEqual(MAX_STDERR_KEEP);

@@ -108,7 +108,7 @@ describe.skipIf(!existsSync(distWorker))(`tcpdump from a reader thread${existsSy
     const packets = 4000; // 4 MB: 64 times what the pipe holds (pipe(7))
     const env = { ...process.env, FAKE_DIR: dir, FAKE_PACKETS: String(packets) };
     rmSync(join(dir, 'done'), { force: true });
-    const live = await startLiveCapture({ iface: 'eth-test', tcpdump: fake, env });
+    const live = await startLiveCapture({ iface: 'eth-test', tool: 'tcpdump', tcpdump: fake, env });
     expect(live.linkType).toBe('EN10MB (Ethernet)');
     // The main thread does not read for a while (a long decode, a major GC): with the pipe read on
     // this thread the writer would block after 64 KiB and never finish meanwhile.
@@ -161,14 +161,14 @@ describe.skipIf(!existsSync(distWorker))(`tcpdump from a reader thread${existsSy
 
   test('tcpdump failing at start is one line saying how to fix it', async () => {
     const env = { ...process.env, FAKE_DIR: dir, FAKE_MODE: 'nodevice' };
-    const err = await startLiveCapture({ iface: 'eth9', tcpdump: fake, env }).catch((e: unknown) => e);
+    const err = await startLiveCapture({ iface: 'eth9', tool: 'tcpdump', tcpdump: fake, env }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(LiveCaptureError);
     expect((err as Error).message).toMatch(/^no such interface: eth9 /);
   });
 
   test.skipIf(process.platform !== 'linux')('on loopback the kernel filter keeps received copies only, and admits the sentinel datagram', async () => {
     const env = { ...process.env, FAKE_DIR: dir, FAKE_PACKETS: '1' };
-    const live = await startLiveCapture({ iface: 'lo', filter: 'tcp port 8000', tcpdump: fake, env });
+    const live = await startLiveCapture({ iface: 'lo', filter: 'tcp port 8000', tool: 'tcpdump', tcpdump: fake, env });
     for await (const _ of live.bytes) {
       await live.stop();
     }

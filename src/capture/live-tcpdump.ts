@@ -18,6 +18,7 @@ import { createSocket, type Socket } from 'node:dgram';
 import { accessSync, constants, readFileSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { pickCaptureTool, toolSpeech, type CaptureTool } from './live-capture-tool.js';
+import { findLlmtapCapture, LLMTAP_CAPTURE } from './live-llmtap-capture-text.js';
 import type { TcpdumpArgs, TcpdumpCounters } from './live-tcpdump-text.js';
 import { spawnThreaded, type ChildExit, type ThreadedChild } from './live-tcpdump-thread.js';
 
@@ -47,6 +48,13 @@ export function findOnPath(cmd: string, path: string | undefined = process.env['
     if (isExecutable(full)) return full;
   }
   return null;
+}
+
+/** Where a capture tool is: llmtap-capture where the build put it (findLlmtapCapture), the others
+ * on PATH; a path or name given for the program (`tcpdump` option) is looked up as such. */
+export function findCaptureProgram(tool: CaptureTool, env: NodeJS.ProcessEnv = process.env, program?: string): string | null {
+  if (program !== undefined) return findOnPath(program, env['PATH']);
+  return tool === LLMTAP_CAPTURE ? findLlmtapCapture(env) : findOnPath(tool, env['PATH']);
 }
 
 function isExecutable(p: string): boolean {
@@ -92,9 +100,10 @@ async function bindSentinel(): Promise<{ socket: Socket; port: number } | null> 
 }
 
 export interface LiveCaptureOptions extends TcpdumpArgs {
-  /** Which capture process (live-capture-tool.ts); default 'auto': tcpdump, else dumpcap. */
+  /** Which capture process (live-capture-tool.ts); default 'auto': llmtap-capture, tcpdump, dumpcap. */
   tool?: CaptureTool | 'auto';
-  /** The capture program's path or name (default: the tool's name, looked up on PATH). */
+  /** The capture program's path or name (default: the tool's name, looked up on PATH; llmtap-capture
+   * where the build put it). It is spoken to as `tool` says: with 'auto', as llmtap-capture. */
   tcpdump?: string;
   env?: NodeJS.ProcessEnv;
 }
@@ -125,7 +134,7 @@ export interface LiveCapture {
  * how to fix it when it cannot. */
 export async function startLiveCapture(o: LiveCaptureOptions): Promise<LiveCapture> {
   const env = o.env ?? process.env;
-  const picked = pickCaptureTool(o.tool ?? 'auto', (tool) => findOnPath(o.tcpdump ?? tool, env['PATH']));
+  const picked = pickCaptureTool(o.tool ?? 'auto', (tool) => findCaptureProgram(tool, env, o.tcpdump));
   if (typeof picked === 'string') throw new LiveCaptureError(picked);
   const { tool, path: tcpdumpPath } = picked;
   const speech = toolSpeech(tool);

@@ -8,6 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { pickCaptureTool, type CaptureTool } from '../capture/live-capture-tool.js';
 import { dumpcapFix } from '../capture/live-dumpcap-text.js';
+import { findLlmtapCapture, llmtapCaptureFix } from '../capture/live-llmtap-capture-text.js';
 import { findOnPath, LiveCaptureError, startLiveCapture } from '../capture/live-tcpdump.js';
 import { setcapFix } from '../capture/live-tcpdump-text.js';
 import type { LlmCallRecord } from '../core/record.js';
@@ -120,23 +121,34 @@ export async function runDoctor(o: DoctorCommandOptions): Promise<void> {
   };
   process.stdout.write('llmtap doctor: what live capture (llmtap capture -i IFACE) needs here\n');
 
-  // 1. The capture program: tcpdump, else dumpcap (live-capture-tool.ts says why in that order).
+  // 1. The capture program: llmtap-capture, tcpdump, dumpcap (live-capture-tool.ts says why in that order).
+  const own = findLlmtapCapture();
   const tcpdump = findOnPath('tcpdump');
   const dumpcap = findOnPath('dumpcap');
-  const picked = pickCaptureTool('auto', (t) => (t === 'tcpdump' ? tcpdump : dumpcap));
+  const picked = pickCaptureTool('auto', (t) => (t === 'llmtap-capture' ? own : t === 'tcpdump' ? tcpdump : dumpcap));
   const used = typeof picked === 'string' ? null : picked;
+  // llmtap-capture: TPACKET_V3 blocks and drop counters every second; optional, built from source.
+  out({
+    ok: used?.tool === 'llmtap-capture' ? true : null,
+    name: 'llmtap-capture',
+    text:
+      own === null
+        ? 'not built (optional, the fastest capture process with drop counters every second: needs a C compiler and libpcap headers, apt install gcc libpcap-dev, then npm run build:capture)'
+        : `${own} (${toolVersion(own)})`,
+  });
   if (tcpdump === null) {
+    const other = used === null ? null : used.tool;
     out({
-      ok: dumpcap === null ? false : null,
+      ok: other === null ? false : null,
       name: 'tcpdump',
-      text: dumpcap === null ? 'not found on PATH' : 'not found on PATH; dumpcap captures instead (its drop counters come only when it stops)',
+      text: other === null ? 'not found on PATH' : `not found on PATH; ${other} captures instead${other === 'dumpcap' ? ' (its drop counters come only when it stops)' : ''}`,
       fix: 'install it: apt install tcpdump (Debian/Ubuntu), dnf install tcpdump (Fedora/RHEL), apk add tcpdump (Alpine)',
     });
   } else {
     out({ ok: true, name: 'tcpdump', text: `${tcpdump} (${toolVersion(tcpdump)})` });
   }
-  // dumpcap: the other capture process, with a packed ring (issue 6's packet rates) but drop
-  // counters only at its exit; information unless it is the one used.
+  // dumpcap: a packed ring (issue 6's packet rates) but drop counters only at its exit;
+  // information unless it is the one used.
   out({
     ok: used?.tool === 'dumpcap' ? true : null,
     name: 'dumpcap',
@@ -216,8 +228,9 @@ async function sample(iface: string, seconds: number, out: (c: Check) => void): 
 function toolVersion(path: string): string {
   const r = spawnSync(path, ['--version'], { encoding: 'utf8', timeout: CMD_TIMEOUT_MS });
   const text = `${r.stdout ?? ''}${r.stderr ?? ''}`;
-  // tcpdump: "tcpdump version 4.99.3" + libpcap's line; dumpcap: "Dumpcap (Wireshark) 4.0.17 (…)".
-  const lines = text.split('\n').filter((l) => /^(tcpdump|libpcap) version|^Dumpcap /i.test(l.trim())).slice(0, 2);
+  // tcpdump: "tcpdump version 4.99.3" + libpcap's line; dumpcap: "Dumpcap (Wireshark) 4.0.17 (…)";
+  // llmtap-capture: "llmtap-capture version 1" + libpcap's line.
+  const lines = text.split('\n').filter((l) => /^(tcpdump|libpcap|llmtap-capture) version|^Dumpcap /i.test(l.trim())).slice(0, 2);
   return lines.length > 0 ? lines.map((l) => l.trim()).join(', ') : 'version unknown';
 }
 
@@ -238,7 +251,11 @@ function hasCap(set: bigint, bit: bigint): boolean {
 function privileges(tcpdump: string | null, tool: CaptureTool): Check {
   const name = 'privileges';
   const fixFor = (p: string): string =>
-    tool === 'dumpcap' ? `run llmtap as root (sudo llmtap capture …), or let dumpcap capture: ${dumpcapFix(p)}` : `run llmtap as root (sudo llmtap capture …), or grant tcpdump the capture capabilities once: ${setcapFix(p)}`;
+    tool === 'dumpcap'
+      ? `run llmtap as root (sudo llmtap capture …), or let dumpcap capture: ${dumpcapFix(p)}`
+      : tool === 'llmtap-capture'
+        ? `run llmtap as root (sudo llmtap capture …), or grant llmtap-capture the capture capabilities once (again after it is rebuilt; not on a file system mounted nosuid, where LLMTAP_CAPTURE_PROGRAM can name a copy elsewhere): ${llmtapCaptureFix(p)}`
+        : `run llmtap as root (sudo llmtap capture …), or grant tcpdump the capture capabilities once: ${setcapFix(p)}`;
   const uid = process.getuid?.() ?? -1;
   if (uid === 0) {
     const caps = effectiveCaps();

@@ -96,7 +96,7 @@ withOutputOptions(
     .option('--bpf-filter <expr>', 'capture only what this BPF filter passes (pcap-filter(7)), e.g. "tcp port 443 or tcp port 8000"')
     .option('--snaplen <bytes>', 'bytes kept of each packet (default 262144, 65556 on -i any: whole packets)')
     .option('--buffer-size <KiB>', "the capture process's kernel buffer in KiB (default 65536)")
-    .option('--capture-tool <tool>', 'capture process: tcpdump (drop counters every second), dumpcap (less CPU per packet, drop counters only when it stops) or auto (default: tcpdump, else dumpcap)'),
+    .option('--capture-tool <tool>', 'capture process: llmtap-capture (built with llmtap: TPACKET_V3, drop counters every second), tcpdump (drop counters every second, more CPU per packet), dumpcap (drop counters only when it stops) or auto (default: llmtap-capture when built, else tcpdump, else dumpcap)'),
   { sourceDefault: 'the interface name', live: true, jsonlAlone: 'no database and no API' },
 )
   .option('-q, --quiet', 'no summary on stderr')
@@ -179,7 +179,7 @@ program
   .option('--bpf-filter <expr>', 'capture only what this BPF filter passes (pcap-filter(7)); the probe never captures its own batches')
   .option('--snaplen <bytes>', 'bytes kept of each packet (default 262144, 65556 on -i any: whole packets)')
   .option('--buffer-size <KiB>', "the capture process's kernel buffer in KiB (default 65536)")
-  .option('--capture-tool <tool>', 'capture process: tcpdump (drop counters every second), dumpcap (less CPU per packet, drop counters only when it stops) or auto (default: tcpdump, else dumpcap)')
+  .option('--capture-tool <tool>', 'capture process: llmtap-capture (built with llmtap: TPACKET_V3, drop counters every second), tcpdump (drop counters every second, more CPU per packet), dumpcap (drop counters only when it stops) or auto (default: llmtap-capture when built, else tcpdump, else dumpcap)')
   .option('--probe-id <uuid>', 'source id of this probe (default: a UUID made once, kept in $XDG_STATE_HOME/llmtap/probe-id)')
   .option('-q, --quiet', 'no summary on stderr')
   .action(async (opts: ProbeCommandOptions) => {

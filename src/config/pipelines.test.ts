@@ -134,7 +134,7 @@ describe('pipelines: what is refused, in one line naming the key', () => {
     expect(errorOf(one(`{kind: file, paht: ${a}}`))).toMatch(/pipelines\[0\]\.sources\[0\]: unknown key "paht" for a file source \(did you mean "path"\?\)/);
     expect(errorOf(one(`{kind: file, path: ${a}, pace: fast}`))).toMatch(/sources\[0\]\.pace: .*must be "capture" or a speed factor above 0/);
     expect(errorOf(one('{kind: interface, iface: "eth 0"}'))).toMatch(/sources\[0\]\.iface: "eth 0" is not an interface name/);
-    expect(errorOf(one('{kind: interface, iface: lo, capture_tool: tshark}'))).toMatch(/sources\[0\]\.capture_tool: "tshark" is not one of tcpdump, dumpcap, auto$/);
+    expect(errorOf(one('{kind: interface, iface: lo, capture_tool: tshark}'))).toMatch(/sources\[0\]\.capture_tool: "tshark" is not one of llmtap-capture, tcpdump, dumpcap, auto$/);
     expect(errorOf(one('{kind: probes, listen: "udp://x:1"}'))).toMatch(/sources\[0\]\.listen: .*is not a ZeroMQ endpoint/);
     expect(errorOf(one(`{kind: file, path: ${a}}`, 'queue: {bytes: 12}, '))).toMatch(/pipelines\[0\]\.queue\.bytes: .*must be from 64KiB to 1GiB/);
     expect(errorOf(one(`{kind: file, path: ${a}}`, 'wrokers: 2, '))).toMatch(/pipelines\[0\]: unknown key "wrokers" \(did you mean "workers"\?\)/);

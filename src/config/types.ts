@@ -7,6 +7,7 @@
  * Dimensions (metric labels, alert filters, budget scopes) are one vocabulary, see
  * src/metrics/dimensions.ts: the built-in names below, or the name of a configured attribute.
  */
+import type { CaptureTool } from '../capture/live-capture-tool.js';
 
 /** Built-in dimensions of a call. Any other dimension name is a configured attribute. */
 export const BUILTIN_DIMENSIONS = ['provider', 'api', 'model', 'server', 'agent', 'client', 'key', 'source', 'process'] as const;
@@ -195,8 +196,9 @@ export interface InterfacePipelineSource {
   snaplen: number | null;
   /** tcpdump's kernel buffer, KiB; null: its default. */
   buffer_size_kib: number | null;
-  /** The capture process (`--capture-tool`): tcpdump, dumpcap, or auto (tcpdump, else dumpcap). */
-  capture_tool: 'tcpdump' | 'dumpcap' | 'auto';
+  /** The capture process (`--capture-tool`): llmtap-capture, tcpdump, dumpcap, or auto (the first
+   * of them that is there, in that order). */
+  capture_tool: CaptureTool | 'auto';
 }
 
 /** Remote probes pushing batches over ZeroMQ (as `llmtap collect`). Their records carry each

@@ -47,12 +47,12 @@ describe('llmtap doctor', () => {
     const bin = mkdtempSync(join(tmpdir(), 'llmtap-doctor-'));
     dirs.push(bin);
     symlinkSync(process.execPath, join(bin, 'node'));
-    const r = runCli(['doctor'], { ...process.env, PATH: bin });
+    const r = runCli(['doctor'], { ...process.env, PATH: bin, LLMTAP_CAPTURE_PROGRAM: '' });
     expect(r.code).toBe(1);
     expect(r.stdout).toContain('  FAIL  tcpdump: not found on PATH\n        fix: install it: apt install tcpdump');
     expect(r.stdout).toContain('live capture cannot work here yet');
     // No sample is attempted without a capture program.
-    expect(r.stdout).not.toMatch(/capture: /);
+    expect(r.stdout).not.toMatch(/^ {2}\S+ +capture: /m);
   });
 
   test('an interface that does not exist fails with the list to pick from', () => {
@@ -114,7 +114,7 @@ async function tcpdumpCapturing(parent: number): Promise<void> {
     for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
       try {
         const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-        if (!stat.includes('(tcpdump)') || Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) !== parent) continue;
+        if (!/\((tcpdump|llmtap-capture)\)/.test(stat) || Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) !== parent) continue;
         const inodes = packetInodes();
         for (const fd of readdirSync(`/proc/${pid}/fd`)) {
           const m = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`));

@@ -5,8 +5,9 @@
  * 0 with the drop counters, the database holds every call. What differs, and is checked: dumpcap
  * has no drop counters while it runs (health says null, "unknown"), they come at its exit.
  *
- * dumpcap is chosen the way a host without tcpdump chooses it: llmtap's PATH holds only dumpcap
- * (so this needs no `--capture-tool` flag). The delay from a call's last response byte to the API
+ * dumpcap is chosen the way a host without tcpdump (and without llmtap-capture built) chooses
+ * it: llmtap's PATH holds only dumpcap and LLMTAP_CAPTURE_PROGRAM is empty (so this needs no
+ * `--capture-tool` flag). The delay from a call's last response byte to the API
  * is printed, not asserted (dumpcap hands packets over in blocks of up to 250 ms).
  *
  * Needs root and dumpcap (apt-get install tshark); skipped with the reason otherwise, except under
@@ -46,7 +47,8 @@ describe.skipIf(skip !== null && !inCi)(`live capture through dumpcap${skip ? ` 
     const bin = join(dir, 'bin');
     mkdirSync(bin);
     symlinkSync(spawnSync('sh', ['-c', 'command -v dumpcap'], { encoding: 'utf8' }).stdout.trim(), join(bin, 'dumpcap'));
-    env = { ...process.env, PATH: bin };
+    // …and without llmtap's own capture process, which is found where the build put it, not on PATH.
+    env = { ...process.env, PATH: bin, LLMTAP_CAPTURE_PROGRAM: '' };
     server = await startLlmServer({ host: '127.0.0.1', port: 0 });
   });
 

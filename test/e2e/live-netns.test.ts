@@ -11,12 +11,14 @@
  * The delay from a call's last response packet to its appearance in the API is measured and
  * printed, not asserted (two shared cores make any bound flaky); the design target is a second.
  *
- * It runs once through each capture process (src/capture/live-capture-tool.ts): tcpdump, and
- * dumpcap chosen as on a host without tcpdump (llmtap's PATH holds only dumpcap). dumpcap has no
- * drop counters while it runs (health: null), only at its exit.
+ * It runs once through each capture process (src/capture/live-capture-tool.ts): llmtap-capture
+ * (the default when built), tcpdump chosen as where llmtap-capture is not built
+ * (LLMTAP_CAPTURE_PROGRAM empty), and dumpcap chosen as on a host without either (llmtap's PATH
+ * holds only dumpcap). dumpcap has no drop counters while it runs (health: null), only at its exit.
  *
- * Needs root, tcpdump, dumpcap (tshark) and ip (iproute2); skipped with the reason otherwise,
- * except under CI (CI=true), where a missing prerequisite fails instead of hiding the test.
+ * Needs root, llmtap-capture built (npm run build:capture), tcpdump, dumpcap (tshark) and ip
+ * (iproute2); skipped with the reason otherwise, except under CI (CI=true), where a missing
+ * prerequisite fails instead of hiding the test.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
@@ -25,6 +27,7 @@ import { join } from 'node:path';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { HealthInfo } from '../../src/api/types.js';
+import { findLlmtapCapture } from '../../src/capture/live-llmtap-capture-text.js';
 import { openStore } from '../../src/store/index.js';
 import { createVethLab, startLlmServerInNamespace, type NsProcess, type VethLab } from './netns.js';
 import { NsCliProcess } from './ns-cli.js';
@@ -38,11 +41,15 @@ import { arrivalSummary, sleep, watchCallsArrive } from './listed-calls.js';
 const TEST_TIMEOUT_MS = 120_000;
 
 const inCi = process.env['CI'] === 'true';
-const TOOLS = ['tcpdump', 'dumpcap'] as const;
+const TOOLS = ['llmtap-capture', 'tcpdump', 'dumpcap'] as const;
 const skipFor = (tool: (typeof TOOLS)[number]): string | null =>
   process.getuid?.() !== 0
     ? 'needs root (packet capture, network namespaces)'
-    : ([tool, 'ip'].filter((c) => !commandExists(c)).map((c) => `missing ${c} (apt-get install ${c === 'dumpcap' ? 'tshark' : c === 'ip' ? 'iproute2' : c})`)[0] ?? null);
+    : tool === 'llmtap-capture' && findLlmtapCapture() === null
+      ? 'llmtap-capture not built (apt-get install gcc libpcap-dev; npm run build:capture)'
+      : ([tool, 'ip']
+          .filter((c) => c !== 'llmtap-capture' && !commandExists(c))
+          .map((c) => `missing ${c} (apt-get install ${c === 'dumpcap' ? 'tshark' : c === 'ip' ? 'iproute2' : c})`)[0] ?? null);
 for (const tool of TOOLS) {
   const skip = skipFor(tool);
   if (skip !== null && !inCi) process.stderr.write(`live-netns e2e (${tool}) skipped: ${skip}\n`);
@@ -51,7 +58,8 @@ for (const tool of TOOLS) {
 describe.each(TOOLS.map((tool) => ({ tool, skip: skipFor(tool) })))('through $tool', ({ tool, skip }) => {
   describe.skipIf(skip !== null && !inCi)(`live capture on a veth pair into a network namespace${skip ? ` [skipped: ${skip}]` : ''}`, () => {
     let dir = '';
-    /** llmtap's environment: for dumpcap, a PATH of one directory holding only it. */
+    /** llmtap's environment: for dumpcap, a PATH of one directory holding only it; for tcpdump and
+     * dumpcap, no llmtap-capture. */
     let env: NodeJS.ProcessEnv = process.env;
     let lab: VethLab | null = null;
     let server: NsProcess | null = null;
@@ -65,8 +73,9 @@ describe.each(TOOLS.map((tool) => ({ tool, skip: skipFor(tool) })))('through $to
       if (tool === 'dumpcap') {
         mkdirSync(join(dir, 'bin'));
         symlinkSync(spawnSync('sh', ['-c', 'command -v dumpcap'], { encoding: 'utf8' }).stdout.trim(), join(dir, 'bin', 'dumpcap'));
-        env = { ...process.env, PATH: join(dir, 'bin') };
+        env = { ...process.env, PATH: join(dir, 'bin'), LLMTAP_CAPTURE_PROGRAM: '' };
       }
+      if (tool === 'tcpdump') env = { ...process.env, LLMTAP_CAPTURE_PROGRAM: '' };
       lab = createVethLab();
       ({ server, port } = await startLlmServerInNamespace(lab.serverNs, lab.serverIp, dir));
     });
@@ -95,8 +104,8 @@ describe.each(TOOLS.map((tool) => ({ tool, skip: skipFor(tool) })))('through $to
           `live-netns e2e (${tool}) over ${l.hostIf} (${l.segmented ? '1500-byte segments' : 'GSO packets: gso_max_segs refused'}): ${arrivalSummary(seen)}; target 1000 ms\n`,
         );
 
-        // The health API names the veth end as a live source with its drop counters (tcpdump
-        // reports them each second).
+        // The health API names the veth end as a live source with its drop counters (tcpdump and
+        // llmtap-capture report them each second).
         await sleep(1_500);
         const health = (await (await fetch(`${base}/api/v1/health`)).json()) as HealthInfo;
         expect(health.sources).toHaveLength(1);

@@ -50,7 +50,7 @@ describe.skipIf(skip !== null && !inCi)(`live capture with workers${skip ? ` [sk
     const code = await cli.interrupt();
     expect(code, cli.stderr).toBe(0);
     expect(cli.stderr).toContain(`${views.length} LLM calls`);
-    expect(cli.stderr).toMatch(/llmtap 0 \(tcpdump/);
+    expect(cli.stderr).toMatch(/llmtap 0 \((tcpdump|llmtap-capture)/);
     const text = readFileSync(jsonl, 'utf8');
     const calls = text
       .split('\n')
