@@ -97,6 +97,43 @@ describe('countO200k', () => {
   });
 });
 
+describe('countO200k line table', () => {
+  // Lines are counted whole and cached: recurring lines put where a cut is allowed (after a
+  // newline run followed by indentation or text) and where it is not (a `/` after the newlines,
+  // whitespace holding another newline, a symbol before the newline).
+  const line = fc.constantFrom('    1\texport function f() {', '  }', '', '   ', '\t', '// comment', '/path/to', 'x = 1;', 'Hello world.', '  - item', '\r', ' \r', '.', '\v', 'a');
+  const lineEnd = fc.constantFrom('\n', '\r\n', '\n\n', '\n \n', '\n\r');
+
+  it('counts texts of recurring lines as the library does, first time and from the table', () => {
+    fc.assert(
+      fc.property(fc.array(fc.tuple(line, lineEnd), { maxLength: 30 }), line, (lines, last) => {
+        const t = lines.map(([l, e]) => l + e).join('') + last;
+        expect(countO200k(t)).toBe(countTokens(t));
+        expect(countO200k(t)).toBe(countTokens(t));
+      }),
+      { numRuns: 3000 },
+    );
+  });
+
+  it('counts lines alike at both ends (they hash alike) exactly, in a bounded probe run', () => {
+    const lines: string[] = [];
+    for (let i = 0; i < 3000; i++) lines.push(`    if (value === ${String(i * 7919).padStart(8, '0')}) return true;`);
+    const text = lines.join('\n');
+    expect(countO200k(text)).toBe(countTokens(text));
+    expect(countO200k(text)).toBe(countTokens(text));
+  });
+
+  it('stays exact after the line table is emptied', () => {
+    // Well over the table's entries in distinct lines, counted twice.
+    const lines: string[] = [];
+    for (let i = 0; i < 20_000; i++) lines.push(`  const v${i} = f(${i % 97});`);
+    const text = lines.join('\n');
+    const n = countTokens(text);
+    expect(countO200k(text)).toBe(n);
+    expect(countO200k(text)).toBe(n);
+  });
+});
+
 describe('pieces longer than MAX_EXACT_PIECE_BYTES (untrusted input)', () => {
   it('counts a 200,000-letter run in slices: bounded work, within a token per slice of exact', () => {
     // The library's exact count of 8,000 letters, times 25 (a run of one letter tokenises

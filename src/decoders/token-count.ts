@@ -356,6 +356,114 @@ function forEachUnicodePiece(t: string, f: (piece: string) => void): void {
   for (let m = re.exec(t); m !== null; m = re.exec(t)) f(m[0]);
 }
 
+// ---- line counts ----
+
+/**
+ * Agent prompts repeat lines: every call resends the conversation, and tool results quote the
+ * same files. Lines of ASCII text are counted whole through a table of their own (keyed by
+ * their bytes, as the piece tables): a hit costs a short hash and a compare of the line's bytes
+ * instead of cutting and looking up each piece. On the bench's 44 estimated prompts (5.25 M
+ * characters, 64% of them in lines seen before, though no message repeats) a warm pass took
+ * 60–90 ms before and 40–50 ms after, and the cold pass 15% fewer instructions.
+ *
+ * A line ends after a run of LF/CR that starts with an LF, unless a `/` follows (a symbol piece
+ * takes the newlines and slashes after it: ` ?[^\s\p{L}\p{N}]+[\r\n/]*`) or the whitespace
+ * after it holds another newline (`\s*[\r\n]+` runs to the last newline of a whitespace run).
+ * No piece crosses such a point, and pieces are matched looking forward only, so a line counts
+ * alone as it counts in its text (as estimate.ts's paragraphs, with indentation allowed).
+ */
+/** Longer lines (prose paragraphs, one-line JSON) are counted piece by piece, uncached. */
+const MAX_CACHED_LINE = 256;
+/** Bytes hashed at each end of a line. */
+const LINE_HASH_EDGE = 12;
+/** Slots tried before a line is counted without the table. */
+const LINE_MAX_PROBES = 8;
+const LINE_SLOTS = 1 << 14;
+const LINE_MASK = LINE_SLOTS - 1;
+/** Filled to half at most, then emptied (as the piece tables). */
+const LINE_MAX_ENTRIES = LINE_SLOTS >> 1;
+/** Bytes of the cached lines: LINE_MAX_ENTRIES lines of 64 bytes on average (512 KiB). */
+const LINE_POOL_BYTES = LINE_MAX_ENTRIES * 64;
+const lineHash = new Int32Array(LINE_SLOTS);
+const lineOff = new Int32Array(LINE_SLOTS);
+const lineLen = new Int32Array(LINE_SLOTS);
+const lineCount = new Int32Array(LINE_SLOTS);
+const linePool = new Uint8Array(LINE_POOL_BYTES);
+let linePoolUsed = 0;
+let lineEntries = 0;
+
+/** End of the line that starts at `i` in ASCII text `b` (length n): see above; n when the rest
+ * of the text is one line. */
+function lineEnd(b: Buffer, i: number, n: number): number {
+  for (let from = i; ; ) {
+    const at = b.indexOf(LF, from);
+    if (at < 0) return n;
+    let e = at + 1;
+    while (e < n && (b[e] === LF || b[e] === CR)) e++;
+    if (e >= n) return n;
+    // Spaces and tabs may follow (indented code): the newline piece still ends at the last
+    // newline when the whitespace run holds no other one.
+    let k = e;
+    while (k < n && ASCII_CLASS[b[k]!] === K.Space) k++;
+    if (b[e] !== SLASH && (k === n || ASCII_CLASS[b[k]!] !== K.Newline)) return e;
+    from = k;
+  }
+}
+
+/** Tokens of the ASCII text bytes[start, end) that is a whole number of pieces, piece by piece. */
+function countAsciiPieces(bytes: Uint8Array, start: number, end: number): number {
+  let total = 0;
+  for (let i = start; i < end; ) {
+    const e = pieceEnd(bytes, i, end);
+    total += countAsciiPiece(bytes, i, e);
+    i = e;
+  }
+  return total;
+}
+
+/** Tokens of the ASCII line bytes[start, end), from the line table when it was counted before. */
+function countAsciiLine(bytes: Uint8Array, start: number, end: number): number {
+  const len = end - start;
+  // The hash reads the length and at most the first and last LINE_HASH_EDGE bytes: a hit is
+  // then one compare of the line's bytes, not a hash and a compare (lines alike at both ends
+  // only share a probe run, told apart by the compare).
+  let h = Math.imul(0x811c9dc5 ^ len, 0x01000193);
+  const headEnd = Math.min(end, start + LINE_HASH_EDGE);
+  for (let k = start; k < headEnd; k++) h = Math.imul(h ^ bytes[k]!, 0x01000193);
+  for (let k = Math.max(headEnd, end - LINE_HASH_EDGE); k < end; k++) h = Math.imul(h ^ bytes[k]!, 0x01000193);
+  h = (h ^ (h >>> 15)) | 1;
+  let slot = h & LINE_MASK;
+  for (let probes = 0; ; probes++) {
+    const sh = lineHash[slot]!;
+    if (sh === 0) break;
+    if (sh === h && lineLen[slot] === len && sameLineBytes(bytes, start, lineOff[slot]!, len)) return lineCount[slot]!;
+    // Many lines alike at both ends (or crafted to be) hash alike: past a few probes the line is
+    // counted uncached, so that their probe run, and the compares along it, stay short.
+    if (probes === LINE_MAX_PROBES) return countAsciiPieces(bytes, start, end);
+    slot = (slot + 1) & LINE_MASK;
+  }
+  const n = countAsciiPieces(bytes, start, end);
+  if (lineEntries >= LINE_MAX_ENTRIES || linePoolUsed + len > LINE_POOL_BYTES) {
+    lineHash.fill(0);
+    lineEntries = 0;
+    linePoolUsed = 0;
+    slot = h & LINE_MASK;
+  }
+  linePool.set(bytes.subarray(start, end), linePoolUsed);
+  lineHash[slot] = h;
+  lineOff[slot] = linePoolUsed;
+  lineLen[slot] = len;
+  lineCount[slot] = n;
+  linePoolUsed += len;
+  lineEntries++;
+  return n;
+}
+
+function sameLineBytes(a: Uint8Array, aOff: number, poolOff: number, len: number): boolean {
+  for (let k = 0; k < len; k++) if (a[aOff + k] !== linePool[poolOff + k]) return false;
+  return true;
+}
+
 /** Exact o200k_base token count of `t`, special-token texts counted as ordinary text. */
 export function countO200k(t: string): number {
   let total = 0;
@@ -365,8 +473,8 @@ export function countO200k(t: string): number {
   if (bytes.length === t.length) {
     const n = bytes.length;
     for (let i = 0; i < n; ) {
-      const e = pieceEnd(bytes, i, n);
-      total += countAsciiPiece(bytes, i, e);
+      const e = lineEnd(bytes, i, n);
+      total += e - i <= MAX_CACHED_LINE ? countAsciiLine(bytes, i, e) : countAsciiPieces(bytes, i, e);
       i = e;
     }
     return total;
