@@ -20,8 +20,7 @@
  *            permission to capture on that device (…)", "llmtap-capture: eth1: That device is not
  *            up", "llmtap-capture: can't parse filter expression: syntax error"
  */
-import { accessSync, constants } from 'node:fs';
-import { delimiter, join } from 'node:path';
+import { findOnPath, isExecutable } from './find-program.js';
 import { fileURLToPath } from 'node:url';
 import { DEFAULT_BUFFER_KIB, defaultSnaplen, type TcpdumpArgs, type TcpdumpCounters } from './live-tcpdump-text.js';
 
@@ -41,14 +40,6 @@ export const CAPTURE_STATS_MS = 1_000;
  * capabilities where the checkout's file system ignores them, say); empty: none, as if not built. */
 export const PROGRAM_ENV = 'LLMTAP_CAPTURE_PROGRAM';
 
-function isExecutable(p: string): boolean {
-  try {
-    accessSync(p, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /**
  * Where llmtap-capture is: $LLMTAP_CAPTURE_PROGRAM when set (empty: nowhere), else the one `npm run
@@ -62,12 +53,7 @@ export function findLlmtapCapture(env: NodeJS.ProcessEnv = process.env): string 
     const p = fileURLToPath(new URL(rel, import.meta.url));
     if (isExecutable(p)) return p;
   }
-  for (const dir of (env['PATH'] ?? '').split(delimiter)) {
-    if (dir === '') continue;
-    const full = join(dir, LLMTAP_CAPTURE);
-    if (isExecutable(full)) return full;
-  }
-  return null;
+  return findOnPath(LLMTAP_CAPTURE, env['PATH']);
 }
 
 /**

@@ -15,8 +15,9 @@
  */
 import { CaptureStderr } from './live-stderr.js';
 import { createSocket, type Socket } from 'node:dgram';
-import { accessSync, constants, readFileSync } from 'node:fs';
-import { delimiter, join } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { findOnPath } from './find-program.js';
 import { pickCaptureTool, toolSpeech, type CaptureTool } from './live-capture-tool.js';
 import { findLlmtapCapture, LLMTAP_CAPTURE } from './live-llmtap-capture-text.js';
 import type { TcpdumpArgs, TcpdumpCounters } from './live-tcpdump-text.js';
@@ -39,16 +40,6 @@ export class LiveCaptureError extends Error {
   }
 }
 
-/** The first `cmd` on PATH that is an executable file, else null (like `command -v`, no shell). */
-export function findOnPath(cmd: string, path: string | undefined = process.env['PATH']): string | null {
-  if (cmd.includes('/')) return isExecutable(cmd) ? cmd : null;
-  for (const dir of (path ?? '').split(delimiter)) {
-    if (dir === '') continue;
-    const full = join(dir, cmd);
-    if (isExecutable(full)) return full;
-  }
-  return null;
-}
 
 /** Where a capture tool is: llmtap-capture where the build put it (findLlmtapCapture), the others
  * on PATH; a path or name given for the program (`tcpdump` option) is looked up as such. */
@@ -57,14 +48,6 @@ export function findCaptureProgram(tool: CaptureTool, env: NodeJS.ProcessEnv = p
   return tool === LLMTAP_CAPTURE ? findLlmtapCapture(env) : findOnPath(tool, env['PATH']);
 }
 
-function isExecutable(p: string): boolean {
-  try {
-    accessSync(p, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** ARPHRD_LOOPBACK, include/uapi/linux/if_arp.h: the `type` sysfs gives a loopback device. */
 const ARPHRD_LOOPBACK = '772';

@@ -7,7 +7,7 @@
  * exits 0.
  */
 import type { SourceHealth } from '../api/types.js';
-import { findOnPath } from '../capture/live-tcpdump.js';
+import { findOnPath } from '../capture/find-program.js';
 import { checkComm } from '../ebpf/bpftrace-script.js';
 import { EbpfSource, type EbpfCounters } from '../ebpf/ebpf-source.js';
 import { createCapturePipeline, type CapturePipeline } from '../pipeline/replay.js';

@@ -17,7 +17,7 @@
 import { spawnSync } from 'node:child_process';
 import { closeSync, existsSync, openSync, readdirSync, readFileSync, readlinkSync, readSync } from 'node:fs';
 import { release } from 'node:os';
-import { findOnPath } from '../capture/live-tcpdump.js';
+import { findOnPath } from '../capture/find-program.js';
 import { readElfFacts } from './elf-symbols.js';
 import { isLibssl, mappedPaths } from './maps-scanner.js';
 
