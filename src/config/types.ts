@@ -7,7 +7,6 @@
  * Dimensions (metric labels, alert filters, budget scopes) are one vocabulary, see
  * src/metrics/dimensions.ts: the built-in names below, or the name of a configured attribute.
  */
-import type { CaptureTool } from '../capture/live-capture-tool.js';
 
 /** Built-in dimensions of a call. Any other dimension name is a configured attribute. */
 export const BUILTIN_DIMENSIONS = ['provider', 'api', 'model', 'server', 'agent', 'client', 'key', 'source', 'process'] as const;
@@ -197,8 +196,10 @@ export interface InterfacePipelineSource {
   /** tcpdump's kernel buffer, KiB; null: its default. */
   buffer_size_kib: number | null;
   /** The capture process (`--capture-tool`): llmtap-capture, tcpdump, dumpcap, or auto (the first
-   * of them that is there, in that order). */
-  capture_tool: CaptureTool | 'auto';
+   * of them that is there, in that order). Spelled out, not imported from src/capture: the console
+   * compiles this file without Node's types. pipelines-schema.ts builds it from CAPTURE_TOOLS, so
+   * a tool added there and not here fails to compile. */
+  capture_tool: 'llmtap-capture' | 'tcpdump' | 'dumpcap' | 'auto';
 }
 
 /** Remote probes pushing batches over ZeroMQ (as `llmtap collect`). Their records carry each
