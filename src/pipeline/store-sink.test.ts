@@ -1,7 +1,8 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { describe, expect, test } from 'vitest';
 import type { AgentTurnRecord, AlertRecord, LlmCallRecord } from '../core/record.js';
 import type { HttpBody, HttpExchange } from '../http/types.js';
+import { storeFiles } from '../store/duckdb/packs.js';
 import { openStore } from '../store/index.js';
 import { syntheticCall, syntheticTurn, TURN_CALLS } from '../store/synthetic-records.js';
 import { T0, tempDbPath } from '../store/test-helpers.test-support.js';
@@ -139,8 +140,7 @@ describe('StoreSink with turns', () => {
     expect(back).toContain('[REDACTED]');
     for (const k of keys) expect(back).not.toContain(k);
     await db.close();
-    for (const file of [path, `${path}.wal`]) {
-      if (!existsSync(file)) continue;
+    for (const file of storeFiles(path)) {
       const bytes = readFileSync(file).toString('latin1');
       for (const k of keys) expect(bytes).not.toContain(k);
     }

@@ -19,6 +19,7 @@ import type { AgentTurnRecord, AlertRecord, LlmCallRecord } from '../../src/core
 import type { HealthResponse } from '../../src/api/types.js';
 import type { LiveSnapshot } from '../../src/metrics/live-aggregates.js';
 import type { CostBreakdown } from '../../src/store/types.js';
+import { storeFiles } from '../../src/store/duckdb/packs.js';
 import { openStore } from '../../src/store/index.js';
 import { repoRoot } from '../corpus.js';
 import { ensureBuilt } from '../e2e/replay-cli.js';
@@ -358,7 +359,7 @@ describe('issue 5 through `llmtap replay --config`', () => {
 
   it('Ctrl-C exits 0; no token reached stderr, the JSONL or the database; `serve` lists the alerts, and its scores drive the rules', async () => {
     expect(await replay!.interrupt()).toBe(0);
-    const stored = [db, `${db}.wal`].filter((f) => existsSync(f)).map((f) => readFileSync(f));
+    const stored = storeFiles(db).map((f) => readFileSync(f));
     for (const token of [OTLP_TOKEN, HOOK_TOKEN]) {
       expect(replay!.stderr).not.toContain(token);
       expect(readFileSync(jsonl, 'utf8')).not.toContain(token);

@@ -4,11 +4,12 @@
  * leaves a database that opens and holds every batch it had committed.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Micros } from '../../src/core/time.js';
+import { storeFiles } from '../../src/store/duckdb/packs.js';
 import { openStore } from '../../src/store/index.js';
 import { bulkPcap } from '../console/console-captures.js';
 import { repoRoot } from '../corpus.js';
@@ -101,11 +102,9 @@ describe('the database never holds a secret', () => {
     expect(r.status).toBe(0);
     expect(r.stderr).toContain('stored 2 new calls');
 
-    const packDir = `${db}.bodies`;
-    const packs = existsSync(packDir) ? readdirSync(packDir).map((f) => join(packDir, f)) : [];
-    expect(packs.length).toBeGreaterThan(0);
-    for (const file of [db, `${db}.wal`, ...packs]) {
-      if (!existsSync(file)) continue;
+    const files = storeFiles(db);
+    expect(files.filter((f) => f.endsWith('.pack')).length, 'bodies in packs').toBeGreaterThan(0);
+    for (const file of files) {
       const bytes = readFileSync(file).toString('latin1');
       for (const k of Object.values(KEYS)) expect(bytes).not.toContain(k);
     }
@@ -183,8 +182,7 @@ describe('agent turns never hold a secret', () => {
     const db = join(dir, 'planted-turn.duckdb');
     const r = spawnSync(process.execPath, [cli, 'replay', pcap, '--db', db, '--exit-after-drain', '--no-retention'], { encoding: 'utf8' });
     expect(r.status, r.stderr).toBe(0);
-    for (const file of [db, `${db}.wal`]) {
-      if (!existsSync(file)) continue;
+    for (const file of storeFiles(db)) {
       const bytes = readFileSync(file).toString('latin1');
       for (const k of Object.values(TURN_KEYS)) expect(bytes).not.toContain(k);
     }

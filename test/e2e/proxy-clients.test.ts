@@ -13,13 +13,14 @@
  * The capture half needs root and tcpdump: without them it is skipped with the reason (except
  * under CI=true, where it fails), and the proxy half still runs.
  */
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { LlmCallRecord } from '../../src/core/record.js';
+import { storeFiles } from '../../src/store/duckdb/packs.js';
 import { openStore } from '../../src/store/index.js';
 import { CliProcess } from '../cli/cli-process.js';
 import { startLlmServer, type LlmServer } from './llm-server.js';
@@ -68,14 +69,13 @@ async function sdkCalls(openAiBase: string, anthropicBase: string): Promise<SdkV
   return [...(await runOpenAiCalls(openAiBase)), ...(await runAnthropicCalls(anthropicBase))];
 }
 
-/** Nothing llmtap wrote holds a key: the JSONL, stderr, the database files (DuckDB and its WAL)
- * and what the store hands back. */
+/** Nothing llmtap wrote holds a key: the JSONL, stderr, the store's files (DuckDB, its WAL and
+ * the body packs) and what the store hands back. */
 async function expectNoKeys(texts: string[], db: string): Promise<void> {
   const keys = [OPENAI_TEST_KEY, ANTHROPIC_TEST_KEY];
   for (const t of texts) for (const k of keys) expect(t.includes(k), 'a key in the output').toBe(false);
-  const dir = join(db, '..');
-  for (const f of readdirSync(dir).filter((n) => n.startsWith(db.slice(dir.length + 1)))) {
-    const bytes = readFileSync(join(dir, f));
+  for (const f of storeFiles(db)) {
+    const bytes = readFileSync(f);
     for (const k of keys) expect(bytes.includes(k), `a key in ${f}`).toBe(false);
   }
   const store = await openStore({ path: db, retention: false, readOnly: true });

@@ -41,6 +41,13 @@ export function listPacks(dir: string): number[] {
   });
 }
 
+/** Every file of the store at `dbPath` that exists: the database, its WAL and the body packs
+ * (what a copy must take, and what the secret tests scan). */
+export function storeFiles(dbPath: string): string[] {
+  const dir = packDirOf(dbPath);
+  return [dbPath, `${dbPath}.wal`, ...listPacks(dir).map((p) => packFile(dir, p))].filter((f) => sizeOf(f) !== null);
+}
+
 /** Bytes in all packs of `dir` (store stats). */
 export function packBytes(dir: string): number {
   return listPacks(dir).reduce((n, pack) => n + (sizeOf(packFile(dir, pack)) ?? 0), 0);
