@@ -22,7 +22,7 @@
  */
 import { findOnPath, isExecutable } from './find-program.js';
 import { fileURLToPath } from 'node:url';
-import { DEFAULT_BUFFER_KIB, defaultSnaplen, type TcpdumpArgs, type TcpdumpCounters } from './live-tcpdump-text.js';
+import { DEFAULT_BUFFER_KIB, defaultSnaplen, setcapFix, type TcpdumpArgs, type TcpdumpCounters } from './live-tcpdump-text.js';
 
 export const LLMTAP_CAPTURE = 'llmtap-capture';
 
@@ -102,11 +102,6 @@ export function readLlmtapCaptureLine(line: string, into: TcpdumpCounters): 'cou
   return 'counters';
 }
 
-/** The command that lets llmtap-capture capture without root (capabilities(7)). */
-export function llmtapCaptureFix(path: string): string {
-  return `sudo setcap cap_net_raw,cap_net_admin=eip ${path}`;
-}
-
 /** llmtap-capture failed before or while capturing: one line that says what is wrong and how to fix it. */
 export function explainLlmtapCaptureFailure(stderr: string, o: { iface: string; path: string }): string {
   const lines = stderr
@@ -116,7 +111,7 @@ export function explainLlmtapCaptureFailure(stderr: string, o: { iface: string; 
   const text = lines.join(' ');
   if (/No such device/i.test(text)) return `no such interface: ${o.iface} (list them with \`ip link\`, or use -i any; see \`llmtap doctor\`)`;
   if (/permission|not permitted|EPERM|EACCES/i.test(text)) {
-    return `llmtap-capture may not capture on ${o.iface} here: run llmtap as root, or grant it the capture capabilities once: ${llmtapCaptureFix(o.path)} (see \`llmtap doctor\`)`;
+    return `llmtap-capture may not capture on ${o.iface} here: run llmtap as root, or grant it the capture capabilities once: ${setcapFix(o.path)} (see \`llmtap doctor\`)`;
   }
   const parse = /can't parse filter expression:\s*(.*)$/i.exec(lines.find((l) => /can't parse filter expression/i.test(l)) ?? '');
   if (parse !== null) return `bad --bpf-filter: ${clip(parse[1]!.trim() || 'not a valid capture filter')} (see pcap-filter(7))`;

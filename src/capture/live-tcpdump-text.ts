@@ -138,10 +138,10 @@ export function listeningLinkType(line: string): string | null {
   return m ? m[1]!.trim() : null;
 }
 
-/** The command that grants tcpdump the capture capabilities (capabilities(7): CAP_NET_RAW opens
- * packet sockets, CAP_NET_ADMIN sets promiscuous mode and the ring). */
-export function setcapFix(tcpdumpPath: string): string {
-  return `sudo setcap cap_net_raw,cap_net_admin=eip ${tcpdumpPath}`;
+/** The command that grants a capture program (tcpdump, llmtap-capture) the capture capabilities
+ * (capabilities(7): CAP_NET_RAW opens packet sockets, CAP_NET_ADMIN sets promiscuous mode and the ring). */
+export function setcapFix(program: string): string {
+  return `sudo setcap cap_net_raw,cap_net_admin=eip ${program}`;
 }
 
 /**

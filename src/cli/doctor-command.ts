@@ -8,7 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { pickCaptureTool, type CaptureTool } from '../capture/live-capture-tool.js';
 import { dumpcapFix } from '../capture/live-dumpcap-text.js';
-import { findLlmtapCapture, llmtapCaptureFix } from '../capture/live-llmtap-capture-text.js';
+import { findLlmtapCapture } from '../capture/live-llmtap-capture-text.js';
 import { findOnPath } from '../capture/find-program.js';
 import { LiveCaptureError, startLiveCapture } from '../capture/live-tcpdump.js';
 import { setcapFix } from '../capture/live-tcpdump-text.js';
@@ -255,7 +255,7 @@ function privileges(tcpdump: string | null, tool: CaptureTool): Check {
     tool === 'dumpcap'
       ? `run llmtap as root (sudo llmtap capture …), or let dumpcap capture: ${dumpcapFix(p)}`
       : tool === 'llmtap-capture'
-        ? `run llmtap as root (sudo llmtap capture …), or grant llmtap-capture the capture capabilities once (again after it is rebuilt; not on a file system mounted nosuid, where LLMTAP_CAPTURE_PROGRAM can name a copy elsewhere): ${llmtapCaptureFix(p)}`
+        ? `run llmtap as root (sudo llmtap capture …), or grant llmtap-capture the capture capabilities once (again after it is rebuilt; not on a file system mounted nosuid, where LLMTAP_CAPTURE_PROGRAM can name a copy elsewhere): ${setcapFix(p)}`
         : `run llmtap as root (sudo llmtap capture …), or grant tcpdump the capture capabilities once: ${setcapFix(p)}`;
   const uid = process.getuid?.() ?? -1;
   if (uid === 0) {
